@@ -1,0 +1,6 @@
+/** Exit codes of the `pipeline` CLI. */
+export const EXIT_OK = 0;
+/** A command ran and failed (bad input file, model error, ...). */
+export const EXIT_FAILURE = 1;
+/** The command line itself was wrong: unknown command or flag, missing argument. */
+export const EXIT_USAGE = 2;

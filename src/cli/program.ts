@@ -1,0 +1,32 @@
+import { Command, Option } from 'commander';
+import type { CliContext } from './context.js';
+import { packageVersion } from './version.js';
+import { registerRun } from './commands/run.js';
+import { registerValidate } from './commands/validate.js';
+import { registerVersion } from './commands/version.js';
+
+/** Build the commander program: one subcommand per job, each with its own --help. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('pipeline')
+    .description(
+      'Run self-rewarding and constitutional-AI (RLAIF) loops: generate, judge against a ' +
+        'constitution, store preference pairs, retrain with DPO, and inspect what changed.',
+    )
+    .version(packageVersion(), '-V, --version', 'print the version number')
+    .addOption(new Option('--debug', 'show stack traces and internal details on errors'))
+    .showHelpAfterError(true)
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err })
+    .exitOverride();
+
+  registerRun(program, ctx);
+  registerValidate(program, ctx);
+  registerVersion(program, ctx);
+
+  // Subcommands inherit output routing and throw instead of calling process.exit.
+  for (const cmd of program.commands) {
+    cmd.configureOutput({ writeOut: ctx.out, writeErr: ctx.err }).exitOverride();
+    cmd.showHelpAfterError(true);
+  }
+  return program;
+}
