@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerPull } from './commands/pull.js';
 import { registerRun } from './commands/run.js';
+import { registerScore } from './commands/score.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
 
@@ -20,6 +23,9 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride();
 
   registerRun(program, ctx);
+  registerGenerate(program, ctx);
+  registerScore(program, ctx);
+  registerPull(program, ctx);
   registerValidate(program, ctx);
   registerVersion(program, ctx);
 

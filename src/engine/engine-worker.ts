@@ -1,0 +1,73 @@
+// Worker-thread host of a LocalEngine: onnxruntime's session.run blocks its thread, so the CLI,
+// the UI and the pipeline's queues talk to the model through messages (see engine.ts).
+import { parentPort } from 'node:worker_threads';
+import { isPipelineError } from './errors.js';
+import { LocalEngine } from './local-engine.js';
+
+export type Request = { id: number; method: string; params: unknown[] };
+export type Response =
+  | { id: number; ok: true; result: unknown }
+  | {
+      id: number;
+      ok: false;
+      error: {
+        name: string;
+        message: string;
+        code?: string;
+        hint?: string;
+        exitCode?: number;
+        stack?: string;
+      };
+    }
+  | { id: number; event: unknown };
+
+let engine: LocalEngine | undefined;
+const port = parentPort;
+if (!port) throw new Error('engine-worker.js must run in a worker thread');
+
+async function dispatch(req: Request): Promise<unknown> {
+  const p = req.params;
+  if (req.method === 'open') {
+    engine = LocalEngine.open(p[0] as string, p[1] as Parameters<typeof LocalEngine.open>[1]);
+    return engine.info();
+  }
+  if (!engine) throw new Error('engine not open');
+  switch (req.method) {
+    case 'generate':
+      return engine.generate(
+        p[0] as Parameters<LocalEngine['generate']>[0],
+        p[1] as Parameters<LocalEngine['generate']>[1],
+        (index, result, stats) =>
+          port!.postMessage({ id: req.id, event: { index, result, stats } }),
+      );
+    case 'score':
+      return engine.score(p[0] as unknown[], p[1] as string[], p[2] as number | undefined);
+    case 'close':
+      await engine.close();
+      engine = undefined;
+      return null;
+    default:
+      throw new Error(`unknown engine method ${req.method}`);
+  }
+}
+
+port.on('message', (req: Request) => {
+  dispatch(req).then(
+    (result) => port.postMessage({ id: req.id, ok: true, result } satisfies Response),
+    (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      port.postMessage({
+        id: req.id,
+        ok: false,
+        error: {
+          name: err.name,
+          message: err.message,
+          stack: err.stack,
+          ...(isPipelineError(err)
+            ? { code: err.code, hint: err.hint, exitCode: err.exitCode }
+            : {}),
+        },
+      } satisfies Response);
+    },
+  );
+});

@@ -1,0 +1,113 @@
+import { Worker } from 'node:worker_threads';
+import { PipelineError } from './errors.js';
+import type { Request, Response } from './engine-worker.js';
+import type { GenerateOptions, GenerateResult, GenerateStats } from './generate/generate.js';
+import type { EngineOpenOptions, ModelInfo, PromptInput, ScoreResult } from './local-engine.js';
+
+type Pending = {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onEvent?: (e: unknown) => void;
+};
+
+/**
+ * The engine as the rest of the program sees it: a model loaded in a worker thread, with async
+ * generate and score. Errors thrown in the worker arrive as the same PipelineError (code, hint).
+ */
+export class Engine {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    public info: ModelInfo,
+  ) {}
+
+  static async open(ref: string, opts: EngineOpenOptions = {}): Promise<Engine> {
+    const worker = new Worker(new URL('./engine-worker.js', import.meta.url));
+    const engine = new Engine(worker, undefined as unknown as ModelInfo);
+    worker.on('message', (m: Response) => engine.onMessage(m));
+    worker.on('error', (e) => engine.failAll(e));
+    worker.on('exit', (code) => {
+      engine.exited = true;
+      engine.failAll(new Error(`engine worker exited with code ${code}`));
+    });
+    try {
+      engine.info = (await engine.call('open', [ref, opts])) as ModelInfo;
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+    return engine;
+  }
+
+  generate(
+    prompts: PromptInput[],
+    opts: GenerateOptions,
+    onResult?: (e: { index: number; result: GenerateResult; stats: GenerateStats }) => void,
+  ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
+    return this.call('generate', [prompts, opts], onResult as (e: unknown) => void) as Promise<{
+      results: GenerateResult[];
+      stats: GenerateStats;
+    }>;
+  }
+
+  /** Log-probs of TRL rows; `labels[i]` (e.g. `file:line`) locates row i in error messages. */
+  score(rows: unknown[], labels: string[], batchSize?: number): Promise<ScoreResult[]> {
+    return this.call('score', [rows, labels, batchSize]) as Promise<ScoreResult[]>;
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    try {
+      await this.call('close', []);
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private call(
+    method: string,
+    params: unknown[],
+    onEvent?: (e: unknown) => void,
+  ): Promise<unknown> {
+    if (this.exited) return Promise.reject(new Error('the engine worker has exited'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onEvent });
+      this.worker.postMessage({ id, method, params } satisfies Request);
+    });
+  }
+
+  private onMessage(m: Response): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if ('event' in m) {
+      p.onEvent?.(m.event);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.ok) {
+      p.resolve(m.result);
+      return;
+    }
+    const e = m.error;
+    const err =
+      e.code !== undefined
+        ? new PipelineError({
+            code: e.code,
+            message: e.message,
+            hint: e.hint,
+            exitCode: e.exitCode,
+          })
+        : Object.assign(new Error(e.message), { name: e.name });
+    err.stack = e.stack;
+    p.reject(err);
+  }
+
+  private failAll(e: unknown): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,275 @@
+import { PipelineError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+import {
+  pastKeyName,
+  pastValueName,
+  presentKeyName,
+  presentValueName,
+} from '../model/inference-graphs.js';
+import { hostData, tensor, type OrtSession, type Tensor } from '../runtime/ort-session.js';
+import { StreamDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
+import { Rng } from './rng.js';
+import { sampleToken, validateSampling, type SamplingOptions } from './sampling.js';
+import { StopStringMatcher } from './stop.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Candidates per prompt; they share one prefill. */
+  n: number;
+  maxNewTokens: number;
+  seed: number;
+  /** Generation ends (finish_reason "stop") when the text contains one of these; it is cut before it. */
+  stopStrings: string[];
+  /** Keep going past end-of-sequence tokens (for parity checks and benchmarks). */
+  ignoreEos: boolean;
+}
+
+export const DEFAULT_GENERATE: GenerateOptions = {
+  n: 1,
+  maxNewTokens: 128,
+  seed: 0,
+  stopStrings: [],
+  ignoreEos: false,
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  greedy: false,
+};
+
+export interface Completion {
+  text: string;
+  /** Sampled ids, including the end-of-sequence token when generation stopped on one. */
+  tokenIds: number[];
+  finishReason: 'stop' | 'length';
+  /** log p(token) under the model's unmodified distribution, one per token id. */
+  logprobs: number[];
+}
+
+export interface GenerateResult {
+  promptTokenIds: number[];
+  completions: Completion[];
+}
+
+export interface GenerateStats {
+  prefillTokens: number;
+  prefillMs: number;
+  decodeTokens: number;
+  decodeMs: number;
+}
+
+interface Row {
+  ids: number[];
+  logprobs: number[];
+  text: string;
+  done: boolean;
+  finishReason: 'stop' | 'length';
+  rng: Rng;
+  decoder: StreamDecoder;
+  stop?: StopStringMatcher;
+}
+
+/**
+ * Batched sampling with a KV cache over the decoder graph (see inference-graphs.ts): one prefill
+ * of the prompt at batch 1, its cache copied to the n candidates, then one decode step per token
+ * for all candidates together. Candidate i draws from its own random stream (seed, i), so its text
+ * does not depend on n or on the other candidates.
+ */
+export class Generator {
+  constructor(
+    private readonly session: OrtSession,
+    private readonly cfg: ModelConfig,
+    private readonly tokenizer: Tokenizer,
+  ) {}
+
+  async generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+    stats?: GenerateStats,
+  ): Promise<GenerateResult> {
+    validateSampling(opts);
+    if (!Number.isInteger(opts.n) || opts.n < 1) {
+      throw new PipelineError({
+        code: 'E_GENERATE_OPTION',
+        message: `n must be a positive integer, got ${opts.n}`,
+        hint: 'ask for at least one candidate per prompt',
+      });
+    }
+    if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) {
+      throw new PipelineError({
+        code: 'E_GENERATE_OPTION',
+        message: `max_new_tokens must be a positive integer, got ${opts.maxNewTokens}`,
+        hint: 'use e.g. --max-new-tokens 128',
+      });
+    }
+    if (promptIds.length === 0) {
+      throw new PipelineError({
+        code: 'E_GENERATE_EMPTY_PROMPT',
+        message: 'the prompt encodes to zero tokens',
+        hint: 'give a non-empty prompt',
+      });
+    }
+    const P = promptIds.length;
+    const limit = this.cfg.maxPositionEmbeddings;
+    if (P + opts.maxNewTokens > limit) {
+      throw new PipelineError({
+        code: 'E_GENERATE_TOO_LONG',
+        message: `prompt (${P} tokens) + max_new_tokens (${opts.maxNewTokens}) exceeds the model's ${limit} positions`,
+        hint: 'shorten the prompt or lower --max-new-tokens',
+      });
+    }
+    const { n } = opts;
+    const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
+    const pad = this.tokenizer.padTokenId ?? this.tokenizer.eosTokenIds[0] ?? 0;
+    const vocab = this.cfg.vocabSize;
+    const base = new Rng(opts.seed);
+    const rows: Row[] = Array.from({ length: n }, (_, i) => ({
+      ids: [],
+      logprobs: [],
+      text: '',
+      done: false,
+      finishReason: 'length',
+      rng: base.fork(i),
+      decoder: new StreamDecoder(this.tokenizer, { skipSpecialTokens: true }),
+      stop: opts.stopStrings.length ? new StopStringMatcher(opts.stopStrings) : undefined,
+    }));
+
+    // ---- prefill: batch 1, empty past
+    const t0 = performance.now();
+    const L = this.cfg.numHiddenLayers;
+    const KV = this.cfg.numKeyValueHeads;
+    const D = this.cfg.headDim;
+    const emptyPast = new Float32Array(0);
+    const feeds: Record<string, Tensor> = {
+      input_ids: tensor('int64', BigInt64Array.from(promptIds, BigInt), [1, P]),
+      attention_mask: tensor('int64', new BigInt64Array(P).fill(1n), [1, P]),
+      position_ids: tensor(
+        'int64',
+        BigInt64Array.from(promptIds, (_, i) => BigInt(i)),
+        [1, P],
+      ),
+    };
+    for (let l = 0; l < L; l++) {
+      feeds[pastKeyName(l)] = tensor('float32', emptyPast, [1, KV, 0, D]);
+      feeds[pastValueName(l)] = tensor('float32', emptyPast, [1, KV, 0, D]);
+    }
+    let out = await this.session.run(feeds);
+    disposeAll(feeds);
+    if (stats) {
+      stats.prefillTokens += P;
+      stats.prefillMs += performance.now() - t0;
+    }
+
+    // Copy the prompt's cache to every candidate: [1, KV, P, D] -> [n, KV, P, D].
+    let past: Tensor[] = [];
+    for (let l = 0; l < L; l++) {
+      for (const name of [presentKeyName(l), presentValueName(l)]) {
+        const src = hostData<Float32Array>(out[name]);
+        const dst = new Float32Array(src.length * n);
+        for (let i = 0; i < n; i++) dst.set(src, i * src.length);
+        past.push(tensor('float32', dst, [n, KV, P, D]));
+        out[name].dispose();
+      }
+    }
+    // Every candidate samples its first token from the same prefill logits.
+    const firstLogits = hostData<Float32Array>(out.logits);
+    for (const row of rows) this.accept(row, firstLogits, 0, vocab, opts, eos);
+    out.logits.dispose();
+
+    // ---- decode: all candidates step together; finished rows feed padding and are ignored.
+    const t1 = performance.now();
+    let steps = 0;
+    for (let t = 1; t < opts.maxNewTokens && rows.some((r) => !r.done); t++) {
+      const total = P + t;
+      const stepFeeds: Record<string, Tensor> = {
+        input_ids: tensor(
+          'int64',
+          BigInt64Array.from(rows, (r) => BigInt(r.done ? pad : r.ids[r.ids.length - 1])),
+          [n, 1],
+        ),
+        attention_mask: tensor('int64', new BigInt64Array(n * total).fill(1n), [n, total]),
+        position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(total - 1)), [n, 1]),
+      };
+      for (let l = 0; l < L; l++) {
+        stepFeeds[pastKeyName(l)] = past[2 * l];
+        stepFeeds[pastValueName(l)] = past[2 * l + 1];
+      }
+      out = await this.session.run(stepFeeds);
+      disposeAll(stepFeeds);
+      past = [];
+      for (let l = 0; l < L; l++) past.push(out[presentKeyName(l)], out[presentValueName(l)]);
+      const logits = hostData<Float32Array>(out.logits);
+      rows.forEach((row, i) => {
+        if (!row.done) this.accept(row, logits, i * vocab, vocab, opts, eos);
+      });
+      out.logits.dispose();
+      steps++;
+    }
+    for (const p of past) p.dispose();
+    if (stats) {
+      stats.decodeTokens += steps * n;
+      stats.decodeMs += performance.now() - t1;
+    }
+
+    return {
+      promptTokenIds: promptIds,
+      completions: rows.map((r) => {
+        if (!r.done) this.finishText(r);
+        return {
+          text: r.text,
+          tokenIds: r.ids,
+          finishReason: r.finishReason,
+          logprobs: r.logprobs,
+        };
+      }),
+    };
+  }
+
+  /** Sample the next token of one row and update its text, stop state and finish reason. */
+  private accept(
+    row: Row,
+    logits: Float32Array,
+    offset: number,
+    vocab: number,
+    opts: GenerateOptions,
+    eos: Set<number>,
+  ): void {
+    const { token, logprob } = sampleToken(logits, offset, vocab, opts, row.rng);
+    row.ids.push(token);
+    row.logprobs.push(logprob);
+    if (eos.has(token)) {
+      row.finishReason = 'stop';
+      this.finishText(row);
+      return;
+    }
+    const delta = row.decoder.update(row.ids);
+    if (row.stop) {
+      const { emit, stopped } = row.stop.push(delta);
+      row.text += emit;
+      if (stopped) {
+        row.done = true;
+        row.finishReason = 'stop';
+        return;
+      }
+    } else {
+      row.text += delta;
+    }
+    if (row.ids.length >= opts.maxNewTokens) this.finishText(row);
+  }
+
+  private finishText(row: Row): void {
+    if (row.done) return;
+    row.done = true;
+    const rest = row.decoder.flush();
+    if (row.stop) {
+      const { emit, stopped } = row.stop.push(rest);
+      row.text += emit;
+      if (stopped) row.finishReason = 'stop';
+      else row.text += row.stop.flush();
+    } else {
+      row.text += rest;
+    }
+  }
+}
+
+function disposeAll(feeds: Record<string, Tensor>): void {
+  for (const t of Object.values(feeds)) t.dispose();
+}

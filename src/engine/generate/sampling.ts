@@ -1,0 +1,400 @@
+// Next-token sampling with Hugging Face transformers' semantics, so a pipeline's
+// `temperature/top_p/top_k` mean what they mean in `model.generate()` and in vLLM.
+//
+// Source of the semantics: transformers/generation/logits_process.py (TemperatureLogitsWarper,
+// TopKLogitsWarper, TopPLogitsWarper) applied in the order `_get_logits_processor` builds them:
+// temperature, then top-k, then top-p, then softmax + multinomial. In particular:
+// - top-k removes tokens whose logit is strictly below the k-th largest, so tokens tied with the
+//   k-th are all kept; k >= vocab is a no-op; 0 disables it.
+// - top-p sorts what survived top-k, renormalises it, and removes a token when the mass of the
+//   tokens ranked above it already reaches top_p: the kept set is the smallest prefix whose
+//   cumulative probability is >= top_p, and never empty. top_p = 1 disables it.
+// - greedy (or temperature 0, which transformers rejects and vLLM treats as greedy) is argmax.
+//
+// Everything runs in float64 over the float32 logits. Per call the work is a few linear passes
+// over the vocabulary and one exp per token (two when temperature != 1); top-k uses a size-k heap
+// and top-p a weighted quickselect, so nothing sorts the vocabulary. Scratch arrays are reused
+// across calls (each worker thread has its own module instance, and sampling is synchronous).
+
+import { fail } from '../errors.js';
+import type { Rng } from './rng.js';
+
+export interface SamplingOptions {
+  /** Divides the logits before top-k/top-p; 0 means greedy. Must be finite and >= 0. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 disables it. */
+  topP: number;
+  /** Keep only the k largest logits (plus ties with the k-th); 0 disables it. */
+  topK: number;
+  /** Argmax decoding (lowest token id on ties); the other options are then ignored. */
+  greedy: boolean;
+}
+
+export const DEFAULT_SAMPLING: Readonly<SamplingOptions> = Object.freeze({
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  greedy: false,
+});
+
+/**
+ * `logprob` is log p(token) under the model's UNMODIFIED distribution: log-softmax of the raw
+ * logits, at temperature 1 and before top-k/top-p. This is the convention of vLLM's and TRL's
+ * "logprobs" and what DPO scoring needs (a reference model scores the same way, with no sampling
+ * warpers), so changing the sampling options changes which token is drawn but never how the
+ * drawn token is scored.
+ */
+export interface SampleResult {
+  /** Token id in [0, vocabSize), relative to `offset`. */
+  token: number;
+  logprob: number;
+}
+
+function badOption(name: string, expected: string, got: unknown, hint: string): never {
+  fail(
+    'E_SAMPLING_OPTION',
+    `invalid sampling option ${name}: expected ${expected}, got ${String(got)}`,
+    hint,
+  );
+}
+
+/** Throws E_SAMPLING_OPTION naming the first invalid option. */
+export function validateSampling(o: SamplingOptions): void {
+  const { temperature, topP, topK, greedy } = o;
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+    badOption(
+      'temperature',
+      'a finite number >= 0',
+      temperature,
+      'use 0 (or greedy) for argmax decoding; values around 0.6-1.0 are typical for sampling',
+    );
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1))
+    badOption(
+      'topP',
+      'a number in (0, 1]',
+      topP,
+      'top_p in a pipeline file; 1 disables nucleus sampling, 0.9-0.95 are typical',
+    );
+  if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0)
+    badOption(
+      'topK',
+      'an integer >= 0',
+      topK,
+      'top_k in a pipeline file; 0 disables top-k, 50 is transformers’ usual value',
+    );
+  if (typeof greedy !== 'boolean')
+    badOption('greedy', 'true or false', greedy, 'set greedy: true for argmax decoding');
+}
+
+function checkRange(logits: Float32Array, offset: number, length: number): void {
+  if (
+    !Number.isInteger(offset) ||
+    !Number.isInteger(length) ||
+    offset < 0 ||
+    length < 1 ||
+    offset + length > logits.length
+  )
+    fail(
+      'E_SAMPLING_INPUT',
+      `logits slice [${offset}, ${offset}+${length}) is not inside an array of ${logits.length}`,
+      'pass the row offset (row * vocabSize) and the vocabulary size of the model',
+    );
+}
+
+/**
+ * log(sum(exp(logits[offset .. offset+length)))), max-shifted with float64 accumulation.
+ * NaN or +Infinity anywhere gives NaN; all -Infinity gives -Infinity.
+ */
+export function logSumExp(logits: Float32Array, offset: number, length: number): number {
+  checkRange(logits, offset, length);
+  const end = offset + length;
+  let max = -Infinity;
+  for (let i = offset; i < end; i++) if (logits[i] > max) max = logits[i];
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
+  return max + Math.log(sum);
+}
+
+/**
+ * Log-softmax of one row, numerically stable (max-shifted, float64 accumulation). Writes into
+ * `out[0 .. length)` when given (so a caller scoring many rows allocates once) and returns it.
+ */
+export function logSoftmax(
+  logits: Float32Array,
+  offset: number,
+  length: number,
+  out?: Float64Array,
+): Float64Array {
+  checkRange(logits, offset, length);
+  if (out !== undefined && out.length < length)
+    fail(
+      'E_SAMPLING_INPUT',
+      `logSoftmax output holds ${out.length} values but the row has ${length}`,
+      'pass an output array at least as long as the vocabulary, or none',
+    );
+  const res = out ?? new Float64Array(length);
+  const end = offset + length;
+  let max = -Infinity;
+  for (let i = offset; i < end; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
+  const logSum = Math.log(sum);
+  for (let i = 0; i < length; i++) res[i] = logits[offset + i] - max - logSum;
+  return res;
+}
+
+// ---- scratch (grown, never shrunk) ------------------------------------------------------------
+
+let weights = new Float64Array(0);
+let ids = new Int32Array(0);
+let heap = new Float64Array(0);
+
+function ensureScratch(n: number): void {
+  if (weights.length < n) {
+    weights = new Float64Array(n);
+    ids = new Int32Array(n);
+  }
+}
+
+// float32 logits carry ~1e-7 relative error, so a nucleus whose mass equals top_p up to that
+// noise counts as having reached it; otherwise top_p 0.8 over probabilities 0.5, 0.3, ... would
+// keep a third token or not depending on rounding. Far below any meaningful top_p step.
+const TOP_P_TOLERANCE = 1e-6;
+
+/**
+ * Draws the next token. `logits[offset .. offset+vocabSize)` is one row of raw model logits.
+ * Consumes exactly one `rng.nextFloat()` per non-greedy call (whatever top-k/top-p leave), and
+ * none when greedy, so the stream position depends only on how many tokens were sampled.
+ */
+export function sampleToken(
+  logits: Float32Array,
+  offset: number,
+  vocabSize: number,
+  opts: SamplingOptions,
+  rng: Rng,
+): SampleResult {
+  checkRange(logits, offset, vocabSize);
+  validateSampling(opts);
+  const end = offset + vocabSize;
+
+  let max = -Infinity;
+  let arg = -1;
+  for (let i = offset; i < end; i++) {
+    if (logits[i] > max) {
+      max = logits[i];
+      arg = i;
+    }
+  }
+  if (arg < 0 || max === Infinity) badLogits(max);
+
+  const invT = 1 / opts.temperature;
+  // A subnormal temperature overflows 1/T like 0 does; both mean argmax.
+  const greedy = opts.greedy || invT === Infinity;
+  const topK = opts.topK > 0 && opts.topK < vocabSize ? opts.topK : 0;
+  // Without top-k every token is a candidate, so the pass that sums for the log-partition also
+  // stores the temperature-scaled weights (the same exps when temperature is 1).
+  const fullVocab = !greedy && topK === 0;
+  let sum = 0;
+  let total = 0;
+  if (fullVocab) {
+    ensureScratch(vocabSize);
+    const w = weights;
+    if (invT === 1) {
+      for (let i = offset; i < end; i++) {
+        const e = Math.exp(logits[i] - max);
+        w[i - offset] = e;
+        sum += e;
+      }
+      total = sum;
+    } else {
+      for (let i = offset; i < end; i++) {
+        const d = logits[i] - max;
+        sum += Math.exp(d);
+        const e = Math.exp(d * invT);
+        w[i - offset] = e;
+        total += e;
+      }
+    }
+  } else {
+    for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
+  }
+  if (Number.isNaN(sum)) badLogits(NaN);
+  const logSum = Math.log(sum);
+
+  let token: number;
+  if (greedy) {
+    token = arg - offset;
+  } else {
+    let m = vocabSize;
+    if (topK > 0) {
+      // Candidates are compacted into weights/ids[0 .. m) in token order.
+      const threshold = kthLargest(logits, offset, end, topK);
+      ensureScratch(vocabSize);
+      const w = weights;
+      const id = ids;
+      m = 0;
+      for (let i = offset; i < end; i++) {
+        if (logits[i] >= threshold) {
+          const e = Math.exp((logits[i] - max) * invT);
+          w[m] = e;
+          id[m] = i - offset;
+          total += e;
+          m++;
+        }
+      }
+    }
+    const indexed = topK > 0 || opts.topP < 1;
+    if (opts.topP < 1) {
+      // The argmax has weight exp(0) = 1, so a positive target always keeps it and only it
+      // when top_p is below the tolerance.
+      const target = Math.max((opts.topP - TOP_P_TOLERANCE) * total, Number.MIN_VALUE);
+      if (topK === 0) {
+        // Prefilter before the quickselect: tokens below tau hold at most V * tau = half of
+        // total - target, so the tokens at or above tau (a prefix of the ranking) already reach
+        // the target and contain the nucleus. On a model's long-tailed distribution that leaves
+        // a small fraction of the vocabulary.
+        const tau = (0.5 * (total - target)) / vocabSize;
+        const w = weights;
+        const id = ids;
+        m = 0;
+        for (let i = 0; i < vocabSize; i++) {
+          const e = w[i];
+          if (e >= tau) {
+            w[m] = e;
+            id[m] = i;
+            m++;
+          }
+        }
+      }
+      m = nucleusSize(weights, ids, m, target);
+      total = 0;
+      for (let j = 0; j < m; j++) total += weights[j];
+    }
+    const u = rng.nextFloat() * total;
+    const j = pickIndex(weights, m, u);
+    token = indexed ? ids[j] : j;
+  }
+  return { token, logprob: logits[offset + token] - max - logSum };
+}
+
+function badLogits(max: number): never {
+  fail(
+    'E_SAMPLING_LOGITS',
+    `cannot sample from logits containing ${Number.isNaN(max) || max === -Infinity ? 'NaN or only -Infinity' : 'Infinity'}`,
+    'the model produced non-finite logits: check the weights (float16 overflow?) and the inputs',
+  );
+}
+
+/** Inverse-CDF draw over w[0 .. m); `u` is uniform in [0, sum of w[0 .. m)). */
+function pickIndex(w: Float64Array, m: number, u: number): number {
+  let acc = 0;
+  let last = 0;
+  for (let j = 0; j < m; j++) {
+    const x = w[j];
+    if (x > 0) {
+      acc += x;
+      if (u < acc) return j;
+      last = j;
+    }
+  }
+  // Only reachable by rounding in u = f * total; zero-weight (underflowed) tokens stay excluded.
+  return last;
+}
+
+/** The k-th largest logit (1-based), via a size-k min-heap: O(V) compares plus few sifts. */
+function kthLargest(logits: Float32Array, start: number, end: number, k: number): number {
+  if (heap.length < k) heap = new Float64Array(k);
+  const h = heap;
+  for (let n = 0; n < k; n++) {
+    // Sift up.
+    const v = logits[start + n];
+    let c = n;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (h[p] <= v) break;
+      h[c] = h[p];
+      c = p;
+    }
+    h[c] = v;
+  }
+  for (let i = start + k; i < end; i++) {
+    const v = logits[i];
+    if (v <= h[0]) continue;
+    // Replace the root and sift down.
+    let c = 0;
+    for (;;) {
+      const l = 2 * c + 1;
+      if (l >= k) break;
+      const r = l + 1;
+      const s = r < k && h[r] < h[l] ? r : l;
+      if (h[s] >= v) break;
+      h[c] = h[s];
+      c = s;
+    }
+    h[c] = v;
+  }
+  return h[0];
+}
+
+/**
+ * Reorders w/id[0 .. m) so that the nucleus comes first and returns its size: the tokens, in
+ * descending weight (ties: lower id first), whose preceding mass is < target. Weighted
+ * quickselect: expected O(m), and only the final small range is sorted.
+ */
+function nucleusSize(w: Float64Array, id: Int32Array, m: number, target: number): number {
+  let lo = 0;
+  let hi = m;
+  let before = 0;
+  // `a` ranks above `b`: larger weight, or equal weight and lower id (deterministic ties).
+  const above = (a: number, b: number): boolean =>
+    w[a] > w[b] || (w[a] === w[b] && id[a] < id[b]);
+  const swap = (a: number, b: number): void => {
+    const tw = w[a];
+    w[a] = w[b];
+    w[b] = tw;
+    const ti = id[a];
+    id[a] = id[b];
+    id[b] = ti;
+  };
+  while (hi - lo > 16) {
+    // Median of three as pivot, parked at hi-1.
+    const last = hi - 1;
+    const mid = (lo + hi) >>> 1;
+    if (above(mid, lo)) swap(mid, lo);
+    if (above(last, lo)) swap(last, lo);
+    if (above(mid, last)) swap(mid, last);
+    const pw = w[last];
+    const pid = id[last];
+    let store = lo;
+    let massAbove = 0;
+    for (let j = lo; j < last; j++) {
+      const x = w[j];
+      if (x > pw || (x === pw && id[j] < pid)) {
+        massAbove += x;
+        w[j] = w[store];
+        w[store] = x;
+        const t = id[j];
+        id[j] = id[store];
+        id[store] = t;
+        store++;
+      }
+    }
+    swap(store, last);
+    if (before + massAbove >= target) {
+      hi = store;
+    } else {
+      before += massAbove + pw;
+      if (before >= target) return store + 1;
+      lo = store + 1;
+    }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    for (let j = i; j > lo && above(j, j - 1); j--) swap(j, j - 1);
+  }
+  for (let j = lo; j < hi; j++) {
+    if (before >= target) return j;
+    before += w[j];
+  }
+  return hi;
+}

@@ -1,0 +1,179 @@
+import { fail } from './errors.js';
+import {
+  parseScoreRow,
+  isPreferenceRow,
+  promptIds,
+  responseIds,
+  type ScoreRow,
+} from './data/trl-rows.js';
+import {
+  Generator,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateStats,
+} from './generate/generate.js';
+import { scoreSequences, type ScoreSequence } from './generate/score.js';
+import { toOnnxBytes } from './graph/serialize.js';
+import {
+  buildDecoderGraph,
+  buildLogprobsGraph,
+  initializerBinder,
+} from './model/inference-graphs.js';
+import { loadModel, type LoadedModel } from './model/load-model.js';
+import { OrtSession, type Device } from './runtime/ort-session.js';
+import type { ChatMessage } from './tokenizer/tokenizer.js';
+
+export interface EngineOpenOptions {
+  adapter?: string;
+  device?: Device;
+  /** Intra-op threads for onnxruntime (default: one per core). */
+  threads?: number;
+}
+
+/** One generation request: chat messages, raw text, or token ids. */
+export type PromptInput = { messages: ChatMessage[] } | { text: string } | { ids: number[] };
+
+export interface ModelInfo {
+  ref: string;
+  dir: string;
+  architecture: string;
+  parameters: number;
+  vocabSize: number;
+  eosTokenIds: number[];
+  padTokenId: number | undefined;
+  adapter?: string;
+  device: Device;
+}
+
+export type ScoreResult = { chosen_logps: number; rejected_logps: number } | { logps: number };
+
+/**
+ * The engine's operations in the calling thread: load a model, generate, score. Sessions are
+ * built lazily (the decoder graph for generation, the full-sequence graph for scoring), since
+ * each holds its own copy of the weights. The CLI uses it through `Engine` (a worker thread).
+ */
+export class LocalEngine {
+  private decoder?: Promise<OrtSession>;
+  private scorer?: Promise<OrtSession>;
+
+  private constructor(
+    readonly model: LoadedModel,
+    private readonly opts: EngineOpenOptions,
+  ) {}
+
+  static open(ref: string, opts: EngineOpenOptions = {}): LocalEngine {
+    return new LocalEngine(loadModel(ref, { adapter: opts.adapter }), opts);
+  }
+
+  info(): ModelInfo {
+    const c = this.model.config;
+    const perLayer =
+      c.hiddenSize * (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim +
+      c.numAttentionHeads * c.headDim * c.hiddenSize +
+      3 * c.hiddenSize * c.intermediateSize +
+      2 * c.hiddenSize;
+    const parameters =
+      c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) +
+      c.numHiddenLayers * perLayer +
+      c.hiddenSize;
+    return {
+      ref: this.model.ref,
+      dir: this.model.dir,
+      architecture: c.architecture,
+      parameters,
+      vocabSize: c.vocabSize,
+      eosTokenIds: this.model.tokenizer.eosTokenIds,
+      padTokenId: this.model.tokenizer.padTokenId,
+      adapter: this.model.adapter?.dir,
+      device: this.opts.device ?? 'cpu',
+    };
+  }
+
+  private session(kind: 'decoder' | 'scorer'): Promise<OrtSession> {
+    const sessionOpts = { device: this.opts.device, threads: this.opts.threads };
+    const { config, weights } = this.model;
+    if (kind === 'decoder') {
+      this.decoder ??= OrtSession.create(
+        toOnnxBytes(buildDecoderGraph(config, initializerBinder(weights))),
+        sessionOpts,
+      );
+      return this.decoder;
+    }
+    this.scorer ??= OrtSession.create(
+      toOnnxBytes(buildLogprobsGraph(config, initializerBinder(weights))),
+      sessionOpts,
+    );
+    return this.scorer;
+  }
+
+  encodePrompt(p: PromptInput): number[] {
+    const tok = this.model.tokenizer;
+    if ('ids' in p) return p.ids;
+    if ('text' in p) return tok.encode(p.text);
+    return tok.encodeChat(p.messages, { addGenerationPrompt: true });
+  }
+
+  async generate(
+    prompts: PromptInput[],
+    opts: GenerateOptions,
+    onResult?: (index: number, r: GenerateResult, stats: GenerateStats) => void,
+  ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
+    const gen = new Generator(
+      await this.session('decoder'),
+      this.model.config,
+      this.model.tokenizer,
+    );
+    const stats: GenerateStats = { prefillTokens: 0, prefillMs: 0, decodeTokens: 0, decodeMs: 0 };
+    const results: GenerateResult[] = [];
+    for (let i = 0; i < prompts.length; i++) {
+      // Each prompt gets its own seed stream so its output does not depend on its position.
+      const r = await gen.generate(
+        this.encodePrompt(prompts[i]),
+        { ...opts, seed: opts.seed + i * 1_000_003 },
+        stats,
+      );
+      results.push(r);
+      onResult?.(i, r, stats);
+    }
+    return { results, stats };
+  }
+
+  /** Sequence log-probs of TRL rows (see data/trl-rows.ts for the conventions). */
+  async score(rows: unknown[], labels: string[], batchSize = 8): Promise<ScoreResult[]> {
+    const where = (i: number): string => labels[i] ?? `row ${i + 1}`;
+    const tok = this.model.tokenizer;
+    const parsed: ScoreRow[] = rows.map((r, i) => parseScoreRow(r, where(i)));
+    const seqs: ScoreSequence[] = [];
+    parsed.forEach((r, i) => {
+      const p = promptIds(tok, r.prompt);
+      if (p.length === 0)
+        fail(
+          'E_DATA_ROW',
+          `${where(i)}: the prompt is empty`,
+          'every row needs a non-empty prompt',
+        );
+      if (isPreferenceRow(r)) {
+        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.chosen, where(i)) });
+        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.rejected, where(i)) });
+      } else {
+        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.completion, where(i)) });
+      }
+    });
+    const pad = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
+    const scores = await scoreSequences(await this.session('scorer'), seqs, {
+      padId: pad,
+      batchSize,
+    });
+    let k = 0;
+    return parsed.map((r) =>
+      isPreferenceRow(r)
+        ? { chosen_logps: scores[k++].logps, rejected_logps: scores[k++].logps }
+        : { logps: scores[k++].logps },
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const s of [this.decoder, this.scorer]) if (s) await (await s).release();
+    this.model.close();
+  }
+}

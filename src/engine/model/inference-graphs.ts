@@ -1,0 +1,102 @@
+import { GraphBuilder, type V } from '../graph/builder.js';
+import type { Graph } from '../graph/ir.js';
+import type { ModelConfig } from './config.js';
+import { llamaForward, type WeightBinder } from './llama-graph.js';
+
+/** Float32 weights by checkpoint key, with shapes ([out, in] for Linear, as torch stores them). */
+export interface WeightTable {
+  get(key: string): { dims: number[]; data: Float32Array };
+}
+
+/** Frozen weights as initializers named by checkpoint key. */
+export function initializerBinder(
+  weights: WeightTable,
+  float: 'float32' | 'float64' = 'float32',
+): WeightBinder {
+  return {
+    weight(b: GraphBuilder, key: string): V {
+      if (b.initializers.has(key)) return key;
+      const { dims, data } = weights.get(key);
+      return b.initializer(key, float, dims, float === 'float64' ? Float64Array.from(data) : data);
+    },
+  };
+}
+
+export const pastKeyName = (l: number): string => `past_key_values.${l}.key`;
+export const pastValueName = (l: number): string => `past_key_values.${l}.value`;
+export const presentKeyName = (l: number): string => `present.${l}.key`;
+export const presentValueName = (l: number): string => `present.${l}.value`;
+
+/**
+ * Prefill + decode with a KV cache, one graph for both (prefill = empty past):
+ * inputs  input_ids [batch, seq], attention_mask [batch, total], position_ids [batch, seq],
+ *         past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
+ * outputs logits [batch, 1, vocab] (last position), present.{l}.key/value [batch, kv_heads, total, head_dim]
+ */
+export function buildDecoderGraph(
+  cfg: ModelConfig,
+  binder: WeightBinder,
+  float: 'float32' | 'float64' = 'float32',
+): Graph {
+  const b = new GraphBuilder('decoder', float);
+  const kvDims = ['batch', cfg.numKeyValueHeads, 'past', cfg.headDim];
+  const inputIds = b.input('input_ids', 'int64', ['batch', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['batch', 'total']);
+  const positionIds = b.input('position_ids', 'int64', ['batch', 'seq']);
+  const past = Array.from({ length: cfg.numHiddenLayers }, (_, l) => ({
+    key: b.input(pastKeyName(l), float, kvDims),
+    value: b.input(pastValueName(l), float, kvDims),
+  }));
+  const out = llamaForward(b, cfg, binder, {
+    inputIds,
+    attentionMask,
+    positionIds,
+    past,
+    lastPositionOnly: true,
+  });
+  b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
+  const presentDims = ['batch', cfg.numKeyValueHeads, 'total', cfg.headDim];
+  out.present.forEach((p, l) => {
+    b.output(p.key, presentKeyName(l), float, presentDims);
+    b.output(p.value, presentValueName(l), float, presentDims);
+  });
+  return b.build();
+}
+
+/**
+ * Full-sequence scoring of right-padded batches:
+ * inputs  input_ids [batch, seq], attention_mask [batch, seq]
+ * outputs token_logprobs [batch, seq-1] = log p(input_ids[:, t+1] | input_ids[:, :t+1]),
+ *         and logits [batch, seq, vocab] when `withLogits`.
+ */
+export function buildLogprobsGraph(
+  cfg: ModelConfig,
+  binder: WeightBinder,
+  opts: { withLogits?: boolean; float?: 'float32' | 'float64' } = {},
+): Graph {
+  const float = opts.float ?? 'float32';
+  const b = new GraphBuilder('logprobs', float);
+  const inputIds = b.input('input_ids', 'int64', ['batch', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['batch', 'seq']);
+  // Right padding: positions are 0..S-1 in every row; [1, S] broadcasts over the batch.
+  const positionIds = b.scope('position_ids', () =>
+    b.unsqueeze(
+      b.range(b.constI64(0), b.squeeze(b.shape(inputIds, 1, 2), [0]), b.constI64(1)),
+      [0],
+    ),
+  );
+  const { logits } = llamaForward(b, cfg, binder, { inputIds, attentionMask, positionIds });
+  const tokenLogprobs = tokenLogprobsOf(b, logits, inputIds);
+  b.output(tokenLogprobs, 'token_logprobs', float, ['batch', 'seq_minus_1']);
+  if (opts.withLogits) b.output(logits, 'logits', float, ['batch', 'seq', cfg.vocabSize]);
+  return b.build();
+}
+
+/** log p(ids[:, t+1] | prefix) from logits [B, S, V] → [B, S-1]. */
+export function tokenLogprobsOf(b: GraphBuilder, logits: V, inputIds: V): V {
+  return b.scope('token_logprobs', () => {
+    const logp = b.logSoftmax(b.slice(logits, [0], [-1], [1]), -1); // [B, S-1, V]
+    const next = b.unsqueeze(b.slice(inputIds, [1], [Number.MAX_SAFE_INTEGER], [1]), [2]); // [B, S-1, 1]
+    return b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, S-1]
+  });
+}

@@ -1,0 +1,165 @@
+import type { GraphBuilder, V } from '../graph/builder.js';
+import type { ModelConfig } from './config.js';
+import { ropeInvFreq } from './config.js';
+
+/**
+ * Supplies a weight by checkpoint key as a graph value. Inference puts frozen weights in
+ * initializers; training (Engine II) may return graph inputs instead, or wrap a Linear with LoRA.
+ */
+export interface WeightBinder {
+  /** The tensor named `key` (checkpoint name, e.g. `model.layers.0.self_attn.q_proj.weight`). */
+  weight(b: GraphBuilder, key: string): V;
+  /**
+   * Optional override of a Linear layer y = x W^T + bias (e.g. to add a LoRA path). Returning
+   * undefined keeps the plain layer. `module` is the checkpoint prefix (`model.layers.0.self_attn.q_proj`).
+   */
+  linear?(b: GraphBuilder, x: V, module: string, plain: () => V): V | undefined;
+}
+
+/** Transformers' torch.finfo(float32).min, the value masked attention scores are set to. */
+const MASK_VALUE = -3.4028234663852886e38;
+
+export interface LlamaForwardInputs {
+  /** int64 [B, S] */
+  inputIds: V;
+  /** int64 [B, T] where T = past + S; 1 = attend, 0 = padding */
+  attentionMask: V;
+  /** int64 [B, S] absolute positions of the new tokens */
+  positionIds: V;
+  /** Per layer: past key/value [B, KV, P, D] (absent = no cache, P = 0). */
+  past?: { key: V; value: V }[];
+  /** Only compute the last position's logits (generation prefill/decode). */
+  lastPositionOnly?: boolean;
+}
+
+export interface LlamaForwardOutputs {
+  /** float [B, S, vocab] (or [B, 1, vocab] with lastPositionOnly) */
+  logits: V;
+  /** Per layer: present key/value [B, KV, T, D] = concat(past, new). */
+  present: { key: V; value: V }[];
+}
+
+/**
+ * The forward pass of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM as ONNX ops,
+ * following transformers' modeling_llama.py (RMSNorm in float, rotate_half RoPE, GQA, SwiGLU).
+ */
+export function llamaForward(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  w: WeightBinder,
+  inp: LlamaForwardInputs,
+): LlamaForwardOutputs {
+  const NH = cfg.numAttentionHeads;
+  const KV = cfg.numKeyValueHeads;
+  const G = NH / KV;
+  const D = cfg.headDim;
+
+  const linear = (x: V, module: string, hasBias: boolean): V =>
+    b.scope(module.slice(module.lastIndexOf('.') + 1), () => {
+      const plain = (): V => {
+        // torch Linear stores W as [out, in]; ORT constant-folds this Transpose of an initializer.
+        const wt = b.transpose(w.weight(b, `${module}.weight`), [1, 0]);
+        const y = b.matMul(x, wt);
+        return hasBias ? b.add(y, w.weight(b, `${module}.bias`)) : y;
+      };
+      return w.linear?.(b, x, module, plain) ?? plain();
+    });
+
+  // RMSNorm (transformers LlamaRMSNorm): weight * x / sqrt(mean(x^2) + eps)
+  const rmsNorm = (x: V, module: string): V =>
+    b.scope(module.slice(module.lastIndexOf('.') + 1), () => {
+      const variance = b.reduceMean(b.mul(x, x), [-1]); // [B, S, 1]
+      const inv = b.reciprocal(b.sqrt(b.add(variance, b.constF(cfg.rmsNormEps))));
+      return b.mul(w.weight(b, `${module}.weight`), b.mul(x, inv));
+    });
+
+  // Sizes from the inputs: S new tokens, T = past + S keys.
+  const seqLen = b.shape(inp.inputIds, 1, 2); // [1]
+  const totalLen = b.shape(inp.attentionMask, 1, 2); // [1]
+
+  // RoPE tables cos/sin [B, 1, S, D] from the position ids, computed in float as transformers does.
+  const { cos, sin } = b.scope('model/rotary_emb', () => {
+    const invFreq = b.constF(Array.from(ropeInvFreq(cfg))); // [D/2]
+    const pos = b.unsqueeze(b.cast(inp.positionIds, b.float), [2]); // [B, S, 1]
+    const freqs = b.mul(pos, invFreq); // [B, S, D/2]
+    const emb = b.concat([freqs, freqs], -1); // [B, S, D]
+    return { cos: b.unsqueeze(b.cos(emb), [1]), sin: b.unsqueeze(b.sin(emb), [1]) };
+  });
+  const applyRope = (x: V): V =>
+    b.scope('rope', () => {
+      // rotate_half(x) = concat(-x2, x1) with x1 = x[..., :D/2], x2 = x[..., D/2:]
+      const x1 = b.slice(x, [0], [D / 2], [-1]);
+      const x2 = b.slice(x, [D / 2], [D], [-1]);
+      const rot = b.concat([b.neg(x2), x1], -1);
+      return b.add(b.mul(x, cos), b.mul(rot, sin));
+    });
+
+  // Attention mask [B, 1, 1, S, T]: key j is visible to query i iff mask[j] = 1 and j <= past + i.
+  const allowed = b.scope('model/attention_mask', () => {
+    const zero = b.constI64(0);
+    const one = b.constI64(1);
+    const T = b.squeeze(totalLen, [0]);
+    const S = b.squeeze(seqLen, [0]);
+    const keyPos = b.range(zero, T, one); // [T]
+    const queryPos = b.range(b.sub(T, S), T, one); // [S]
+    const causal = b.lessOrEqual(b.unsqueeze(keyPos, [0]), b.unsqueeze(queryPos, [1])); // [S, T]
+    const notPad = b.equal(inp.attentionMask, one); // [B, T]
+    return b.and(b.unsqueeze(causal, [0, 1, 2]), b.unsqueeze(notPad, [1, 2, 3])); // [B,1,1,S,T]
+  });
+  const maskValue = b.constF(MASK_VALUE);
+  const scaling = b.constF(1 / Math.sqrt(D));
+
+  let h = b.scope('model/embed_tokens', () =>
+    b.gather(w.weight(b, 'model.embed_tokens.weight'), inp.inputIds),
+  ); // [B, S, H]
+  const present: { key: V; value: V }[] = [];
+
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const p = `model.layers.${l}`;
+    const attnOut = b.scope(`model/layers.${l}`, () => {
+      const x = rmsNorm(h, `${p}.input_layernorm`);
+      return b.scope('self_attn', () => {
+        const q = linear(x, `${p}.self_attn.q_proj`, cfg.attentionBias); // [B, S, NH*D]
+        const k = linear(x, `${p}.self_attn.k_proj`, cfg.attentionBias); // [B, S, KV*D]
+        const v = linear(x, `${p}.self_attn.v_proj`, cfg.attentionBias); // [B, S, KV*D]
+        const qh = applyRope(b.transpose(b.reshape(q, [0, 0, NH, D]), [0, 2, 1, 3])); // [B,NH,S,D]
+        let kh = applyRope(b.transpose(b.reshape(k, [0, 0, KV, D]), [0, 2, 1, 3])); // [B,KV,S,D]
+        let vh = b.transpose(b.reshape(v, [0, 0, KV, D]), [0, 2, 1, 3]); // [B, KV, S, D]
+        if (inp.past) {
+          kh = b.concat([inp.past[l].key, kh], 2); // [B, KV, T, D]
+          vh = b.concat([inp.past[l].value, vh], 2); // [B, KV, T, D]
+        }
+        present.push({ key: kh, value: vh });
+        // GQA without copying K/V: the G query heads sharing a KV head become extra rows.
+        const qg = b.reshape(qh, [0, KV, -1, D]); // [B, KV, G*S, D]
+        const scores = b.mul(b.matMul(qg, b.transpose(kh, [0, 1, 3, 2])), scaling); // [B,KV,G*S,T]
+        const shape5 = b.concat([b.constI64([0, KV, G]), seqLen, totalLen], 0);
+        const masked = b.where(allowed, b.reshape(scores, shape5), maskValue); // [B,KV,G,S,T]
+        const shape4 = b.concat([b.constI64([0, KV, -1]), totalLen], 0);
+        const probs = b.reshape(b.softmax(masked, -1), shape4); // [B, KV, G*S, T]
+        const ctx = b.reshape(b.matMul(probs, vh), [0, NH, -1, D]); // [B, NH, S, D]
+        const merged = b.reshape(b.transpose(ctx, [0, 2, 1, 3]), [0, 0, NH * D]); // [B, S, NH*D]
+        return linear(merged, `${p}.self_attn.o_proj`, cfg.oProjBias); // [B, S, H]
+      });
+    });
+    h = b.add(h, attnOut);
+    const mlpOut = b.scope(`model/layers.${l}`, () => {
+      const x = rmsNorm(h, `${p}.post_attention_layernorm`);
+      return b.scope('mlp', () => {
+        const gate = linear(x, `${p}.mlp.gate_proj`, cfg.mlpBias); // [B, S, I]
+        const up = linear(x, `${p}.mlp.up_proj`, cfg.mlpBias); // [B, S, I]
+        const act = b.mul(gate, b.sigmoid(gate)); // SiLU
+        return linear(b.mul(act, up), `${p}.mlp.down_proj`, cfg.mlpBias); // [B, S, H]
+      });
+    });
+    h = b.add(h, mlpOut);
+  }
+
+  if (inp.lastPositionOnly) h = b.slice(h, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [B, 1, H]
+  h = b.scope('model', () => rmsNorm(h, 'model.norm'));
+  const logits = b.scope('lm_head', () => {
+    const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return b.matMul(h, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
+  });
+  return { logits, present };
+}

@@ -1,0 +1,86 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fail } from '../errors.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
+import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
+import { checkWeights, loadModelConfig, type ModelConfig } from './config.js';
+import type { WeightTable } from './inference-graphs.js';
+import { loadLoraAdapter, mergeLora, type LoraAdapter } from './peft-adapter.js';
+
+export interface LoadedModel {
+  /** What the user asked for (`builtin:tiny` or a folder). */
+  ref: string;
+  dir: string;
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  /** Float32 weights by checkpoint key, with the adapter (if any) merged into its Linear layers. */
+  weights: WeightTable;
+  adapter?: LoraAdapter;
+  close(): void;
+}
+
+/** Resolve `builtin:tiny` (created on first use) or a Hugging Face model folder. */
+export function resolveModelDir(ref: string): string {
+  if (ref === BUILTIN_TINY) return ensureBuiltinTiny();
+  if (ref.startsWith('builtin:'))
+    fail(
+      'E_MODEL_NOT_FOUND',
+      `unknown builtin model '${ref}'`,
+      `the embedded model is ${BUILTIN_TINY}`,
+    );
+  const dir = resolve(ref);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    fail(
+      'E_MODEL_NOT_FOUND',
+      `model folder not found: ${ref}`,
+      `pass a Hugging Face model folder, ${BUILTIN_TINY}, or download one with \`pipeline pull <repo-id>\``,
+    );
+  return dir;
+}
+
+/** Load config, tokenizer and (lazily read) weights; verifies every tensor the model needs up front. */
+export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedModel {
+  const dir = resolveModelDir(ref);
+  const config = loadModelConfig(dir);
+  const tokenizer = Tokenizer.fromDir(dir);
+  const source: WeightSource = openCheckpointWeights(dir);
+  try {
+    checkWeights(config, source, dir);
+  } catch (e) {
+    source.close();
+    throw e;
+  }
+  const adapter = opts.adapter ? loadLoraAdapter(resolve(opts.adapter)) : undefined;
+  if (adapter) {
+    for (const [module, m] of adapter.modules) {
+      const key = `${module}.weight`;
+      if (!source.has(key))
+        fail(
+          'E_ADAPTER_MISMATCH',
+          `adapter ${adapter.dir} targets ${module}, which the model in ${dir} does not have`,
+          'load the adapter with the base model it was trained on',
+        );
+      const [out, inF] = source.info(key).shape;
+      if (m.bDims[0] !== out || m.aDims[1] !== inF)
+        fail(
+          'E_ADAPTER_MISMATCH',
+          `adapter ${adapter.dir}: ${module} is [${m.bDims[0]}, ${m.aDims[1]}] but the model's weight is [${out}, ${inF}]`,
+          'load the adapter with the base model it was trained on',
+        );
+    }
+  }
+  const weights: WeightTable = {
+    get(key: string) {
+      const dims = source.info(key).shape;
+      const data = source.float32(key);
+      const mod = adapter?.modules.get(key.replace(/\.weight$/, ''));
+      if (!mod || !adapter) return { dims, data };
+      return {
+        dims,
+        data: mergeLora(data, dims[0], dims[1], mod, adapter.config.r, adapter.config.scale),
+      };
+    },
+  };
+  return { ref, dir, config, tokenizer, weights, adapter, close: () => source.close() };
+}

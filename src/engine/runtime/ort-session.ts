@@ -1,0 +1,118 @@
+// The only module that imports onnxruntime-node. Everything above it sees `Tensor` and
+// `OrtSession`; `session.run` is synchronous native work, so callers live in a worker thread.
+import * as ort from 'onnxruntime-node';
+import { PipelineError } from '../errors.js';
+import type { ElemType, TypedData } from '../graph/ir.js';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+export const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
+
+/** A tensor handed to or returned from a session (an ort.Tensor underneath). */
+export interface Tensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  /** Host data; throws for tensors that live on a GPU (see `location`). */
+  readonly data: unknown;
+  readonly location: string;
+  /** Copy a device tensor to the host (a no-op promise for CPU tensors). */
+  getData(releaseData?: boolean): Promise<unknown>;
+  dispose(): void;
+}
+
+export function tensor(type: ElemType, data: TypedData, dims: readonly number[]): Tensor {
+  return new ort.Tensor(type, data as Float32Array, dims) as unknown as Tensor;
+}
+
+export function hostData<T extends TypedData>(t: Tensor): T {
+  return t.data as T;
+}
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads (default: onnxruntime's choice, one per core). */
+  threads?: number;
+  /** 'basic' is required for float64 graphs (level 'all' fuses ops that have no float64 kernel). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Outputs to leave on the GPU between runs (KV cache), for the webgpu/cuda providers. */
+  keepOnDevice?: string[];
+}
+
+export class OrtSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly device: Device,
+  ) {}
+
+  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtSession> {
+    const device = opts.device ?? 'cpu';
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [device],
+      graphOptimizationLevel: opts.optimization ?? 'all',
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+    if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
+    if (device !== 'cpu' && opts.keepOnDevice?.length) {
+      options.preferredOutputLocation = Object.fromEntries(
+        opts.keepOnDevice.map((n) => [n, 'gpu-buffer']),
+      );
+    }
+    try {
+      return new OrtSession(await ort.InferenceSession.create(model, options), device);
+    } catch (e) {
+      throw deviceError(device, e);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
+    const f = feeds as unknown as ort.InferenceSession.FeedsType;
+    const res = outputs ? await this.session.run(f, outputs) : await this.session.run(f);
+    return res as unknown as Record<string, Tensor>;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function deviceError(device: Device, e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (device === 'cuda') {
+    return new PipelineError(
+      {
+        code: 'E_DEVICE_CUDA',
+        message: `the CUDA execution provider could not be loaded: ${msg.split('\n')[0]}`,
+        hint:
+          'install the CUDA 12 provider libraries once with ' +
+          '`node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12` ' +
+          '(needs CUDA 12 + cuDNN 9 and network access), or use --device cpu or --device webgpu',
+      },
+      { cause: e },
+    );
+  }
+  if (device === 'webgpu') {
+    return new PipelineError(
+      {
+        code: 'E_DEVICE_WEBGPU',
+        message: `the WebGPU execution provider could not start: ${msg.split('\n')[0]}`,
+        hint: 'WebGPU needs a GPU with Vulkan drivers; use --device cpu on machines without one',
+      },
+      { cause: e },
+    );
+  }
+  return new PipelineError(
+    {
+      code: 'E_ORT_SESSION',
+      message: `onnxruntime could not create a session: ${msg.split('\n')[0]}`,
+      hint: 'run with --debug and report this; it usually means a graph-building bug',
+    },
+    { cause: e },
+  );
+}
