@@ -347,8 +347,7 @@ function nucleusSize(w: Float64Array, id: Int32Array, m: number, target: number)
   let hi = m;
   let before = 0;
   // `a` ranks above `b`: larger weight, or equal weight and lower id (deterministic ties).
-  const above = (a: number, b: number): boolean =>
-    w[a] > w[b] || (w[a] === w[b] && id[a] < id[b]);
+  const above = (a: number, b: number): boolean => w[a] > w[b] || (w[a] === w[b] && id[a] < id[b]);
   const swap = (a: number, b: number): void => {
     const tw = w[a];
     w[a] = w[b];
