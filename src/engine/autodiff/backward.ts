@@ -1,0 +1,157 @@
+// Reverse-mode automatic differentiation over a GraphBuilder: appends the gradient nodes (plain
+// ONNX ops, under the `/grad` scope) that compute d loss / d wrt for each requested value.
+// onnxruntime-node has no training API, so a training step is one ONNX graph holding the
+// forward pass, these gradient nodes and the optimiser update.
+
+import { fail } from '../errors.js';
+import type { GraphBuilder, V } from '../graph/builder.js';
+import type { GraphNode } from '../graph/ir.js';
+import { GRAD_RULES, NO_GRADIENT_OPS, NodeGradContext, type GradEntry } from './rules.js';
+import { ShapeTable } from './shapes.js';
+
+export interface BackwardOptions {
+  /**
+   * Gradient of the loss to start from (same shape as `loss`). Default: 1, which requires a
+   * scalar (or single-element) loss.
+   */
+  seed?: V;
+}
+
+/**
+ * ONNX has no stop-gradient op; losses mark detached values (torch `.detach()`) with an Identity
+ * node named `…/StopGradient` (see train/losses/common.ts), and the pass does not cross it.
+ */
+export const STOP_GRADIENT_SUFFIX = '/StopGradient';
+function isStopGradient(n: GraphNode): boolean {
+  return n.opType === 'Identity' && n.name.endsWith(STOP_GRADIENT_SUFFIX);
+}
+
+function diffInputs(entry: GradEntry | undefined, n: GraphNode): readonly number[] {
+  if (!entry) return n.inputs.map((_, i) => i); // unknown op: assume every input matters
+  return typeof entry.differentiable === 'function'
+    ? entry.differentiable(n)
+    : entry.differentiable;
+}
+
+/**
+ * Appends to `b` the nodes computing d`loss`/d`w` for every `w` in `wrt` (graph inputs,
+ * initializers or intermediate values) and returns their value names. Only nodes on a path from
+ * some `wrt` to `loss` are differentiated; a `wrt` the loss does not depend on gets zeros.
+ * Fails with E_AUTODIFF_NO_RULE when such a node's op has no gradient rule.
+ */
+export function backward(
+  b: GraphBuilder,
+  loss: V,
+  wrt: V[],
+  opts: BackwardOptions = {},
+): Map<V, V> {
+  const nodes = b.nodes.slice(); // the forward graph; the pass appends to b.nodes
+  const shapes = new ShapeTable(b);
+  for (const v of [loss, ...wrt]) {
+    if (!shapes.has(v))
+      fail(
+        'E_AUTODIFF_VALUE',
+        `${v} is not a value of graph ${b.name}`,
+        'pass names returned by the GraphBuilder (inputs, initializers or node outputs)',
+      );
+  }
+
+  // Values that depend differentiably on some wrt.
+  const reached = new Set<V>(wrt);
+  for (const n of nodes) {
+    if (NO_GRADIENT_OPS.has(n.opType) || isStopGradient(n)) continue;
+    const entry = GRAD_RULES[n.opType];
+    if (diffInputs(entry, n).some((i) => reached.has(n.inputs[i])))
+      for (const o of n.outputs) reached.add(o);
+  }
+
+  // Nodes between the wrt and the loss, in reverse order, with the inputs each must serve.
+  const live = new Set<V>([loss]);
+  const path: { node: GraphNode; entry: GradEntry; wanted: boolean[] }[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (!n.outputs.some((o) => live.has(o) && reached.has(o))) continue;
+    const entry = GRAD_RULES[n.opType];
+    if (!entry)
+      fail(
+        'E_AUTODIFF_NO_RULE',
+        `no gradient rule for ${n.opType} (node ${n.name}), which lies between the differentiated values and the loss`,
+        'add a rule for it to src/engine/autodiff/rules.ts, or keep the op off the path from trainable values to the loss',
+      );
+    const wanted = n.inputs.map(() => false);
+    for (const i of diffInputs(entry, n)) {
+      const v = n.inputs[i];
+      if (v && reached.has(v)) {
+        wanted[i] = true;
+        live.add(v);
+      }
+    }
+    path.push({ node: n, entry, wanted });
+  }
+
+  const parts = new Map<V, V[]>();
+  const summed = new Map<V, V>();
+  const addPart = (v: V, g: V) => {
+    const list = parts.get(v);
+    if (list) list.push(g);
+    else parts.set(v, [g]);
+  };
+  // Contributions are summed once, when the gradient is first read: one Add or Sum node.
+  const gradOf = (v: V): V | undefined => {
+    const done = summed.get(v);
+    if (done) return done;
+    const list = parts.get(v);
+    if (!list) return undefined;
+    const g =
+      list.length === 1
+        ? list[0]
+        : list.length === 2
+          ? b.add(list[0], list[1])
+          : b.op1('Sum', list);
+    summed.set(v, g);
+    return g;
+  };
+
+  b.scope('grad', () => {
+    if (opts.seed) addPart(loss, opts.seed);
+    else {
+      const d = shapes.dims(loss);
+      if (d && d.some((x) => x !== 1))
+        fail(
+          'E_AUTODIFF_LOSS',
+          `the loss ${loss} has shape [${d.map((x) => x ?? '?').join(', ')}]; backward() needs a scalar loss or a seed gradient`,
+          'reduce the loss to a scalar (ReduceSum/ReduceMean with keepdims 0), or pass opts.seed',
+        );
+      const one = b.constF(1);
+      addPart(loss, d && d.length === 0 ? one : b.expand(one, b.shape(loss)));
+    }
+
+    for (const { node, entry, wanted } of path) {
+      b.scope(node.name.replace(/^\//, ''), () => {
+        const grads = node.outputs.map((o) => (reached.has(o) ? gradOf(o) : undefined));
+        if (grads.every((g) => g === undefined)) return;
+        const ctx = new NodeGradContext(b, shapes, node, wanted);
+        const gin = entry.grad(node, b, grads, ctx);
+        wanted.forEach((w, i) => {
+          const g = gin[i];
+          if (w && g !== undefined) addPart(node.inputs[i], g);
+        });
+      });
+    }
+  });
+
+  const out = new Map<V, V>();
+  b.scope('grad', () => {
+    for (const w of wrt) {
+      let g = gradOf(w);
+      if (g === undefined) {
+        const d = shapes.dims(w);
+        const shape =
+          d && d.every((x) => typeof x === 'number') ? b.constI64(d as number[]) : b.shape(w);
+        g = b.expand(b.constF(0), shape);
+      }
+      out.set(w, g);
+    }
+  });
+  return out;
+}
