@@ -5,6 +5,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerPull } from './commands/pull.js';
 import { registerRun } from './commands/run.js';
 import { registerScore } from './commands/score.js';
+import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerGenerate(program, ctx);
   registerScore(program, ctx);
+  registerTrain(program, ctx);
   registerPull(program, ctx);
   registerValidate(program, ctx);
   registerVersion(program, ctx);

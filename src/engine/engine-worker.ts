@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isPipelineError } from './errors.js';
 import { LocalEngine } from './local-engine.js';
+import { runTraining, type TrainJob } from './train/run-training.js';
 
 export type Request = { id: number; method: string; params: unknown[] };
 export type Response =
@@ -31,6 +32,8 @@ async function dispatch(req: Request): Promise<unknown> {
     engine = LocalEngine.open(p[0] as string, p[1] as Parameters<typeof LocalEngine.open>[1]);
     return engine.info();
   }
+  if (req.method === 'train')
+    return runTraining(p[0] as TrainJob, (event) => port!.postMessage({ id: req.id, event }));
   if (!engine) throw new Error('engine not open');
   switch (req.method) {
     case 'generate':

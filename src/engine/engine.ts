@@ -3,6 +3,7 @@ import { PipelineError } from './errors.js';
 import type { Request, Response } from './engine-worker.js';
 import type { GenerateOptions, GenerateResult, GenerateStats } from './generate/generate.js';
 import type { EngineOpenOptions, ModelInfo, PromptInput, ScoreResult } from './local-engine.js';
+import type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
 
 type Pending = {
   resolve: (v: unknown) => void;
@@ -24,7 +25,7 @@ export class Engine {
     public info: ModelInfo,
   ) {}
 
-  static async open(ref: string, opts: EngineOpenOptions = {}): Promise<Engine> {
+  private static spawn(): Engine {
     const worker = new Worker(new URL('./engine-worker.js', import.meta.url));
     const engine = new Engine(worker, undefined as unknown as ModelInfo);
     worker.on('message', (m: Response) => engine.onMessage(m));
@@ -33,6 +34,22 @@ export class Engine {
       engine.exited = true;
       engine.failAll(new Error(`engine worker exited with code ${code}`));
     });
+    return engine;
+  }
+
+  /** Run a training job (runTraining) in its own worker thread; events arrive while it runs. */
+  static async train(job: TrainJob, onEvent?: (e: TrainEvent) => void): Promise<TrainOutcome> {
+    const engine = Engine.spawn();
+    try {
+      return (await engine.call('train', [job], onEvent as (e: unknown) => void)) as TrainOutcome;
+    } finally {
+      await engine.worker.terminate();
+    }
+  }
+
+  static async open(ref: string, opts: EngineOpenOptions = {}): Promise<Engine> {
+    const engine = Engine.spawn();
+    const worker = engine.worker;
     try {
       engine.info = (await engine.call('open', [ref, opts])) as ModelInfo;
     } catch (e) {

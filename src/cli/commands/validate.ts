@@ -1,14 +1,21 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { readPipelineFile } from '../../pipeline/read-pipeline-file.js';
+import { validatePipeline } from '../../pipeline/validate-spec.js';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
-    .description('check a pipeline file (YAML syntax, size and alias limits) without running it')
+    .description(
+      'check a pipeline file (YAML syntax, fields, stage order, judge names, referenced files) without running it',
+    )
     .argument('<file>', 'pipeline YAML file, e.g. pipelines/self-reward.yaml')
     .action((file: string) => {
-      readPipelineFile(file);
-      ctx.out(`${file}: ok\n`);
+      const { spec } = validatePipeline(readPipelineFile(file), { checkFiles: true });
+      ctx.out(
+        `${file}: ok (${plural(spec.stages.length, 'stage')}, ${plural(spec.rounds, 'round')})\n`,
+      );
     });
 }

@@ -37,6 +37,11 @@ export interface SessionOptions {
   keepOnDevice?: string[];
 }
 
+function envOptimization(): SessionOptions['optimization'] | undefined {
+  const v = process.env.RLAIF_ORT_OPTIMIZATION;
+  return v === 'disabled' || v === 'basic' || v === 'extended' || v === 'all' ? v : undefined;
+}
+
 export class OrtSession {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -47,7 +52,8 @@ export class OrtSession {
     const device = opts.device ?? 'cpu';
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [device],
-      graphOptimizationLevel: opts.optimization ?? 'all',
+      // RLAIF_ORT_OPTIMIZATION overrides the level when debugging a suspected optimizer problem.
+      graphOptimizationLevel: opts.optimization ?? envOptimization() ?? 'all',
       interOpNumThreads: 1,
       executionMode: 'sequential',
     };

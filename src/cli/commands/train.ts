@@ -1,0 +1,256 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Engine } from '../../engine/engine.js';
+import type { Device } from '../../engine/runtime/ort-session.js';
+import { LOSS_TYPES, type LossType } from '../../engine/train/losses/index.js';
+import { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from '../../engine/train/lora.js';
+import type { StepMetrics } from '../../engine/train/trainer.js';
+import type { CliContext } from '../context.js';
+import { deviceOption, floatArg, intArg, threadsOption } from '../options.js';
+import { readJsonl } from '../read-jsonl.js';
+
+interface TrainFlags {
+  model: string;
+  data: string;
+  out: string;
+  adapter?: string;
+  refModel?: string;
+  refAdapter?: string;
+  loss: LossType[];
+  lossWeights?: number[];
+  beta: number;
+  labelSmoothing: number;
+  simpoGamma: number;
+  full?: boolean;
+  loraR: number;
+  loraAlpha: number;
+  loraTargets: string[];
+  learningRate: number;
+  lrSchedule: 'constant' | 'linear' | 'cosine';
+  warmupSteps: number;
+  epochs: number;
+  steps?: number;
+  batchSize: number;
+  gradAccum: number;
+  maxLength: number;
+  maxGradNorm: number;
+  weightDecay: number;
+  seed: number;
+  merge?: boolean;
+  dumpGrads?: string;
+  device: Device;
+  threads?: number;
+  json?: boolean;
+}
+
+function listArg<T extends string>(allowed: readonly T[], what: string) {
+  return (v: string): T[] => {
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = items.filter((s) => !allowed.includes(s as T));
+    if (bad.length || !items.length)
+      throw new InvalidArgumentError(
+        `unknown ${what} '${bad.join(',') || v}'; choose from ${allowed.join(', ')}.`,
+      );
+    return items as T[];
+  };
+}
+
+function numberList(v: string): number[] {
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isFinite(x) || x < 0))
+    throw new InvalidArgumentError(`expected comma-separated non-negative numbers, got '${v}'.`);
+  return xs;
+}
+
+const fmt = (x: number | undefined, d = 4) =>
+  x === undefined
+    ? '-'
+    : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3)
+      ? x.toExponential(2)
+      : x.toFixed(d);
+
+export function registerTrain(program: Command, ctx: CliContext): void {
+  program
+    .command('train')
+    .description(
+      'train a model on preference pairs with a DPO-family loss (LoRA by default, or full fine-tuning)',
+    )
+    .option('--model <dir>', 'base model: Hugging Face folder or builtin:tiny', 'builtin:tiny')
+    .requiredOption('--data <file.jsonl>', 'TRL preference rows: {"prompt", "chosen", "rejected"}')
+    .requiredOption('--out <dir>', 'where the adapter (or full checkpoint with --full) is written')
+    .option('--adapter <dir>', 'continue training this PEFT LoRA adapter')
+    .option(
+      '--ref-model <dir>',
+      'reference model (default: the base model without adapter, as TRL does with PEFT)',
+    )
+    .option('--ref-adapter <dir>', 'apply this adapter to the reference model')
+    .addOption(
+      new Option(
+        '--loss <types>',
+        `loss type(s), comma-separated: ${LOSS_TYPES.filter((t) => t !== 'kto').join(', ')}`,
+      )
+        .argParser(
+          listArg(
+            LOSS_TYPES.filter((t) => t !== 'kto'),
+            'loss',
+          ),
+        )
+        .default(['sigmoid'], 'sigmoid'),
+    )
+    .addOption(
+      new Option(
+        '--loss-weights <w>',
+        'weights of the losses, comma-separated (default: 1 each)',
+      ).argParser(numberList),
+    )
+    .addOption(
+      new Option('--beta <b>', 'β: strength of the KL penalty / reward scale')
+        .argParser(floatArg(0, 1e6, { minExclusive: true }))
+        .default(0.1),
+    )
+    .addOption(
+      new Option(
+        '--label-smoothing <eps>',
+        'ε: label smoothing (cDPO with sigmoid, noise rate with robust)',
+      )
+        .argParser(floatArg(0, 0.5))
+        .default(0),
+    )
+    .addOption(
+      new Option('--simpo-gamma <g>', 'γ: SimPO target reward margin')
+        .argParser(floatArg(0, 1e6))
+        .default(0.5),
+    )
+    .option('--full', 'full fine-tuning of every weight instead of LoRA')
+    .addOption(new Option('--lora-r <r>', 'LoRA rank').argParser(intArg(1, 4096)).default(16))
+    .addOption(
+      new Option('--lora-alpha <a>', 'LoRA alpha (scale = alpha / r)')
+        .argParser(floatArg(0, 1e6, { minExclusive: true }))
+        .default(32),
+    )
+    .addOption(
+      new Option('--lora-targets <modules>', 'Linear modules to adapt, comma-separated')
+        .argParser(listArg(LINEAR_MODULES, 'LoRA target'))
+        .default(DEFAULT_LORA_TARGETS, DEFAULT_LORA_TARGETS.join(',')),
+    )
+    .addOption(
+      new Option('--learning-rate <lr>', 'peak learning rate')
+        .argParser(floatArg(0, 10, { minExclusive: true }))
+        .default(5e-6),
+    )
+    .addOption(
+      new Option('--lr-schedule <s>', 'learning-rate schedule after warmup')
+        .choices(['constant', 'linear', 'cosine'])
+        .default('linear'),
+    )
+    .addOption(
+      new Option('--warmup-steps <n>', 'linear warmup steps').argParser(intArg(0)).default(0),
+    )
+    .addOption(new Option('--epochs <n>', 'passes over the data').argParser(intArg(1)).default(1))
+    .addOption(
+      new Option('--steps <n>', 'optimizer steps (overrides --epochs)').argParser(intArg(1)),
+    )
+    .addOption(
+      new Option('--batch-size <n>', 'pairs per micro-batch').argParser(intArg(1, 4096)).default(4),
+    )
+    .addOption(
+      new Option('--grad-accum <n>', 'micro-batches per optimizer step')
+        .argParser(intArg(1, 4096))
+        .default(1),
+    )
+    .addOption(
+      new Option('--max-length <n>', 'prompt + response tokens at most (prompt start is cut first)')
+        .argParser(intArg(2))
+        .default(512),
+    )
+    .addOption(
+      new Option('--max-grad-norm <x>', 'clip the global gradient norm (0 = off)')
+        .argParser(floatArg(0, 1e9))
+        .default(1),
+    )
+    .addOption(
+      new Option('--weight-decay <x>', 'AdamW decoupled weight decay')
+        .argParser(floatArg(0, 1))
+        .default(0),
+    )
+    .addOption(
+      new Option('--seed <s>', 'seed for LoRA init and data order').argParser(intArg(0)).default(0),
+    )
+    .option('--merge', 'also write the merged full checkpoint to <out>/merged')
+    .option(
+      '--dump-grads <file>',
+      'write d loss / d weight of the first batch (before any update) as safetensors',
+    )
+    .addOption(deviceOption())
+    .addOption(threadsOption())
+    .option('--json', 'print one JSON metrics object per step on stdout')
+    .action(async (f: TrainFlags) => {
+      const rows = readJsonl(f.data);
+      const t0 = performance.now();
+      const outcome = await Engine.train(
+        {
+          model: f.model,
+          adapter: f.adapter,
+          refModel: f.refModel,
+          refAdapter: f.refAdapter,
+          rows: rows.map((r) => r.value),
+          labels: rows.map((r) => r.where),
+          out: f.out,
+          full: !!f.full,
+          lora: { r: f.loraR, alpha: f.loraAlpha, targets: f.loraTargets },
+          losses: f.loss,
+          lossWeights: f.lossWeights ?? f.loss.map(() => 1),
+          lossOptions: {
+            beta: f.beta,
+            labelSmoothing: f.labelSmoothing,
+            simpoGamma: f.simpoGamma,
+            desirableWeight: 1,
+            undesirableWeight: 1,
+          },
+          optimizer: {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay: f.weightDecay,
+            maxGradNorm: f.maxGradNorm,
+          },
+          learningRate: f.learningRate,
+          lrSchedule: f.lrSchedule,
+          warmupSteps: f.warmupSteps,
+          epochs: f.epochs,
+          maxSteps: f.steps,
+          batchSize: f.batchSize,
+          gradAccum: f.gradAccum,
+          maxLength: f.maxLength,
+          seed: f.seed,
+          merge: !!f.merge,
+          dumpGrads: f.dumpGrads,
+          threads: f.threads,
+          device: f.device,
+        },
+        (e) => {
+          if (e.type === 'log') ctx.err(`${e.message}\n`);
+          else if (f.json) ctx.out(JSON.stringify(e.metrics) + '\n');
+          else ctx.err(progressLine(e.metrics, e.totalSteps));
+        },
+      );
+      const where =
+        outcome.kind === 'lora'
+          ? `adapter ${outcome.adapterDir}`
+          : `checkpoint ${outcome.checkpointDir}`;
+      ctx.err(
+        `trained ${outcome.steps.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${where}` +
+          (outcome.mergedDir ? `; merged checkpoint ${outcome.mergedDir}` : '') +
+          '\n',
+      );
+    });
+}
+
+function progressLine(m: StepMetrics, total: number): string {
+  return (
+    `step ${m.step}/${total}  loss ${fmt(m.loss)}  margin ${fmt(m['rewards/margins'])}  acc ${fmt(m['rewards/accuracies'], 2)}` +
+    `  grad_norm ${fmt(m.grad_norm)}  lr ${fmt(m.learning_rate)}  ${m.tokens_per_s.toFixed(0)} tok/s\n`
+  );
+}

@@ -1,0 +1,107 @@
+import { fail } from '../errors.js';
+import { isPreferenceRow, parseScoreRow, promptIds, responseIds } from '../data/trl-rows.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Rng } from '../generate/rng.js';
+
+/** One preference pair as token ids (TRL conventions: see data/trl-rows.ts). */
+export interface TokenizedPair {
+  promptIds: number[];
+  chosenIds: number[];
+  rejectedIds: number[];
+  /** Where the row came from (`file:line`). */
+  where: string;
+}
+
+/**
+ * Fit prompt + response into `maxLength` tokens the way TRL's DPO collation does by default:
+ * drop the start of the prompt first (keep its end, next to the answer), then the end of the
+ * response.
+ */
+export function truncatePair(p: TokenizedPair, maxLength: number): TokenizedPair {
+  const longest = Math.max(p.chosenIds.length, p.rejectedIds.length);
+  let prompt = p.promptIds;
+  if (prompt.length + longest > maxLength) {
+    const keep = Math.max(1, maxLength - longest);
+    prompt = prompt.slice(prompt.length - keep);
+  }
+  const room = Math.max(1, maxLength - prompt.length);
+  return {
+    ...p,
+    promptIds: prompt,
+    chosenIds: p.chosenIds.slice(0, room),
+    rejectedIds: p.rejectedIds.slice(0, room),
+  };
+}
+
+export function tokenizePairs(
+  tok: Tokenizer,
+  rows: unknown[],
+  labels: string[],
+  maxLength: number,
+): TokenizedPair[] {
+  return rows.map((v, i) => {
+    const where = labels[i] ?? `row ${i + 1}`;
+    const row = parseScoreRow(v, where);
+    if (!isPreferenceRow(row))
+      fail(
+        'E_DATA_ROW',
+        `${where}: preference training needs "chosen" and "rejected"`,
+        'use TRL preference rows: {"prompt", "chosen", "rejected"}',
+      );
+    const p = promptIds(tok, row.prompt);
+    if (p.length === 0)
+      fail('E_DATA_ROW', `${where}: the prompt is empty`, 'every row needs a non-empty prompt');
+    return truncatePair(
+      {
+        promptIds: p,
+        chosenIds: responseIds(tok, row.chosen, where),
+        rejectedIds: responseIds(tok, row.rejected, where),
+        where,
+      },
+      maxLength,
+    );
+  });
+}
+
+/** A micro-batch laid out for the step graph: chosen rows then rejected rows, right-padded. */
+export interface PairBatch {
+  rows: number;
+  seq: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  responseMask: Float32Array;
+  tokens: number;
+}
+
+export function layoutPairs(pairs: TokenizedPair[], padId: number): PairBatch {
+  const seqs: { prompt: number[]; response: number[] }[] = [
+    ...pairs.map((p) => ({ prompt: p.promptIds, response: p.chosenIds })),
+    ...pairs.map((p) => ({ prompt: p.promptIds, response: p.rejectedIds })),
+  ];
+  const rows = seqs.length;
+  const seq = Math.max(...seqs.map((s) => s.prompt.length + s.response.length));
+  const inputIds = new BigInt64Array(rows * seq).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(rows * seq);
+  const responseMask = new Float32Array(rows * seq);
+  let tokens = 0;
+  seqs.forEach((s, r) => {
+    const all = [...s.prompt, ...s.response];
+    tokens += all.length;
+    for (let t = 0; t < all.length; t++) {
+      inputIds[r * seq + t] = BigInt(all[t]);
+      attentionMask[r * seq + t] = 1n;
+      if (t >= s.prompt.length) responseMask[r * seq + t] = 1;
+    }
+  });
+  return { rows, seq, inputIds, attentionMask, responseMask, tokens };
+}
+
+/** Fisher-Yates with the run's seeded stream, so epochs are reproducible. */
+export function shuffled<T>(xs: T[], rng: Rng): T[] {
+  const out = xs.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.nextFloat() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+import { backward } from '../autodiff/backward.js';
+import { GraphBuilder, type V } from '../graph/builder.js';
+import type { Graph } from '../graph/ir.js';
+import type { ModelConfig } from '../model/config.js';
+import { modelTensorShapes } from '../model/config.js';
+import { tokenLogprobsOf, type WeightTable } from '../model/inference-graphs.js';
+import { llamaForward, type WeightBinder } from '../model/llama-graph.js';
+import {
+  buildPreferenceLoss,
+  lossNeedsReference,
+  type LossOptions,
+  type LossType,
+} from './losses/index.js';
+import { loraAName, loraBName, loraLinear, loraModules, loraScale, type LoraSpec } from './lora.js';
+import { buildAdamWUpdate, buildClipByGlobalNorm } from './optim/adamw.js';
+
+export type TrainMode = { kind: 'lora'; lora: LoraSpec } | { kind: 'full' };
+
+export interface OptimizerSpec {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Global gradient-norm clipping threshold; 0 disables clipping (the norm is still reported). */
+  maxGradNorm: number;
+}
+
+export interface TrainGraphSpec {
+  cfg: ModelConfig;
+  /** Frozen weights (initializers). In full fine-tuning every model tensor is trainable instead. */
+  weights: WeightTable;
+  mode: TrainMode;
+  losses: LossType[];
+  lossWeights: number[];
+  lossOptions: LossOptions;
+  optimizer: OptimizerSpec;
+  float?: 'float32' | 'float64';
+}
+
+export interface TrainableParam {
+  /** Checkpoint key (full) or PEFT adapter key (LoRA). */
+  name: string;
+  dims: number[];
+}
+
+export interface TrainGraph {
+  graph: Graph;
+  params: TrainableParam[];
+  needsReference: boolean;
+  /** Scalar metric outputs (TRL names), besides `loss` and `grad_norm`. */
+  metrics: string[];
+}
+
+// Input/output names of the step graph, per trainable parameter.
+export const momentM = (p: string): string => `optimizer.m.${p}`;
+export const momentV = (p: string): string => `optimizer.v.${p}`;
+export const gradAccIn = (p: string): string => `grad_acc.${p}`;
+export const gradAccOut = (p: string): string => `grad_acc_out.${p}`;
+export const updated = (p: string): string => `updated.${p}`;
+export const updatedM = (p: string): string => `updated.optimizer.m.${p}`;
+export const updatedV = (p: string): string => `updated.optimizer.v.${p}`;
+
+/**
+ * One DPO-family training step as one ONNX graph (one micro-batch of P pairs):
+ *
+ * inputs  input_ids, attention_mask [2P, S] (chosen rows, then rejected rows, right-padded),
+ *         response_mask [2P, S] float (1 on response tokens), ref_chosen_logps / ref_rejected_logps [P]
+ *         (when the loss needs a reference), loss_scale (1 / gradient_accumulation_steps),
+ *         learning_rate, step (1-based optimizer step), and per trainable parameter p:
+ *         p, optimizer.m.p, optimizer.v.p, grad_acc.p (gradients accumulated so far; zeros at first)
+ * outputs loss, grad_norm, metrics, grad_acc_out.p = grad_acc.p + loss_scale · ∂loss/∂p, and
+ *         updated.p / updated.optimizer.{m,v}.p: AdamW applied to the clipped grad_acc_out.
+ *
+ * The caller keeps grad_acc_out for intermediate micro-batches and the updated parameters after
+ * the last one, so gradient accumulation needs no second graph.
+ */
+export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
+  const float = spec.float ?? 'float32';
+  const { cfg } = spec;
+  const b = new GraphBuilder('train_step', float);
+  const params: TrainableParam[] = [];
+  const paramInput = (name: string, dims: number[]): V => {
+    params.push({ name, dims });
+    return b.input(name, float, dims);
+  };
+
+  const shapes = modelTensorShapes(cfg);
+  let binder: WeightBinder;
+  if (spec.mode.kind === 'full') {
+    binder = {
+      weight: (bb, key) =>
+        params.some((p) => p.name === key)
+          ? key
+          : paramInput(key, shapes.get(key) ?? spec.weights.get(key).dims),
+    };
+  } else {
+    const lora = spec.mode.lora;
+    const targeted = new Map(loraModules(cfg, lora.targets).map((m) => [m.module, m]));
+    const scale = loraScale(lora);
+    binder = {
+      weight: (bb, key) => {
+        if (bb.initializers.has(key)) return key;
+        const { dims, data } = spec.weights.get(key);
+        return bb.initializer(
+          key,
+          float,
+          dims,
+          float === 'float64' ? Float64Array.from(data) : data,
+        );
+      },
+      linear: (bb, x, module, plain) => {
+        const m = targeted.get(module);
+        if (!m) return undefined;
+        const A = paramInput(loraAName(module), [lora.r, m.in]);
+        const B = paramInput(loraBName(module), [m.out, lora.r]);
+        return loraLinear(bb, x, plain(), A, B, scale);
+      },
+    };
+  }
+
+  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
+  const responseMask = b.input('response_mask', float, ['rows', 'seq']);
+  const needsReference = lossNeedsReference(spec.losses);
+  const refChosen = needsReference ? b.input('ref_chosen_logps', float, ['pairs']) : undefined;
+  const refRejected = needsReference ? b.input('ref_rejected_logps', float, ['pairs']) : undefined;
+  const lossScale = b.input('loss_scale', float, []);
+  const lr = b.input('learning_rate', float, []);
+  const step = b.input('step', float, []);
+
+  // Right padding: positions 0..S-1 in every row.
+  const positionIds = b.scope('position_ids', () =>
+    b.unsqueeze(
+      b.range(b.constI64(0), b.squeeze(b.shape(inputIds, 1, 2), [0]), b.constI64(1)),
+      [0],
+    ),
+  );
+  const { logits } = llamaForward(b, cfg, binder, { inputIds, attentionMask, positionIds });
+
+  const { chosen, rejected, chosenTokens, rejectedTokens } = b.scope('sequence_logps', () => {
+    const tokenLp = tokenLogprobsOf(b, logits, inputIds); // [2P, S-1]
+    const mask = b.slice(responseMask, [1], [Number.MAX_SAFE_INTEGER], [1]); // [2P, S-1]
+    const seqLp = b.reduceSum(b.mul(tokenLp, mask), [1], false); // [2P]
+    const counts = b.reduceSum(responseMask, [1], false); // [2P]
+    const pairs = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = P
+    const first = (x: V) => b.slice(x, [0], pairs, [0]);
+    const second = (x: V) => b.slice(x, pairs, [Number.MAX_SAFE_INTEGER], [0]);
+    return {
+      chosen: first(seqLp),
+      rejected: second(seqLp),
+      chosenTokens: first(counts),
+      rejectedTokens: second(counts),
+    };
+  });
+
+  const { loss, metrics } = buildPreferenceLoss(
+    b,
+    spec.losses,
+    spec.lossWeights,
+    { chosen, rejected, refChosen, refRejected, chosenTokens, rejectedTokens },
+    spec.lossOptions,
+  );
+
+  const scaled = b.mul(loss, lossScale);
+  const grads = backward(
+    b,
+    scaled,
+    params.map((p) => p.name),
+  );
+
+  const accumulated = b.scope('grad_accumulation', () =>
+    params.map((p) => {
+      const acc = b.input(gradAccIn(p.name), float, p.dims);
+      return b.add(acc, grads.get(p.name)!);
+    }),
+  );
+  const { grads: clipped, norm } = b.scope('clip', () =>
+    buildClipByGlobalNorm(
+      b,
+      accumulated,
+      spec.optimizer.maxGradNorm > 0 ? spec.optimizer.maxGradNorm : Infinity,
+    ),
+  );
+  const states = params.map((p, i) => ({
+    param: p.name,
+    grad: clipped[i],
+    m: b.input(momentM(p.name), float, p.dims),
+    v: b.input(momentV(p.name), float, p.dims),
+  }));
+  const next = b.scope('adamw', () =>
+    buildAdamWUpdate(b, states, {
+      lr,
+      step,
+      beta1: spec.optimizer.beta1,
+      beta2: spec.optimizer.beta2,
+      eps: spec.optimizer.eps,
+      weightDecay: spec.optimizer.weightDecay,
+    }),
+  );
+
+  b.output(loss, 'loss', float, []);
+  b.output(norm, 'grad_norm', float, []);
+  const metricNames: string[] = [];
+  for (const [name, v] of Object.entries(metrics)) {
+    b.output(v, name, float, []);
+    metricNames.push(name);
+  }
+  params.forEach((p, i) => {
+    b.output(accumulated[i], gradAccOut(p.name), float, p.dims);
+    b.output(next[i].param, updated(p.name), float, p.dims);
+    b.output(next[i].m, updatedM(p.name), float, p.dims);
+    b.output(next[i].v, updatedV(p.name), float, p.dims);
+  });
+  return { graph: b.build(), params, needsReference, metrics: metricNames };
+}
