@@ -4,6 +4,7 @@ import { packageVersion } from './version.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPull } from './commands/pull.js';
 import { registerRun } from './commands/run.js';
+import { registerSchema } from './commands/schema.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTrain(program, ctx);
   registerPull(program, ctx);
   registerValidate(program, ctx);
+  registerSchema(program, ctx);
   registerVersion(program, ctx);
 
   // Subcommands inherit output routing and throw instead of calling process.exit.

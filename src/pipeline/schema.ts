@@ -1,0 +1,546 @@
+// The pipeline file's schema: one zod schema is the single source for parsing, the TypeScript
+// types the runner uses, the defaults, and the JSON Schema editors complete the YAML with.
+//
+// Every object is strict so a typo ("temprature") is an error instead of a silently ignored
+// setting; a mistyped training option would otherwise cost a whole run. Training options keep
+// TRL's names (beta, label_smoothing, learning_rate, lr_scheduler_type, ...) so a researcher can
+// carry values over from a TRL DPOConfig unchanged.
+//
+// `.describe()` is called last on every field: zod 4 keeps descriptions in a registry keyed by
+// schema instance, so describing the inner schema and then wrapping it in `.optional()` or
+// `.default()` would drop the text from the JSON Schema.
+
+import * as z from 'zod';
+import type { LossType } from '../engine/train/losses/index.js';
+
+/** The judge name that means "the current policy M_t judges its own answers". */
+export const SELF_JUDGE = 'self';
+
+export const DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
+export const REFERENCES = ['round-start', 'initial'] as const;
+export const STAGE_KINDS = ['generate', 'critique', 'judge', 'pair', 'train', 'evaluate'] as const;
+export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
+export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases'] as const;
+export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
+export const JUDGE_COMBINES = ['mean', 'majority'] as const;
+export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin'] as const;
+/** TRL's `loss_type` values for the DPO family that this project trains (plus `sft`, TRL's
+ *  name for the NLL term on chosen answers when combined with a preference loss). */
+/** The paired losses Engine II implements (kto needs unpaired rows, which pair stages do not make). */
+export const DPO_LOSSES = [
+  'sigmoid',
+  'ipo',
+  'hinge',
+  'robust',
+  'sigmoid_norm',
+  'apo_zero',
+  'sft',
+  'simpo',
+  'orpo',
+] as const satisfies readonly LossType[];
+export const LR_SCHEDULERS = ['constant', 'linear', 'cosine'] as const;
+export const EVAL_METRICS = [
+  'mean_score',
+  'win_rate',
+  'mean_length',
+  'kl',
+  'refusal_rate',
+  'boilerplate_rate',
+  'judge_agreement',
+] as const;
+export const GATE_OPS = ['<', '<=', '>', '>='] as const;
+export const GATE_ACTIONS = ['stop', 'warn'] as const;
+
+/** Judge names become row values and CLI arguments, so keep them plain identifiers. */
+export const JUDGE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** Pipeline names become folder names under runs/. */
+export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const posInt = () => z.int().min(1);
+const nonNegInt = () => z.int().min(0);
+const filePath = () => z.string().min(1);
+const temperature = () => z.number().min(0);
+const weight = () =>
+  z
+    .number()
+    .min(0)
+    .default(1)
+    .describe('Weight of this rule in the weighted mean that gives the rule judge its score.');
+
+// ---------------------------------------------------------------------------------------------
+// model, prompts
+
+export const modelSchema = z
+  .strictObject({
+    path: filePath().describe(
+      "The policy M_0: 'builtin:tiny' (the embedded test model) or a Hugging Face model folder " +
+        '(config.json, tokenizer.json, *.safetensors), relative to this file. Download one with ' +
+        '`pipeline pull <repo-id>`.',
+    ),
+    adapter: filePath()
+      .optional()
+      .describe(
+        'A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied ' +
+          'on top of `path` before round 1.',
+      ),
+    device: z
+      .enum(DEVICES)
+      .default('cpu')
+      .describe('onnxruntime execution provider: cpu, webgpu or cuda.'),
+    threads: z
+      .int()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('onnxruntime intra-op threads (default: one per core).'),
+  })
+  .describe('The model being aligned.');
+
+export const selfInstructSchema = z
+  .strictObject({
+    count: posInt()
+      .default(8)
+      .describe('New prompts the model writes for itself each round (self-instruct).'),
+    rubric: filePath().describe(
+      'Handlebars template asking the model for new prompts, relative to this file.',
+    ),
+    temperature: temperature()
+      .default(1)
+      .describe('Sampling temperature for writing new prompts (0 = greedy).'),
+    max_new_tokens: posInt().default(256).describe('Token limit for each generated prompt.'),
+  })
+  .describe('Let the policy add prompts of its own each round.');
+
+export const promptsSchema = z
+  .strictObject({
+    file: filePath().describe(
+      'JSONL prompt set in TRL prompt format, relative to this file: one ' +
+        '{"prompt": [{"role": "user", "content": "..."}]} or {"prompt": "..."} per line.',
+    ),
+    per_round: posInt()
+      .optional()
+      .describe('Prompts drawn from `file` each round (default: all of them).'),
+    self_instruct: selfInstructSchema.optional(),
+  })
+  .describe('Where the prompts of each round come from.');
+
+// ---------------------------------------------------------------------------------------------
+// judges
+
+const lengthRule = z
+  .strictObject({
+    kind: z.literal('length'),
+    min: nonNegInt().optional().describe('Shortest acceptable answer.'),
+    max: posInt().optional().describe('Longest acceptable answer.'),
+    unit: z.enum(['chars', 'words']).default('chars').describe('What min and max count.'),
+    weight: weight(),
+  })
+  .describe('Scores 1 when the answer length is within [min, max], else 0.');
+
+const regexRule = z
+  .strictObject({
+    kind: z.literal('regex'),
+    pattern: z.string().min(1).describe('JavaScript regular expression (without slashes).'),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'any of the flags i, m, s, u')
+      .default('')
+      .describe('Regular expression flags: any of i, m, s, u.'),
+    must: z
+      .boolean()
+      .default(true)
+      .describe('true: the answer must match the pattern; false: it must not.'),
+    weight: weight(),
+  })
+  .describe('Scores 1 when the answer matches (must: true) or does not match (must: false).');
+
+const jsonValidRule = z
+  .strictObject({
+    kind: z.literal('json_valid'),
+    weight: weight(),
+  })
+  .describe('Scores 1 when the whole answer parses as JSON.');
+
+const bannedPhrasesRule = z
+  .strictObject({
+    kind: z.literal('banned_phrases'),
+    file: filePath().describe('Text file with one banned phrase per line, relative to this file.'),
+    case_sensitive: z
+      .boolean()
+      .default(false)
+      .describe('Match phrases with case (default: ignore case).'),
+    weight: weight(),
+  })
+  .describe('Scores 1 when the answer contains none of the phrases.');
+
+export const ruleSchema = z
+  .discriminatedUnion('kind', [lengthRule, regexRule, jsonValidRule, bannedPhrasesRule])
+  .describe('One programmatic check.');
+
+const modelJudge = z
+  .strictObject({
+    kind: z.literal('model'),
+    path: filePath().describe(
+      "Judge model: 'builtin:tiny' or a Hugging Face model folder, relative to this file. " +
+        'It stays frozen for the whole run.',
+    ),
+    adapter: filePath().optional().describe('PEFT LoRA adapter folder applied to the judge.'),
+    device: z.enum(DEVICES).default('cpu').describe('onnxruntime execution provider.'),
+    threads: z.int().min(1).max(1024).optional().describe('onnxruntime intra-op threads.'),
+    concurrency: posInt().default(1).describe('Judge requests in flight at once.'),
+  })
+  .describe('Another local model, frozen.');
+
+const openaiJudge = z
+  .strictObject({
+    kind: z.literal('openai'),
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .describe(
+        'OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI), e.g. http://127.0.0.1:8000/v1.',
+      ),
+    model: z.string().min(1).describe('Model name the server expects.'),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as OPENAI_API_KEY')
+      .optional()
+      .describe('Environment variable holding the API key (keys never go in pipeline files).'),
+    concurrency: posInt().default(8).describe('Requests in flight at once.'),
+    timeout_s: z.number().gt(0).default(120).describe('Seconds before a request is abandoned.'),
+  })
+  .describe('A model behind an OpenAI chat-completions server.');
+
+const ruleJudge = z
+  .strictObject({
+    kind: z.literal('rule'),
+    rules: z.array(ruleSchema).min(1).describe('Checks whose weighted mean is the score.'),
+  })
+  .describe('A programmatic judge: no model, deterministic.');
+
+export const judgeSchema = z
+  .discriminatedUnion('kind', [modelJudge, openaiJudge, ruleJudge])
+  .describe('A named judge.');
+
+// ---------------------------------------------------------------------------------------------
+// stages
+
+const maxNewTokens = (what: string) =>
+  posInt().default(256).describe(`Token limit for each ${what}.`);
+
+const generateStage = z
+  .strictObject({
+    kind: z.literal('generate'),
+    candidates: posInt().default(4).describe('Candidate answers per prompt (N).'),
+    temperature: temperature()
+      .default(0.7)
+      .describe('Sampling temperature (0 = greedy, as in vLLM).'),
+    top_p: z.number().gt(0).max(1).default(0.9).describe('Nucleus sampling mass; 1 disables it.'),
+    top_k: nonNegInt().default(0).describe('Keep the k most likely tokens; 0 disables it.'),
+    max_new_tokens: maxNewTokens('candidate'),
+    stop: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Strings that end a candidate (not included in it).'),
+  })
+  .describe('Sample N candidate answers per prompt from the current policy.');
+
+const critiqueStage = z
+  .strictObject({
+    kind: z.literal('critique'),
+    constitution: filePath().describe(
+      'Constitution (principles, Markdown or text), relative to this file.',
+    ),
+    critique_rubric: filePath().describe(
+      'Handlebars template asking for a critique of an answer against a principle.',
+    ),
+    revision_rubric: filePath().describe(
+      'Handlebars template asking for a revision that addresses the critique.',
+    ),
+    temperature: temperature().default(0.7).describe('Sampling temperature (0 = greedy).'),
+    max_new_tokens: maxNewTokens('critique and revision'),
+  })
+  .describe(
+    'Constitutional AI: critique each candidate against a sampled principle and revise it; ' +
+      'the revision becomes a candidate.',
+  );
+
+const judgeStage = z
+  .strictObject({
+    kind: z.literal('judge'),
+    judge: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(`Shorthand for judges: [name]. '${SELF_JUDGE}' is the current policy.`),
+    judges: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        `Judge names from \`judges\`, or '${SELF_JUDGE}' (the current policy). Default: [${SELF_JUDGE}].`,
+      ),
+    rubric: filePath().describe('Handlebars judge prompt, relative to this file.'),
+    constitution: filePath()
+      .optional()
+      .describe('Constitution rendered into the rubric, relative to this file.'),
+    mode: z
+      .enum(JUDGE_MODES)
+      .default('generate')
+      .describe(
+        'generate: sample and parse "Score: n"; logprobs: expected score from one prefill; ' +
+          'pairwise: (A)/(B) preference in both orders.',
+      ),
+    samples: posInt()
+      .default(3)
+      .describe('Judgements per candidate in generate mode (K), combined by `combine`.'),
+    temperature: temperature().default(0.7).describe('Judge sampling temperature (0 = greedy).'),
+    max_new_tokens: maxNewTokens('judgement'),
+    combine: z
+      .enum(JUDGE_COMBINES)
+      .default('mean')
+      .describe('How the K samples (and several judges) become one score.'),
+  })
+  .transform(({ judge, judges, ...rest }, ctx) => {
+    if (judge !== undefined && judges !== undefined)
+      ctx.issues.push({
+        code: 'custom',
+        message:
+          "both 'judge' and 'judges' are given (expected judge: <name> or judges: [<names>], not both)",
+        input: judge,
+        path: ['judge'],
+      });
+    return { ...rest, judges: judges ?? (judge !== undefined ? [judge] : [SELF_JUDGE]) };
+  })
+  .describe('Rate every candidate against a rubric (and constitution) with one or more judges.');
+
+const pairStage = z
+  .strictObject({
+    kind: z.literal('pair'),
+    strategy: z
+      .enum(PAIR_STRATEGIES)
+      .default('max-min')
+      .describe(
+        'max-min: best vs worst; max-random: best vs a random lower one; ' +
+          'all-pairs-above-margin: every pair whose score gap is at least min_margin.',
+      ),
+    min_margin: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe('Smallest score gap that makes a pair; ties are always dropped.'),
+    length_control: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'Meta-Rewarding length control rho: among candidates scoring within rho of the best ' +
+          '(as a fraction of the score range), choose the shortest. 0 disables it.',
+      ),
+    soft_labels: z
+      .boolean()
+      .default(false)
+      .describe('Keep the judge preference probability as a soft label on each pair.'),
+  })
+  .describe('Turn judged candidates into chosen/rejected preference pairs.');
+
+const lossName = z.enum(DPO_LOSSES);
+
+export const loraSchema = z
+  .strictObject({
+    r: posInt().default(16).describe('LoRA rank.'),
+    alpha: z.number().gt(0).default(32).describe('LoRA scaling numerator (PEFT lora_alpha).'),
+    dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0)
+      .describe('Dropout on the LoRA input (PEFT lora_dropout).'),
+    target_modules: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['q_proj', 'k_proj', 'v_proj', 'o_proj'])
+      .describe('Linear layers that get adapters, by module name.'),
+  })
+  .describe('LoRA adapter settings (PEFT names).');
+
+const trainStage = z
+  .strictObject({
+    kind: z.literal('train'),
+    loss: z
+      .union([lossName, z.array(lossName).min(1)])
+      .default('sigmoid')
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .describe(
+        'TRL loss_type: one name (sigmoid = DPO) or a list combined with loss_weights, e.g. [sigmoid, sft].',
+      ),
+    loss_weights: z
+      .array(z.number().min(0))
+      .min(1)
+      .optional()
+      .describe('One weight per entry of loss (default: all 1).'),
+    beta: z.number().gt(0).default(0.1).describe('DPO beta: strength of the KL penalty.'),
+    label_smoothing: z
+      .number()
+      .min(0)
+      .lt(0.5)
+      .default(0)
+      .describe('Conservative DPO / robust loss: assumed probability that a label is flipped.'),
+    simpo_gamma: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe('SimPO target reward margin (simpo loss).'),
+    learning_rate: z.number().gt(0).default(5e-6).describe('Peak learning rate (AdamW).'),
+    lr_scheduler_type: z
+      .enum(LR_SCHEDULERS)
+      .default('linear')
+      .describe('Learning-rate schedule after warmup.'),
+    warmup_steps: nonNegInt().default(0).describe('Linear warmup steps.'),
+    epochs: z
+      .number()
+      .gt(0)
+      .default(1)
+      .describe("Passes over the round's pairs (TRL num_train_epochs)."),
+    max_steps: posInt()
+      .optional()
+      .describe('Optimizer steps per round; when set it overrides epochs, as in TRL.'),
+    batch_size: posInt()
+      .default(8)
+      .describe('Pairs per micro-batch (TRL per_device_train_batch_size).'),
+    gradient_accumulation_steps: posInt().default(1).describe('Micro-batches per optimizer step.'),
+    max_length: posInt().default(512).describe('Prompt + answer tokens kept per sequence.'),
+    max_grad_norm: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('Gradient clipping norm; 0 disables clipping.'),
+    weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay.'),
+    adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1.'),
+    adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW beta2.'),
+    adam_epsilon: z.number().gt(0).default(1e-8).describe('AdamW epsilon.'),
+    full: z.boolean().default(false).describe('Fine-tune every weight instead of a LoRA adapter.'),
+    lora: loraSchema.prefault({}),
+    merge: z
+      .boolean()
+      .default(false)
+      .describe('Also write merged safetensors (base + adapter) after each round.'),
+  })
+  .describe('Retrain the policy on the pairs with a DPO-family loss; gives M_{t+1}.');
+
+export const gateSchema = z
+  .strictObject({
+    metric: z.enum(EVAL_METRICS).describe('Metric the evaluate stage computed.'),
+    op: z.enum(GATE_OPS).describe('Comparison that triggers the gate: metric <op> value.'),
+    value: z.number().describe('Threshold.'),
+    action: z
+      .enum(GATE_ACTIONS)
+      .default('stop')
+      .describe('stop: end the run after this round; warn: report and go on.'),
+  })
+  .describe('Stop (or warn) when `metric op value` holds.');
+
+const evaluateStage = z
+  .strictObject({
+    kind: z.literal('evaluate'),
+    probes: filePath().describe(
+      'JSONL probe prompts in TRL prompt format (optional "reference" answers for the log-prob ' +
+        'shift), fixed for the whole run, relative to this file.',
+    ),
+    judge: z
+      .string()
+      .min(1)
+      .describe(`Judge name from \`judges\` (a frozen anchor judge), or '${SELF_JUDGE}'.`),
+    rubric: filePath()
+      .optional()
+      .describe('Handlebars judge prompt (default: the rubric of the last judge stage).'),
+    temperature: temperature()
+      .default(0)
+      .describe('Sampling temperature for probe answers (default greedy, for comparability).'),
+    max_new_tokens: maxNewTokens('probe answer'),
+    refusal_phrases: filePath()
+      .optional()
+      .describe('Text file of refusal phrases, one per line, for the refusal rate.'),
+    boilerplate_phrases: filePath()
+      .optional()
+      .describe('Text file of boilerplate phrases, one per line, for the boilerplate rate.'),
+    gates: z.array(gateSchema).optional().describe('Checks that can stop the run.'),
+  })
+  .describe('Measure the new policy on fixed probes: scores, length, win rate, KL, refusals.');
+
+export const stageSchema = z
+  .discriminatedUnion('kind', [
+    generateStage,
+    critiqueStage,
+    judgeStage,
+    pairStage,
+    trainStage,
+    evaluateStage,
+  ])
+  .describe('One step of a round, selected by kind.');
+
+// ---------------------------------------------------------------------------------------------
+// the file
+
+export const pipelineSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(
+        PIPELINE_NAME_PATTERN,
+        "letters, digits, '_', '.' or '-', starting with a letter or digit",
+      )
+      .describe('Run name (letters, digits, _ . -); runs are stored under it.'),
+    description: z.string().optional().describe('Free text for people reading the file.'),
+    seed: nonNegInt().default(0).describe('Seed for sampling, shuffling and LoRA init.'),
+    model: modelSchema,
+    rounds: z.int().min(1).max(1000).default(1).describe('Rounds of the loop (M_0 -> M_rounds).'),
+    reference: z
+      .enum(REFERENCES)
+      .default('round-start')
+      .describe('DPO reference model: the policy at the start of each round, or M_0 throughout.'),
+    prompts: promptsSchema,
+    judges: z
+      .record(
+        z.string().regex(JUDGE_NAME_PATTERN, "letters, digits, '_' or '-', starting with a letter"),
+        judgeSchema,
+      )
+      .default({})
+      .describe(`Named judges for judge and evaluate stages; '${SELF_JUDGE}' is built in.`),
+    stages: z
+      .array(stageSchema)
+      .min(1)
+      .describe('The stages of one round, run in order every round.'),
+  })
+  .describe('A self-rewarding / constitutional-AI pipeline (rlaif-pipeline).');
+
+export type PipelineSpec = z.output<typeof pipelineSchema>;
+/** What a researcher writes (defaults not yet applied). */
+export type PipelineInput = z.input<typeof pipelineSchema>;
+export type ModelSpec = z.output<typeof modelSchema>;
+export type PromptsSpec = z.output<typeof promptsSchema>;
+export type JudgeSpec = z.output<typeof judgeSchema>;
+export type RuleSpec = z.output<typeof ruleSchema>;
+export type StageSpec = z.output<typeof stageSchema>;
+export type StageKind = StageSpec['kind'];
+export type GenerateStageSpec = Extract<StageSpec, { kind: 'generate' }>;
+export type CritiqueStageSpec = Extract<StageSpec, { kind: 'critique' }>;
+export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
+export type PairStageSpec = Extract<StageSpec, { kind: 'pair' }>;
+export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
+export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
+export type LoraSpec = z.output<typeof loraSchema>;
+export type GateSpec = z.output<typeof gateSchema>;
+
+/**
+ * The JSON Schema of a pipeline file, for editor completion (e.g. yaml-language-server's
+ * `# yaml-language-server: $schema=...`). It describes the input side: fields with defaults are
+ * optional and the `judge:` shorthand is allowed. Draft-07 because that is the version YAML
+ * editors support most completely.
+ */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(pipelineSchema, { target: 'draft-07', io: 'input' }) as Record<
+    string,
+    unknown
+  >;
+}
