@@ -1,0 +1,39 @@
+// Names of the evaluate stage's drift metrics, as stored in eval_metrics (run, round, metric) and
+// shown by `pipeline drift` / `pipeline report`. Round 0 is the initial policy M_0, evaluated
+// before any training; round r (r >= 1) is M_r, the policy after r rounds of training.
+
+export interface EvalMetricInfo {
+  /** One line for tables and chart titles. */
+  label: string;
+  /** Which direction is better, for highlighting regressions (`none`: just a change). */
+  better: 'higher' | 'lower' | 'none';
+}
+
+export const EVAL_METRIC_INFO: Record<string, EvalMetricInfo> = {
+  // detail: { histogram: Record<score, count>, scale: [lo, hi], judge: string }
+  mean_score: { label: 'mean judge score on probes (anchor judge)', better: 'higher' },
+  // detail: { wins, losses, ties, judge } — pairwise vs round 0's answers to the same probes
+  win_rate: { label: 'win rate vs round 0 (anchor judge; ties count half)', better: 'higher' },
+  // detail: { lengths: number[] } (characters per probe answer)
+  mean_length: { label: 'mean response length (characters)', better: 'none' },
+  mean_tokens: { label: 'mean response length (tokens)', better: 'none' },
+  // mean over probe reference answers of (log p_r − log p_0) / tokens
+  logprob_shift: { label: 'log-prob shift of fixed reference answers vs round 0 (nats/token)', better: 'none' },
+  // mean over the policy's own probe answers of (log p_r − log p_0) / tokens: a sampled KL(M_r || M_0)
+  kl: { label: 'KL(M_r || M_0) estimate on probe answers (nats/token)', better: 'lower' },
+  refusal_rate: { label: 'refusal-phrase rate', better: 'lower' },
+  boilerplate_rate: { label: 'boilerplate-phrase rate', better: 'lower' },
+  parse_failure_rate: { label: 'judge parse-failure rate', better: 'lower' },
+  tie_rate: { label: 'judge tie rate (pairwise)', better: 'none' },
+  // fraction of probes whose anchor score moved by at most 1 point vs the previous round's judge
+  judge_agreement: { label: 'agreement of this round's judge with the anchor', better: 'higher' },
+};
+
+/** Per-principle (or per-rule) violation rates are stored as `violation/<id>`, lower is better. */
+export const VIOLATION_PREFIX = 'violation/';
+
+export function metricInfo(metric: string): EvalMetricInfo {
+  if (metric.startsWith(VIOLATION_PREFIX))
+    return { label: `violation rate: ${metric.slice(VIOLATION_PREFIX.length)}`, better: 'lower' };
+  return EVAL_METRIC_INFO[metric] ?? { label: metric, better: 'none' };
+}

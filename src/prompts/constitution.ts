@@ -1,0 +1,248 @@
+// Constitutions are markdown files researchers edit by hand:
+//
+//   # Optional title, then optional prose (ignored by the pipeline)
+//   ## <id>: <title>
+//   The principle, one or more paragraphs.
+//   critique: optional instruction for the CAI critique step of this principle
+//   revision: optional instruction for the CAI revision step of this principle
+//
+// The id is the principle's identity in the database (per-principle violation rates, sampled
+// principles in pairwise judging), so it is strict: lower case, digits, '-', '_', '.'. Wording may
+// change freely under a stable id; the constitution's hash records which wording a run used.
+
+import { fail } from '../engine/errors.js';
+import { readTextFile, sha256 } from './read-text.js';
+
+export interface Principle {
+  id: string;
+  title: string;
+  text: string;
+  critique?: string;
+  revision?: string;
+  /** 1-based line of the principle's heading, for messages that point back at the file. */
+  line: number;
+}
+
+export interface Constitution {
+  path: string;
+  /** sha256 of the file text: the constitution version recorded with every judgement. */
+  hash: string;
+  title?: string;
+  principles: Principle[];
+}
+
+export const PRINCIPLE_ID = /^[a-z0-9]+(?:[-_.][a-z0-9]+)*$/;
+const MAX_CONSTITUTION_BYTES = 1024 * 1024;
+const FORMAT_HINT =
+  'each principle starts with a heading "## <id>: <title>" (e.g. "## hhh-01-honesty: Be honest"), ' +
+  'followed by its text and optional "critique:" / "revision:" lines';
+
+export function loadConstitution(path: string): Constitution {
+  const text = readTextFile(path, {
+    code: 'E_CONSTITUTION_NOT_FOUND',
+    what: 'constitution file',
+    hint: 'pass a markdown constitution, e.g. constitutions/helpful-harmless.md',
+    maxBytes: MAX_CONSTITUTION_BYTES,
+  });
+  return parseConstitution(text, path);
+}
+
+interface Draft {
+  id: string;
+  title: string;
+  line: number;
+  /** `verbatim` lines (code fences) keep their line breaks when paragraphs are unwrapped. */
+  body: { text: string; verbatim: boolean }[];
+  fields: Partial<Record<'critique' | 'revision', { lines: string[]; line: number }>>;
+}
+
+export function parseConstitution(text: string, path: string): Constitution {
+  const lines = blankComments(text.replace(/\r\n?/g, '\n')).split('\n');
+  let title: string | undefined;
+  const drafts: Draft[] = [];
+  const seen = new Map<string, number>();
+  let current: Draft | undefined;
+  // A field keeps collecting lines until a blank line, so a long critique instruction can wrap.
+  let openField: { lines: string[] } | undefined;
+  let fence: string | undefined;
+
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const where = `${path}:${lineNo}`;
+    const line = raw.trimEnd();
+
+    // Inside a fenced code block nothing is structure, so an example "## x" stays text.
+    const fenceMark = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence !== undefined || fenceMark !== undefined) {
+      if (fence === undefined) fence = fenceMark;
+      else if (
+        fenceMark !== undefined &&
+        fenceMark[0] === fence[0] &&
+        fenceMark.length >= fence.length
+      )
+        fence = undefined;
+      openField = undefined;
+      current?.body.push({ text: line, verbatim: true });
+      return;
+    }
+
+    if (/^##(?!#)/.test(line)) {
+      current = startPrinciple(line, lineNo, where, seen);
+      drafts.push(current);
+      openField = undefined;
+      return;
+    }
+    if (/^#(?!#)/.test(line)) {
+      if (current !== undefined || title !== undefined) {
+        return fail(
+          'E_CONSTITUTION_HEADING',
+          `${where}: a level-1 heading "${line}" is only allowed once, before the first principle`,
+          `use "## <id>: <title>" for principles and "###" for sub-headings inside one`,
+        );
+      }
+      title =
+        line
+          .replace(/^#\s*/, '')
+          .replace(/\s+#+\s*$/, '')
+          .trim() || undefined;
+      return;
+    }
+    if (current === undefined) return; // prose before the first principle describes the file
+
+    const field = /^(critique|revision)\s*:\s*(.*)$/i.exec(line);
+    if (field) {
+      const name = field[1].toLowerCase() as 'critique' | 'revision';
+      const previous = current.fields[name];
+      if (previous) {
+        return fail(
+          'E_CONSTITUTION_FIELD',
+          `${where}: principle "${current.id}" has a second "${name}:" line (the first is at line ${previous.line})`,
+          `keep one "${name}:" per principle; a long one may continue on the following lines`,
+        );
+      }
+      const entry = { lines: [field[2].trim()], line: lineNo };
+      current.fields[name] = entry;
+      openField = entry;
+      return;
+    }
+    if (line.trim() === '') {
+      openField = undefined;
+      current.body.push({ text: '', verbatim: false });
+      return;
+    }
+    if (openField) openField.lines.push(line.trim());
+    else current.body.push({ text: line, verbatim: false });
+  });
+
+  if (drafts.length === 0) {
+    return fail('E_CONSTITUTION_EMPTY', `${path}: no principles found`, FORMAT_HINT);
+  }
+
+  const principles = drafts.map((d): Principle => {
+    const body = unwrap(d.body);
+    if (body === '') {
+      return fail(
+        'E_CONSTITUTION_EMPTY_PRINCIPLE',
+        `${path}:${d.line}: principle "${d.id}" has no text`,
+        'write the principle in one or more lines under its heading',
+      );
+    }
+    const p: Principle = { id: d.id, title: d.title, text: body, line: d.line };
+    for (const name of ['critique', 'revision'] as const) {
+      const f = d.fields[name];
+      if (!f) continue;
+      const value = f.lines.join(' ').trim();
+      if (value === '') {
+        return fail(
+          'E_CONSTITUTION_FIELD',
+          `${path}:${f.line}: "${name}:" of principle "${d.id}" is empty`,
+          `write the ${name} instruction after "${name}:" or delete the line`,
+        );
+      }
+      p[name] = value;
+    }
+    return p;
+  });
+
+  return { path, hash: sha256(text), title, principles };
+}
+
+function startPrinciple(
+  line: string,
+  lineNo: number,
+  where: string,
+  seen: Map<string, number>,
+): Draft {
+  const heading = line
+    .replace(/^##\s*/, '')
+    .replace(/\s+#+\s*$/, '')
+    .trim();
+  const m = /^([^\s:]+)\s*:\s*(.*)$/.exec(heading);
+  if (!/^##\s/.test(line) || !m || m[2].trim() === '') {
+    return fail(
+      'E_CONSTITUTION_HEADING',
+      `${where}: malformed principle heading "${line}"`,
+      FORMAT_HINT,
+    );
+  }
+  const id = m[1];
+  if (!PRINCIPLE_ID.test(id)) {
+    return fail(
+      'E_CONSTITUTION_HEADING',
+      `${where}: principle id "${id}" is not allowed`,
+      'ids use lower-case letters, digits and single "-", "_" or "." between them, e.g. hhh-01-honesty',
+    );
+  }
+  const first = seen.get(id);
+  if (first !== undefined) {
+    return fail(
+      'E_CONSTITUTION_DUPLICATE_ID',
+      `${where}: principle id "${id}" is already used at line ${first}`,
+      'every principle needs its own id; renumber or rename one of them',
+    );
+  }
+  seen.set(id, lineNo);
+  return { id, title: m[2].trim(), line: lineNo, body: [], fields: {} };
+}
+
+// Markdown treats a single line break inside a paragraph as a space, and so does the judge prompt:
+// hard-wrapped principles render as flowing sentences. List items, quotes, tables, indented code
+// and fenced blocks keep their line breaks.
+const KEEPS_BREAK = /^\s*(?:[-*+]\s|\d+[.)]\s|>|\||\s{4})/;
+
+function unwrap(lines: { text: string; verbatim: boolean }[]): string {
+  let out = '';
+  let prev: { text: string; verbatim: boolean } | undefined;
+  for (const l of lines) {
+    if (l.text === '' && !l.verbatim) {
+      if (out !== '' && !out.endsWith('\n\n')) out += out.endsWith('\n') ? '\n' : '\n\n';
+      prev = undefined;
+      continue;
+    }
+    const joinWithSpace =
+      prev !== undefined &&
+      !prev.verbatim &&
+      !l.verbatim &&
+      !KEEPS_BREAK.test(l.text) &&
+      !/ {2}$|\\$/.test(prev.text);
+    if (prev === undefined) out += l.text;
+    else out += joinWithSpace ? ' ' + l.text.trimStart() : '\n' + l.text;
+    prev = l;
+  }
+  return out.trim();
+}
+
+/** Replace HTML comments with blanks of the same line count, so commented-out principles vanish but line numbers stay true. */
+function blankComments(text: string): string {
+  return text.replace(/<!--[\s\S]*?-->/g, (c) => c.replace(/[^\n]/g, ''));
+}
+
+/** Draw one principle uniformly (CAI samples a principle per comparison). */
+export function samplePrinciple(c: Constitution, rng: { nextFloat(): number }): Principle {
+  const n = c.principles.length;
+  if (n === 0) {
+    return fail('E_CONSTITUTION_EMPTY', `${c.path}: no principles to sample from`, FORMAT_HINT);
+  }
+  const i = Math.min(n - 1, Math.floor(rng.nextFloat() * n));
+  return c.principles[i];
+}
