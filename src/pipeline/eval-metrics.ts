@@ -18,7 +18,10 @@ export const EVAL_METRIC_INFO: Record<string, EvalMetricInfo> = {
   mean_length: { label: 'mean response length (characters)', better: 'none' },
   mean_tokens: { label: 'mean response length (tokens)', better: 'none' },
   // mean over probe reference answers of (log p_r − log p_0) / tokens
-  logprob_shift: { label: 'log-prob shift of fixed reference answers vs round 0 (nats/token)', better: 'none' },
+  logprob_shift: {
+    label: 'log-prob shift of fixed reference answers vs round 0 (nats/token)',
+    better: 'none',
+  },
   // mean over the policy's own probe answers of (log p_r − log p_0) / tokens: a sampled KL(M_r || M_0)
   kl: { label: 'KL(M_r || M_0) estimate on probe answers (nats/token)', better: 'lower' },
   refusal_rate: { label: 'refusal-phrase rate', better: 'lower' },
@@ -26,7 +29,7 @@ export const EVAL_METRIC_INFO: Record<string, EvalMetricInfo> = {
   parse_failure_rate: { label: 'judge parse-failure rate', better: 'lower' },
   tie_rate: { label: 'judge tie rate (pairwise)', better: 'none' },
   // fraction of probes whose anchor score moved by at most 1 point vs the previous round's judge
-  judge_agreement: { label: 'agreement of this round's judge with the anchor', better: 'higher' },
+  judge_agreement: { label: 'agreement of the round judge with the anchor', better: 'higher' },
 };
 
 /** Per-principle (or per-rule) violation rates are stored as `violation/<id>`, lower is better. */
