@@ -20,6 +20,8 @@ interface TrainFlags {
   beta: number;
   labelSmoothing: number;
   simpoGamma: number;
+  desirableWeight: number;
+  undesirableWeight: number;
   full?: boolean;
   loraR: number;
   loraAlpha: number;
@@ -75,10 +77,13 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   program
     .command('train')
     .description(
-      'train a model on preference pairs with a DPO-family loss (LoRA by default, or full fine-tuning)',
+      'train a model on preference pairs with a DPO-family loss, or on unpaired rows with KTO (LoRA by default, or full fine-tuning)',
     )
     .option('--model <dir>', 'base model: Hugging Face folder or builtin:tiny', 'builtin:tiny')
-    .requiredOption('--data <file.jsonl>', 'TRL preference rows: {"prompt", "chosen", "rejected"}')
+    .requiredOption(
+      '--data <file.jsonl>',
+      'TRL preference rows {"prompt", "chosen", "rejected"}; with --loss kto, {"prompt", "completion", "label"}',
+    )
     .requiredOption('--out <dir>', 'where the adapter (or full checkpoint with --full) is written')
     .option('--adapter <dir>', 'continue training this PEFT LoRA adapter')
     .option(
@@ -89,14 +94,9 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         '--loss <types>',
-        `loss type(s), comma-separated: ${LOSS_TYPES.filter((t) => t !== 'kto').join(', ')}`,
+        `loss type(s), comma-separated: ${LOSS_TYPES.join(', ')} (kto alone, on unpaired rows)`,
       )
-        .argParser(
-          listArg(
-            LOSS_TYPES.filter((t) => t !== 'kto'),
-            'loss',
-          ),
-        )
+        .argParser(listArg(LOSS_TYPES, 'loss'))
         .default(['sigmoid'], 'sigmoid'),
     )
     .addOption(
@@ -122,6 +122,16 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       new Option('--simpo-gamma <g>', 'γ: SimPO target reward margin')
         .argParser(floatArg(0, 1e6))
         .default(0.5),
+    )
+    .addOption(
+      new Option('--desirable-weight <w>', "KTO: λ_D, weight of the desirable rows' losses")
+        .argParser(floatArg(0, 1e6))
+        .default(1),
+    )
+    .addOption(
+      new Option('--undesirable-weight <w>', "KTO: λ_U, weight of the undesirable rows' losses")
+        .argParser(floatArg(0, 1e6))
+        .default(1),
     )
     .option('--full', 'full fine-tuning of every weight instead of LoRA')
     .addOption(new Option('--lora-r <r>', 'LoRA rank').argParser(intArg(1, 4096)).default(16))
@@ -206,8 +216,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
             beta: f.beta,
             labelSmoothing: f.labelSmoothing,
             simpoGamma: f.simpoGamma,
-            desirableWeight: 1,
-            undesirableWeight: 1,
+            desirableWeight: f.desirableWeight,
+            undesirableWeight: f.undesirableWeight,
           },
           optimizer: {
             beta1: 0.9,
@@ -249,8 +259,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
 }
 
 function progressLine(m: StepMetrics, total: number): string {
+  const third =
+    'rewards/accuracies' in m ? `acc ${fmt(m['rewards/accuracies'], 2)}` : `kl ${fmt(m.kl)}`;
   return (
-    `step ${m.step}/${total}  loss ${fmt(m.loss)}  margin ${fmt(m['rewards/margins'])}  acc ${fmt(m['rewards/accuracies'], 2)}` +
+    `step ${m.step}/${total}  loss ${fmt(m.loss)}  margin ${fmt(m['rewards/margins'])}  ${third}` +
     `  grad_norm ${fmt(m.grad_norm)}  lr ${fmt(m.learning_rate)}  ${m.tokens_per_s.toFixed(0)} tok/s\n`
   );
 }

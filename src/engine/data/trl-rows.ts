@@ -56,6 +56,36 @@ export function isPreferenceRow(r: ScoreRow): r is PreferenceRow {
   return 'chosen' in r;
 }
 
+/** TRL's unpaired preference format (KTOTrainer): one completion and whether it is desirable. */
+export interface KtoRow {
+  prompt: TrlPrompt;
+  completion: TrlCompletion;
+  label: boolean;
+}
+
+/** Validate one parsed JSONL row for KTO; `where` is `file:line` for messages. */
+export function parseKtoRow(v: unknown, where: string): KtoRow {
+  const hint =
+    'KTO rows are {"prompt", "completion", "label": true|false} (TRL unpaired preference format); ' +
+    "paired rows can be split with TRL's unpair_preference_dataset";
+  if (v && typeof v === 'object' && !Array.isArray(v) && ('chosen' in v || 'rejected' in v))
+    fail(
+      'E_DATA_ROW',
+      `${where}: a paired preference row (chosen/rejected), but KTO needs unpaired rows`,
+      hint,
+    );
+  const row = parseScoreRow(v, where);
+  if (isPreferenceRow(row)) throw new Error('unreachable');
+  const label = (v as Record<string, unknown>).label;
+  if (typeof label !== 'boolean')
+    fail(
+      'E_DATA_ROW',
+      `${where}: 'label' must be true (desirable) or false (undesirable), got ${label === undefined ? 'nothing' : JSON.stringify(label)}`,
+      hint,
+    );
+  return { prompt: row.prompt, completion: row.completion, label };
+}
+
 /** Prompt ids: chat template with generation prompt for messages, raw text otherwise. */
 export function promptIds(tok: Tokenizer, prompt: TrlPrompt): number[] {
   return typeof prompt === 'string'

@@ -78,45 +78,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const float = spec.float ?? 'float32';
   const { cfg } = spec;
   const b = new GraphBuilder('train_step', float);
-  const params: TrainableParam[] = [];
-  const paramInput = (name: string, dims: number[]): V => {
-    params.push({ name, dims });
-    return b.input(name, float, dims);
-  };
-
-  const shapes = modelTensorShapes(cfg);
-  let binder: WeightBinder;
-  if (spec.mode.kind === 'full') {
-    binder = {
-      weight: (bb, key) =>
-        params.some((p) => p.name === key)
-          ? key
-          : paramInput(key, shapes.get(key) ?? spec.weights.get(key).dims),
-    };
-  } else {
-    const lora = spec.mode.lora;
-    const targeted = new Map(loraModules(cfg, lora.targets).map((m) => [m.module, m]));
-    const scale = loraScale(lora);
-    binder = {
-      weight: (bb, key) => {
-        if (bb.initializers.has(key)) return key;
-        const { dims, data } = spec.weights.get(key);
-        return bb.initializer(
-          key,
-          float,
-          dims,
-          float === 'float64' ? Float64Array.from(data) : data,
-        );
-      },
-      linear: (bb, x, module, plain) => {
-        const m = targeted.get(module);
-        if (!m) return undefined;
-        const A = paramInput(loraAName(module), [lora.r, m.in]);
-        const B = paramInput(loraBName(module), [m.out, lora.r]);
-        return loraLinear(bb, x, plain(), A, B, scale);
-      },
-    };
-  }
+  const { binder, params } = trainableBinder(b, spec);
 
   const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
   const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
@@ -128,19 +90,11 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const lr = b.input('learning_rate', float, []);
   const step = b.input('step', float, []);
 
-  // Right padding: positions 0..S-1 in every row.
-  const positionIds = b.scope('position_ids', () =>
-    b.unsqueeze(
-      b.range(b.constI64(0), b.squeeze(b.shape(inputIds, 1, 2), [0]), b.constI64(1)),
-      [0],
-    ),
-  );
+  const positionIds = rightPaddedPositions(b, inputIds);
   const { logits } = llamaForward(b, cfg, binder, { inputIds, attentionMask, positionIds });
 
   const { chosen, rejected, chosenTokens, rejectedTokens } = b.scope('sequence_logps', () => {
-    const tokenLp = tokenLogprobsOf(b, logits, inputIds); // [2P, S-1]
-    const mask = b.slice(responseMask, [1], [Number.MAX_SAFE_INTEGER], [1]); // [2P, S-1]
-    const seqLp = b.reduceSum(b.mul(tokenLp, mask), [1], false); // [2P]
+    const seqLp = sequenceLogps(b, logits, inputIds, responseMask); // [2P]
     const counts = b.reduceSum(responseMask, [1], false); // [2P]
     const pairs = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = P
     const first = (x: V) => b.slice(x, [0], pairs, [0]);
@@ -161,7 +115,113 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     spec.lossOptions,
   );
 
-  const scaled = b.mul(loss, lossScale);
+  const metricNames = appendOptimizerStep(b, {
+    params,
+    loss,
+    metrics,
+    lossScale,
+    lr,
+    step,
+    optimizer: spec.optimizer,
+  });
+  return { graph: b.build(), params, needsReference, metrics: metricNames };
+}
+
+/**
+ * The weight binder of a training graph and the trainable parameters it declares as graph inputs
+ * (in the order the forward pass first asks for them). Full fine-tuning: every model tensor is an
+ * input. LoRA: base weights are initializers and each targeted Linear gets lora_A/lora_B inputs.
+ * Binding the same weight again (a second forward pass over the same model) reuses the input.
+ */
+export function trainableBinder(
+  b: GraphBuilder,
+  spec: Pick<TrainGraphSpec, 'cfg' | 'weights' | 'mode'>,
+): { binder: WeightBinder; params: TrainableParam[] } {
+  const float = b.float;
+  const params: TrainableParam[] = [];
+  const paramInput = (name: string, dims: number[]): V => {
+    if (params.some((p) => p.name === name)) return name;
+    params.push({ name, dims });
+    return b.input(name, float, dims);
+  };
+  const { cfg } = spec;
+  const shapes = modelTensorShapes(cfg);
+  if (spec.mode.kind === 'full') {
+    return {
+      params,
+      binder: {
+        weight: (_bb, key) => paramInput(key, shapes.get(key) ?? spec.weights.get(key).dims),
+      },
+    };
+  }
+  const lora = spec.mode.lora;
+  const targeted = new Map(loraModules(cfg, lora.targets).map((m) => [m.module, m]));
+  const scale = loraScale(lora);
+  return {
+    params,
+    binder: {
+      weight: (bb, key) => {
+        if (bb.initializers.has(key)) return key;
+        const { dims, data } = spec.weights.get(key);
+        return bb.initializer(
+          key,
+          float,
+          dims,
+          float === 'float64' ? Float64Array.from(data) : data,
+        );
+      },
+      linear: (bb, x, module, plain) => {
+        const m = targeted.get(module);
+        if (!m) return undefined;
+        const A = paramInput(loraAName(module), [lora.r, m.in]);
+        const B = paramInput(loraBName(module), [m.out, lora.r]);
+        return loraLinear(bb, x, plain(), A, B, scale);
+      },
+    },
+  };
+}
+
+/** Position ids 0..S-1 for every row (right padding), as [1, S]. */
+export function rightPaddedPositions(b: GraphBuilder, inputIds: V): V {
+  return b.scope('position_ids', () =>
+    b.unsqueeze(
+      b.range(b.constI64(0), b.squeeze(b.shape(inputIds, 1, 2), [0]), b.constI64(1)),
+      [0],
+    ),
+  );
+}
+
+/**
+ * Per-row sums of response-token log-probs, [rows]: token t is predicted at position t − 1, so
+ * the mask drops its first column to line up with `tokenLogprobsOf`'s [rows, S−1].
+ */
+export function sequenceLogps(b: GraphBuilder, logits: V, inputIds: V, responseMask: V): V {
+  const tokenLp = tokenLogprobsOf(b, logits, inputIds); // [R, S-1]
+  const mask = b.slice(responseMask, [1], [Number.MAX_SAFE_INTEGER], [1]); // [R, S-1]
+  return b.reduceSum(b.mul(tokenLp, mask), [1], false); // [R]
+}
+
+/**
+ * Everything after the loss: backward of loss · loss_scale, gradient accumulation
+ * (grad_acc.p inputs → grad_acc_out.p outputs), global-norm clipping, AdamW, and the outputs
+ * `loss`, `grad_norm`, each metric, and updated.p / updated.optimizer.{m,v}.p. Returns the
+ * metric names in output order.
+ */
+export function appendOptimizerStep(
+  b: GraphBuilder,
+  s: {
+    params: TrainableParam[];
+    loss: V;
+    metrics: Record<string, V>;
+    lossScale: V;
+    lr: V;
+    step: V;
+    optimizer: OptimizerSpec;
+  },
+): string[] {
+  const float = b.float;
+  const { params } = s;
+  const scaled = b.mul(s.loss, s.lossScale);
   const grads = backward(
     b,
     scaled,
@@ -178,7 +238,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     buildClipByGlobalNorm(
       b,
       accumulated,
-      spec.optimizer.maxGradNorm > 0 ? spec.optimizer.maxGradNorm : Infinity,
+      s.optimizer.maxGradNorm > 0 ? s.optimizer.maxGradNorm : Infinity,
     ),
   );
   const states = params.map((p, i) => ({
@@ -189,19 +249,19 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   }));
   const next = b.scope('adamw', () =>
     buildAdamWUpdate(b, states, {
-      lr,
-      step,
-      beta1: spec.optimizer.beta1,
-      beta2: spec.optimizer.beta2,
-      eps: spec.optimizer.eps,
-      weightDecay: spec.optimizer.weightDecay,
+      lr: s.lr,
+      step: s.step,
+      beta1: s.optimizer.beta1,
+      beta2: s.optimizer.beta2,
+      eps: s.optimizer.eps,
+      weightDecay: s.optimizer.weightDecay,
     }),
   );
 
-  b.output(loss, 'loss', float, []);
+  b.output(s.loss, 'loss', float, []);
   b.output(norm, 'grad_norm', float, []);
   const metricNames: string[] = [];
-  for (const [name, v] of Object.entries(metrics)) {
+  for (const [name, v] of Object.entries(s.metrics)) {
     b.output(v, name, float, []);
     metricNames.push(name);
   }
@@ -211,5 +271,5 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     b.output(next[i].m, updatedM(p.name), float, p.dims);
     b.output(next[i].v, updatedV(p.name), float, p.dims);
   });
-  return { graph: b.build(), params, needsReference, metrics: metricNames };
+  return metricNames;
 }

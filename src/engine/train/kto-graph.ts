@@ -1,0 +1,90 @@
+// One KTO training step as one ONNX graph (Ethayarajh et al. 2024, "KTO: Model Alignment as
+// Prospect Theoretic Optimization", eq. 8; TRL KTOTrainer with loss_type="kto"):
+//
+//   r_i  = log π(y_i|x_i) − log π_ref(y_i|x_i)                       (sums over completion tokens)
+//   z0   = max(0, mean_i (log π(y'_i|x_i) − log π_ref(y'_i|x_i)))    detached KL estimate, where
+//          y'_i is another row's completion (the trainer rotates completions within the batch)
+//   L_i  = λ_D · (1 − σ(β·(r_i − z0)))   desirable rows (label true)
+//          λ_U · (1 − σ(β·(z0 − r_i)))   undesirable rows (label false)
+//   loss = mean_i L_i
+//
+// The loss itself is losses/kto.ts; this file adds the policy forward passes, and reuses
+// train-graph.ts for the binder, backward, gradient accumulation, clipping and AdamW.
+import { GraphBuilder } from '../graph/builder.js';
+import { llamaForward } from '../model/llama-graph.js';
+import { buildKtoLoss } from './losses/index.js';
+import {
+  appendOptimizerStep,
+  rightPaddedPositions,
+  sequenceLogps,
+  trainableBinder,
+  type TrainGraph,
+  type TrainGraphSpec,
+} from './train-graph.js';
+
+export type KtoGraphSpec = Omit<TrainGraphSpec, 'losses' | 'lossWeights'>;
+
+/**
+ * inputs  input_ids, attention_mask [2B, S] int64 and response_mask [2B, S] float: rows 0..B−1
+ *         are the matched sequences (prompt_i + completion_i), rows B..2B−1 the KL sequences
+ *         (prompt_i + mismatched completion), all right-padded to one S; label [B] (1 desirable,
+ *         0 undesirable); ref_logps, ref_kl_logps [B] (reference sums of the same sequences);
+ *         loss_scale, learning_rate, step; and per trainable parameter p: p, optimizer.m.p,
+ *         optimizer.v.p, grad_acc.p.
+ * outputs loss, grad_norm, the KTO metrics of buildKtoLoss (TRL names: kl, rewards/chosen, …,
+ *         the *_sum and count/* terms for exact aggregation across micro-batches),
+ *         grad_acc_out.p, updated.p, updated.optimizer.{m,v}.p — as buildTrainGraph.
+ */
+export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
+  const float = spec.float ?? 'float32';
+  const b = new GraphBuilder('kto_step', float);
+  const { binder, params } = trainableBinder(b, spec);
+
+  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
+  const responseMask = b.input('response_mask', float, ['rows', 'seq']);
+  const label = b.input('label', float, ['batch']);
+  const refLogps = b.input('ref_logps', float, ['batch']);
+  const refKlLogps = b.input('ref_kl_logps', float, ['batch']);
+  const lossScale = b.input('loss_scale', float, []);
+  const lr = b.input('learning_rate', float, []);
+  const step = b.input('step', float, []);
+
+  const batch = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = B
+  const half = (x: string, first: boolean) =>
+    first ? b.slice(x, [0], batch, [0]) : b.slice(x, batch, [Number.MAX_SAFE_INTEGER], [0]);
+
+  // Two forward passes over the same weights rather than one over 2B rows: z0 is detached, so
+  // the reverse pass never enters the KL pass and the backward runs over B rows instead of 2B.
+  // Per-row results are identical either way (rows never interact).
+  const forward = (name: string, first: boolean) =>
+    b.scope(name, () => {
+      const ids = half(inputIds, first);
+      const { logits } = llamaForward(b, spec.cfg, binder, {
+        inputIds: ids,
+        attentionMask: half(attentionMask, first),
+        positionIds: rightPaddedPositions(b, ids),
+      });
+      return b.scope('sequence_logps', () =>
+        sequenceLogps(b, logits, ids, half(responseMask, first)),
+      );
+    });
+  const policy = forward('matched', true);
+  const policyKl = forward('kl', false);
+
+  const { loss, metrics } = buildKtoLoss(
+    b,
+    { policy, ref: refLogps, policyKl, refKl: refKlLogps, desirable: label },
+    spec.lossOptions,
+  );
+  const metricNames = appendOptimizerStep(b, {
+    params,
+    loss,
+    metrics,
+    lossScale,
+    lr,
+    step,
+    optimizer: spec.optimizer,
+  });
+  return { graph: b.build(), params, needsReference: true, metrics: metricNames };
+}
