@@ -1,11 +1,16 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
+import { registerDrift } from './commands/drift.js';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPull } from './commands/pull.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSchema } from './commands/schema.js';
 import { registerScore } from './commands/score.js';
+import { registerShow } from './commands/show.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
@@ -29,6 +34,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerScore(program, ctx);
   registerTrain(program, ctx);
   registerPull(program, ctx);
+  registerRuns(program, ctx);
+  registerShow(program, ctx);
+  registerExport(program, ctx);
+  registerDrift(program, ctx);
+  registerReport(program, ctx);
   registerValidate(program, ctx);
   registerSchema(program, ctx);
   registerVersion(program, ctx);

@@ -43,6 +43,12 @@ async function dispatch(req: Request): Promise<unknown> {
         (index, result, stats) =>
           port!.postMessage({ id: req.id, event: { index, result, stats } }),
       );
+    case 'choiceLogprobs':
+      return engine.choiceLogprobs(
+        p[0] as Parameters<LocalEngine['choiceLogprobs']>[0],
+        p[1] as string,
+        p[2] as string[],
+      );
     case 'score':
       return engine.score(p[0] as unknown[], p[1] as string[], p[2] as number | undefined);
     case 'close':

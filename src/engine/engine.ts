@@ -70,6 +70,11 @@ export class Engine {
     }>;
   }
 
+  /** Log-probs of each option's first token after prompt + assistant prefix (LocalEngine.choiceLogprobs). */
+  choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]> {
+    return this.call('choiceLogprobs', [prompt, prefix, options]) as Promise<number[]>;
+  }
+
   /** Log-probs of TRL rows; `labels[i]` (e.g. `file:line`) locates row i in error messages. */
   score(rows: unknown[], labels: string[], batchSize?: number): Promise<ScoreResult[]> {
     return this.call('score', [rows, labels, batchSize]) as Promise<ScoreResult[]>;

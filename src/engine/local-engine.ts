@@ -45,7 +45,10 @@ export interface ModelInfo {
   device: Device;
 }
 
-export type ScoreResult = { chosen_logps: number; rejected_logps: number } | { logps: number };
+/** Sums of response-token log-probs, with the number of response tokens each sum covers. */
+export type ScoreResult =
+  | { chosen_logps: number; rejected_logps: number; chosen_tokens: number; rejected_tokens: number }
+  | { logps: number; tokens: number };
 
 /**
  * The engine's operations in the calling thread: load a model, generate, score. Sessions are
@@ -138,6 +141,39 @@ export class LocalEngine {
     return { results, stats };
   }
 
+  /**
+   * Log-probabilities of a few continuations' first tokens after `prompt` (chat-templated with a
+   * generation prompt) followed by the assistant text `prefix`: one prefill, no sampling. Used to
+   * read a judge's score distribution (e.g. prefix "Score: ", options "0".."5").
+   */
+  async choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]> {
+    const tok = this.model.tokenizer;
+    const ids = [...this.encodePrompt(prompt), ...(prefix ? tok.encode(prefix) : [])];
+    const firstIds = options.map((o) => {
+      // Tokenize the option in context so a leading-space merge is the one the model would emit.
+      const withOption = tok.encode(prefix + o);
+      const base = prefix ? tok.encode(prefix) : [];
+      const rest = withOption.slice(base.length);
+      const same = base.every((t, i) => withOption[i] === t);
+      const id = same && rest.length ? rest[0] : tok.encode(o)[0];
+      if (id === undefined)
+        fail(
+          'E_CHOICE_OPTION',
+          `option ${JSON.stringify(o)} encodes to no tokens`,
+          'use non-empty options',
+        );
+      return id;
+    });
+    const gen = new Generator(await this.session('decoder'), this.model.config, tok);
+    const logits = await gen.lastLogits(ids);
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+    const lse = max + Math.log(sum);
+    return firstIds.map((id) => logits[id] - lse);
+  }
+
   /** Sequence log-probs of TRL rows (see data/trl-rows.ts for the conventions). */
   async score(rows: unknown[], labels: string[], batchSize = 8): Promise<ScoreResult[]> {
     const where = (i: number): string => labels[i] ?? `row ${i + 1}`;
@@ -167,8 +203,13 @@ export class LocalEngine {
     let k = 0;
     return parsed.map((r) =>
       isPreferenceRow(r)
-        ? { chosen_logps: scores[k++].logps, rejected_logps: scores[k++].logps }
-        : { logps: scores[k++].logps },
+        ? {
+            chosen_logps: scores[k].logps,
+            chosen_tokens: scores[k++].tokenLogprobs.length,
+            rejected_logps: scores[k].logps,
+            rejected_tokens: scores[k++].tokenLogprobs.length,
+          }
+        : { logps: scores[k].logps, tokens: scores[k++].tokenLogprobs.length },
     );
   }
 

@@ -50,7 +50,14 @@ export function registerScore(program: Command, ctx: CliContext): void {
           f.batchSize,
         );
         scores.forEach((s, i) => {
-          if (f.json) ctx.out(JSON.stringify(s) + '\n');
+          if (f.json)
+            ctx.out(
+              JSON.stringify(
+                'chosen_logps' in s
+                  ? { chosen_logps: s.chosen_logps, rejected_logps: s.rejected_logps }
+                  : { logps: s.logps },
+              ) + '\n',
+            );
           else if ('chosen_logps' in s)
             ctx.out(
               `${rows[i].where}: chosen ${s.chosen_logps.toFixed(4)}  rejected ${s.rejected_logps.toFixed(4)}  margin ${(s.chosen_logps - s.rejected_logps).toFixed(4)}\n`,

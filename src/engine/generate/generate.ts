@@ -80,6 +80,30 @@ export class Generator {
     private readonly tokenizer: Tokenizer,
   ) {}
 
+  /** Next-token logits [vocab] after `ids` (one prefill at batch 1). */
+  async lastLogits(ids: number[]): Promise<Float32Array> {
+    const P = ids.length;
+    const { numHiddenLayers: L, numKeyValueHeads: KV, headDim: D } = this.cfg;
+    const feeds: Record<string, Tensor> = {
+      input_ids: tensor('int64', BigInt64Array.from(ids, BigInt), [1, P]),
+      attention_mask: tensor('int64', new BigInt64Array(P).fill(1n), [1, P]),
+      position_ids: tensor(
+        'int64',
+        BigInt64Array.from(ids, (_, i) => BigInt(i)),
+        [1, P],
+      ),
+    };
+    for (let l = 0; l < L; l++) {
+      feeds[pastKeyName(l)] = tensor('float32', new Float32Array(0), [1, KV, 0, D]);
+      feeds[pastValueName(l)] = tensor('float32', new Float32Array(0), [1, KV, 0, D]);
+    }
+    const out = await this.session.run(feeds, ['logits']);
+    disposeAll(feeds);
+    const logits = hostData<Float32Array>(out.logits).slice();
+    out.logits.dispose();
+    return logits;
+  }
+
   async generate(
     promptIds: number[],
     opts: GenerateOptions,

@@ -1,0 +1,46 @@
+import { Engine } from '../engine/engine.js';
+import type { Device } from '../engine/runtime/ort-session.js';
+
+export interface ModelRef {
+  path: string;
+  adapter?: string;
+  device?: Device;
+  threads?: number;
+}
+
+const key = (m: ModelRef) =>
+  JSON.stringify([m.path, m.adapter ?? null, m.device ?? 'cpu', m.threads ?? null]);
+
+/**
+ * Engines (each a model in its own worker thread) shared by the stages of a run: the current
+ * policy, frozen judges and the initial model for drift. An engine is opened on first use and
+ * kept until the policy moves on (`release`) or the run ends (`closeAll`).
+ */
+export class EnginePool {
+  private readonly engines = new Map<string, Promise<Engine>>();
+
+  get(m: ModelRef): Promise<Engine> {
+    const k = key(m);
+    let e = this.engines.get(k);
+    if (!e) {
+      e = Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
+      this.engines.set(k, e);
+      e.catch(() => this.engines.delete(k));
+    }
+    return e;
+  }
+
+  async release(m: ModelRef): Promise<void> {
+    const k = key(m);
+    const e = this.engines.get(k);
+    if (!e) return;
+    this.engines.delete(k);
+    await (await e.catch(() => undefined))?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.engines.values()];
+    this.engines.clear();
+    await Promise.all(all.map(async (e) => (await e.catch(() => undefined))?.close()));
+  }
+}

@@ -1,0 +1,417 @@
+// The report's charts as Vega-Lite specs over plain data rows, and their rendering to static
+// SVG in Node (no browser, no scripts in the report). Building a spec is pure, so tests check
+// the rows each chart plots; rendering is the only part that runs Vega.
+
+import { View, parse } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { VIOLATION_PREFIX } from '../pipeline/eval-metrics.js';
+import type { RunStore } from '../store/run-store.js';
+import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
+
+/** What the charts of one run are drawn from. */
+export interface RunChartData {
+  runId: string;
+  evalMetrics: EvalMetricRow[];
+  trainSteps: TrainStepRow[];
+}
+
+export function loadChartData(store: RunStore): RunChartData {
+  const evalMetrics = store.evalMetrics();
+  const rounds = new Set(store.listRounds().map((r) => r.round));
+  // Train steps can exist for a round whose row was never written (an interrupted run).
+  for (const r of store.db
+    .prepare('SELECT DISTINCT round FROM train_steps WHERE run_id = ?')
+    .all(store.runId) as { round: number }[])
+    rounds.add(r.round);
+  const trainSteps = [...rounds].sort((a, b) => a - b).flatMap((r) => store.trainStepsForRound(r));
+  return { runId: store.runId, evalMetrics, trainSteps };
+}
+
+export type ChartRow = Record<string, string | number>;
+
+export interface Chart {
+  /** Stable id, also the prefix of the SVG's element ids. */
+  id: string;
+  title: string;
+  /** What the chart shows and where the numbers come from. */
+  description: string;
+  /** The plotted rows (empty when the data is absent). */
+  values: ChartRow[];
+  /** Null when the data is absent; `note` then says what is missing. */
+  spec: TopLevelSpec | null;
+  note: string | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+const asSpec = (o: Record<string, unknown>): TopLevelSpec => o as unknown as TopLevelSpec;
+
+const WIDTH = 520;
+const HEIGHT = 220;
+/** Rounds are whole numbers: ticks only where rounds are (Vega would add 0.5 steps). */
+const roundAxis = (values: readonly ChartRow[]) => ({
+  title: 'round',
+  values: [...new Set(values.map((v) => Number(v.round)))].sort((a, b) => a - b),
+  format: 'd',
+});
+const ordinalAxis = (title: string) => ({ title, labelAngle: 0 });
+
+function absent(id: string, title: string, description: string, note: string): Chart {
+  return { id, title, description, values: [], spec: null, note };
+}
+
+// ---- per-round distributions -------------------------------------------------------------------
+
+/** Judge-score histogram rows {run, round, score, count} from mean_score's detail.histogram. */
+export function scoreHistogramRows(runs: readonly RunChartData[]): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs)
+    for (const m of run.evalMetrics) {
+      if (m.metric !== 'mean_score') continue;
+      const h = m.detail?.histogram;
+      if (!h || typeof h !== 'object' || Array.isArray(h)) continue;
+      const counts = new Map<number, number>();
+      for (const [k, v] of Object.entries(h as Record<string, unknown>)) {
+        const score = Number(k);
+        const count = num(v);
+        if (k.trim() !== '' && Number.isFinite(score) && count !== null) counts.set(score, count);
+      }
+      // Empty bins of an integer scale are drawn as zero, so rounds line up bin for bin.
+      // Fractional scores (averaged samples, log-prob expectations) are binned by the chart.
+      const scale = m.detail?.scale;
+      const integral = [...counts.keys()].every((k) => Number.isInteger(k));
+      if (integral && Array.isArray(scale) && scale.length === 2) {
+        const [lo, hi] = scale.map(num);
+        if (lo !== null && hi !== null && Number.isInteger(lo) && Number.isInteger(hi))
+          if (hi >= lo && hi - lo <= 20)
+            for (let s = lo; s <= hi; s++) if (!counts.has(s)) counts.set(s, 0);
+      }
+      for (const [score, count] of [...counts].sort((a, b) => a[0] - b[0]))
+        rows.push({ run: run.runId, round: m.round, score, count });
+    }
+  return rows;
+}
+
+/** Response-length rows {run, round, length} from mean_length's detail.lengths. */
+export function lengthRows(runs: readonly RunChartData[]): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs)
+    for (const m of run.evalMetrics) {
+      if (m.metric !== 'mean_length') continue;
+      const lengths = m.detail?.lengths;
+      if (!Array.isArray(lengths)) continue;
+      for (const l of lengths) {
+        const length = num(l);
+        if (length !== null) rows.push({ run: run.runId, round: m.round, length });
+      }
+    }
+  return rows;
+}
+
+// ---- training ----------------------------------------------------------------------------------
+
+/**
+ * Rows {run, round, step, globalStep, value} of one train-step metric. Steps restart at every
+ * round; globalStep counts on across rounds so the rounds sit side by side on one axis.
+ */
+export function trainMetricRows(runs: readonly RunChartData[], metric: string): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs) {
+    let offset = 0;
+    const rounds = [...new Set(run.trainSteps.map((s) => s.round))].sort((a, b) => a - b);
+    for (const round of rounds) {
+      const steps = run.trainSteps.filter((s) => s.round === round).sort((a, b) => a.step - b.step);
+      steps.forEach((s, i) => {
+        const value = num(s.metrics[metric]);
+        if (value !== null)
+          rows.push({ run: run.runId, round, step: s.step, globalStep: offset + i + 1, value });
+      });
+      offset += steps.length;
+    }
+  }
+  return rows;
+}
+
+// ---- metrics over rounds -----------------------------------------------------------------------
+
+/** Rows {run, round, series, value} of the eval metrics `pick` selects (series = its name). */
+export function metricRows(
+  runs: readonly RunChartData[],
+  pick: (metric: string) => string | null,
+): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs)
+    for (const m of run.evalMetrics) {
+      const series = pick(m.metric);
+      const value = num(m.value);
+      if (series !== null && value !== null)
+        rows.push({ run: run.runId, round: m.round, series, value });
+    }
+  return rows.sort(
+    (a, b) =>
+      String(a.run).localeCompare(String(b.run)) ||
+      String(a.series).localeCompare(String(b.series)) ||
+      Number(a.round) - Number(b.round),
+  );
+}
+
+function lineOverRounds(
+  values: ChartRow[],
+  yTitle: string,
+  multiRun: boolean,
+  multiSeries: boolean,
+  yDomain?: [number, number],
+): TopLevelSpec {
+  const encoding: Record<string, unknown> = {
+    x: { field: 'round', type: 'quantitative', axis: roundAxis(values) },
+    y: {
+      field: 'value',
+      type: 'quantitative',
+      title: yTitle,
+      scale: yDomain ? { domain: yDomain } : { zero: true },
+    },
+    tooltip: null,
+  };
+  if (multiSeries) {
+    encoding.color = { field: 'series', type: 'nominal', title: null };
+    if (multiRun) encoding.strokeDash = { field: 'run', type: 'nominal', title: 'run' };
+  } else if (multiRun) encoding.color = { field: 'run', type: 'nominal', title: 'run' };
+  return asSpec({
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding,
+  });
+}
+
+function trainChart(
+  id: string,
+  title: string,
+  metric: string,
+  runs: readonly RunChartData[],
+  yTitle: string,
+  yDomain?: [number, number],
+): Chart {
+  const description = `train_steps metric '${metric}' per optimizer step, rounds one after another`;
+  const values = trainMetricRows(runs, metric);
+  if (values.length === 0)
+    return absent(id, title, description, `no training step recorded '${metric}'`);
+  const multiRun = runs.length > 1;
+  return {
+    id,
+    title,
+    description,
+    values,
+    note: null,
+    spec: asSpec({
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values },
+      mark: { type: 'line', point: values.length <= 60 },
+      encoding: {
+        x: { field: 'globalStep', type: 'quantitative', title: 'training step (all rounds)' },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: yTitle,
+          scale: yDomain ? { domain: yDomain } : { zero: false },
+        },
+        color: multiRun
+          ? { field: 'run', type: 'nominal', title: 'run' }
+          : { field: 'round', type: 'nominal', title: 'round' },
+        ...(multiRun ? { detail: { field: 'round', type: 'nominal' } } : {}),
+      },
+    }),
+  };
+}
+
+/**
+ * Every chart of the report, in order; charts without data have spec null and a note. With
+ * two runs, each chart shows both (colour, dash or a facet per run).
+ */
+export function buildCharts(runs: readonly RunChartData[]): Chart[] {
+  const multiRun = runs.length > 1;
+  const charts: Chart[] = [];
+
+  {
+    const id = 'judge-scores';
+    const title = 'Judge-score histogram per round';
+    const description = "eval metric 'mean_score', detail.histogram: probe answers per score";
+    const values = scoreHistogramRows(runs);
+    charts.push(
+      values.length === 0
+        ? absent(id, title, description, "no 'mean_score' metric with detail.histogram")
+        : {
+            id,
+            title,
+            description,
+            values,
+            note: null,
+            spec: asSpec({
+              data: { values },
+              mark: 'bar',
+              width: 120,
+              height: 120,
+              encoding: {
+                ...(values.every((v) => Number.isInteger(v.score))
+                  ? {
+                      x: { field: 'score', type: 'ordinal', axis: ordinalAxis('score') },
+                      y: { field: 'count', type: 'quantitative', title: 'answers' },
+                    }
+                  : {
+                      x: {
+                        field: 'score',
+                        type: 'quantitative',
+                        bin: { maxbins: 12 },
+                        title: 'score (binned)',
+                      },
+                      y: {
+                        field: 'count',
+                        aggregate: 'sum',
+                        type: 'quantitative',
+                        title: 'answers',
+                      },
+                    }),
+                column: { field: 'round', type: 'ordinal', title: 'round' },
+                ...(multiRun ? { row: { field: 'run', type: 'nominal', title: 'run' } } : {}),
+              },
+            }),
+          },
+    );
+  }
+
+  {
+    const id = 'lengths';
+    const title = 'Response length per round';
+    const description =
+      "eval metric 'mean_length', detail.lengths: characters per probe answer (box: quartiles, whiskers: 1.5 IQR)";
+    const values = lengthRows(runs);
+    charts.push(
+      values.length === 0
+        ? absent(id, title, description, "no 'mean_length' metric with detail.lengths")
+        : {
+            id,
+            title,
+            description,
+            values,
+            note: null,
+            spec: asSpec({
+              data: { values },
+              mark: { type: 'boxplot', extent: 1.5, size: 24 },
+              width: multiRun ? WIDTH / 2 : WIDTH,
+              height: HEIGHT,
+              encoding: {
+                x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
+                y: { field: 'length', type: 'quantitative', title: 'characters' },
+                ...(multiRun
+                  ? {
+                      color: { field: 'run', type: 'nominal', title: 'run' },
+                      column: { field: 'run', type: 'nominal', title: 'run' },
+                    }
+                  : {}),
+              },
+            }),
+          },
+    );
+  }
+
+  charts.push(
+    trainChart(
+      'reward-margins',
+      'Reward margin over training steps',
+      'rewards/margins',
+      runs,
+      'chosen − rejected implicit reward',
+    ),
+    trainChart(
+      'reward-accuracies',
+      'Reward accuracy over training steps',
+      'rewards/accuracies',
+      runs,
+      'fraction with chosen > rejected',
+      [0, 1],
+    ),
+    trainChart('loss', 'Training loss', 'loss', runs, 'loss'),
+  );
+
+  {
+    const id = 'win-rate';
+    const title = 'Win rate vs round 0';
+    const description = "eval metric 'win_rate': pairwise vs M_0's answers, ties count half";
+    const values = metricRows(runs, (m) => (m === 'win_rate' ? m : null));
+    charts.push(
+      values.length === 0
+        ? absent(id, title, description, "no 'win_rate' metric")
+        : {
+            id,
+            title,
+            description,
+            values,
+            note: null,
+            spec: lineOverRounds(values, 'win rate', multiRun, false, [0, 1]),
+          },
+    );
+  }
+
+  {
+    const id = 'violations';
+    const title = 'Violation rate per principle';
+    const description = `eval metrics '${VIOLATION_PREFIX}<principle>': share of probe answers violating it`;
+    const values = metricRows(runs, (m) =>
+      m.startsWith(VIOLATION_PREFIX) ? m.slice(VIOLATION_PREFIX.length) : null,
+    );
+    charts.push(
+      values.length === 0
+        ? absent(id, title, description, `no '${VIOLATION_PREFIX}*' metrics`)
+        : {
+            id,
+            title,
+            description,
+            values,
+            note: null,
+            spec: lineOverRounds(values, 'violation rate', multiRun, true),
+          },
+    );
+  }
+
+  {
+    const id = 'judge-rates';
+    const title = 'Judge tie and parse-failure rates';
+    const description = "eval metrics 'tie_rate' and 'parse_failure_rate'";
+    const values = metricRows(runs, (m) =>
+      m === 'tie_rate' || m === 'parse_failure_rate' ? m : null,
+    );
+    charts.push(
+      values.length === 0
+        ? absent(id, title, description, "no 'tie_rate' or 'parse_failure_rate' metric")
+        : {
+            id,
+            title,
+            description,
+            values,
+            note: null,
+            spec: lineOverRounds(values, 'rate', multiRun, true),
+          },
+    );
+  }
+
+  return charts;
+}
+
+/**
+ * Renders a spec to a standalone SVG string. Element ids (Vega's clip paths) get `idPrefix`, so
+ * several charts inlined in one HTML page never resolve each other's `url(#clip1)`.
+ */
+export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    const svg = await view.toSVG();
+    return svg
+      .replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${idPrefix}-${id}"`)
+      .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${idPrefix}-${id})`)
+      .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${idPrefix}-${id}"`);
+  } finally {
+    view.finalize();
+  }
+}

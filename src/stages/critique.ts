@@ -1,0 +1,138 @@
+import { Rng } from '../engine/generate/rng.js';
+import { promptText } from '../judges/model-judge.js';
+import type { RunContext } from '../pipeline/run-context.js';
+import type { CritiqueStageSpec } from '../pipeline/schema.js';
+import { samplePrinciple } from '../prompts/constitution.js';
+import { loadRubric } from '../prompts/rubric.js';
+import { inputHash } from '../store/hash.js';
+import type { PromptRow } from '../store/types.js';
+import { generateOptions, type StageResult } from './generate.js';
+import { loadJudgeTexts } from './judge.js';
+
+/**
+ * Constitutional AI's supervised step: the policy critiques its first answer against a sampled
+ * principle, then revises it; the revision is stored as another candidate of the prompt (origin
+ * `revision`, pointing at the original), so judges and the pair stage can prefer it.
+ */
+export async function runCritiqueStage(
+  ctx: RunContext,
+  spec: CritiqueStageSpec,
+  round: number,
+  stageIndex: number,
+  prompts: PromptRow[],
+): Promise<StageResult> {
+  const { constitution } = loadJudgeTexts(ctx, spec.critique_rubric, spec.constitution);
+  const critique = loadRubric(ctx.path(spec.critique_rubric));
+  const revision = loadRubric(ctx.path(spec.revision_rubric));
+  ctx.store.putText('rubric', spec.revision_rubric, revision.source);
+  const engine = await ctx.engines.get(ctx.policy);
+  const counts: Record<string, number> = { revisions: 0, reused: 0, parse_failures: 0 };
+  for (let i = 0; i < prompts.length; i++) {
+    if (ctx.stopped) break;
+    const p = prompts[i];
+    const cands = ctx.store.candidatesForPrompt(round, p.id).filter((c) => c.origin === 'sample');
+    const original = cands[0];
+    if (!original) continue;
+    const hash = inputHash(
+      'revision',
+      round,
+      original.inputHash,
+      critique.hash,
+      revision.hash,
+      constitution!.hash,
+      spec.temperature,
+      spec.max_new_tokens,
+      ctx.policy.checkpointId,
+    );
+    if (ctx.store.existingId('candidates', hash)) {
+      counts.reused++;
+      continue;
+    }
+    const principle = samplePrinciple(
+      constitution!,
+      new Rng(ctx.seedFor('critique-principle', hash)),
+    );
+    const vars = {
+      prompt: promptText(p.messages),
+      response: original.text,
+      principle: {
+        id: principle.id,
+        title: principle.title,
+        text: principle.critique ?? principle.text,
+      },
+    };
+    const seed = ctx.seedFor('critique', hash);
+    const opts = generateOptions(spec, 1, seed);
+    const critiqueText = (
+      await engine.generate(
+        [{ messages: [{ role: 'user', content: critique.render(vars) }] }],
+        opts,
+      )
+    ).results[0].completions[0].text;
+    const parsedCritique =
+      critique.format.kind === 'text'
+        ? critique.format.parse(critiqueText)
+        : { ok: true as const, text: critiqueText };
+    const revVars = {
+      ...vars,
+      principle: { ...vars.principle, text: principle.revision ?? principle.text },
+      critique: parsedCritique.ok ? parsedCritique.text : critiqueText,
+    };
+    const out = (
+      await engine.generate([{ messages: [{ role: 'user', content: revision.render(revVars) }] }], {
+        ...opts,
+        seed: seed + 1,
+      })
+    ).results[0].completions[0];
+    const parsed =
+      revision.format.kind === 'text'
+        ? revision.format.parse(out.text)
+        : { ok: true as const, text: out.text };
+    if (!parsed.ok) counts.parse_failures++;
+    ctx.store.addCandidate({
+      round,
+      stageIndex,
+      inputHash: hash,
+      promptId: p.id,
+      idx: Math.max(...ctx.store.candidatesForPrompt(round, p.id).map((c) => c.idx)) + 1,
+      text: parsed.ok ? parsed.text : out.text,
+      tokenIds: out.tokenIds,
+      logprobsSum: out.logprobs.reduce((a, b) => a + b, 0),
+      finishReason: out.finishReason,
+      sampling: {
+        temperature: spec.temperature,
+        top_p: 1,
+        top_k: 0,
+        max_new_tokens: spec.max_new_tokens,
+      },
+      seed,
+      checkpointId: ctx.policy.checkpointId,
+      origin: 'revision',
+      parentCandidateId: original.id,
+      meta: {
+        principle: principle.id,
+        critique: critiqueText,
+        ...(parsed.ok ? {} : { parse_error: parsed.reason }),
+      },
+    });
+    counts.revisions++;
+    ctx.emit({
+      type: 'candidate',
+      round,
+      promptId: p.id,
+      index: -1,
+      text: parsed.ok ? parsed.text : out.text,
+      tokens: out.tokenIds.length,
+    });
+    ctx.emit({
+      type: 'stage-progress',
+      round,
+      stage: stageIndex,
+      kind: 'critique',
+      done: i + 1,
+      total: prompts.length,
+      unit: 'prompts',
+    });
+  }
+  return { counts };
+}

@@ -1,0 +1,119 @@
+import type { GenerateOptions } from '../engine/generate/generate.js';
+import type { RunContext } from '../pipeline/run-context.js';
+import type { GenerateStageSpec } from '../pipeline/schema.js';
+import { inputHash } from '../store/hash.js';
+import type { PromptRow } from '../store/types.js';
+
+export interface StageResult {
+  counts: Record<string, number>;
+}
+
+export function generateOptions(
+  s: {
+    temperature: number;
+    top_p?: number;
+    top_k?: number;
+    max_new_tokens: number;
+    stop?: string[];
+  },
+  n: number,
+  seed: number,
+): GenerateOptions {
+  return {
+    n,
+    maxNewTokens: s.max_new_tokens,
+    seed,
+    stopStrings: s.stop ?? [],
+    ignoreEos: false,
+    temperature: s.temperature,
+    topP: s.top_p ?? 1,
+    topK: s.top_k ?? 0,
+    greedy: s.temperature === 0,
+  };
+}
+
+/**
+ * N candidates per prompt from the current policy; the N share one prefill. A prompt whose N
+ * candidates are already stored (a resumed run) is skipped, so nothing is generated twice.
+ */
+export async function runGenerateStage(
+  ctx: RunContext,
+  spec: GenerateStageSpec,
+  round: number,
+  stageIndex: number,
+  prompts: PromptRow[],
+): Promise<StageResult> {
+  const engine = await ctx.engines.get(ctx.policy);
+  const sampling = {
+    temperature: spec.temperature,
+    top_p: spec.top_p,
+    top_k: spec.top_k,
+    max_new_tokens: spec.max_new_tokens,
+  };
+  let generated = 0;
+  let reused = 0;
+  for (let i = 0; i < prompts.length; i++) {
+    if (ctx.stopped) break;
+    const p = prompts[i];
+    const seed = ctx.seedFor('generate', round, p.inputHash);
+    const hashes = Array.from({ length: spec.candidates }, (_, idx) =>
+      inputHash(
+        'candidate',
+        round,
+        p.inputHash,
+        idx,
+        sampling,
+        spec.stop ?? [],
+        seed,
+        ctx.policy.checkpointId,
+      ),
+    );
+    if (hashes.every((h) => ctx.store.existingId('candidates', h))) {
+      reused += hashes.length;
+    } else {
+      const { results } = await engine.generate(
+        [{ messages: p.messages }],
+        generateOptions(spec, spec.candidates, seed),
+      );
+      const comps = results[0].completions;
+      ctx.store.transaction(() => {
+        comps.forEach((c, idx) =>
+          ctx.store.addCandidate({
+            round,
+            stageIndex,
+            inputHash: hashes[idx],
+            promptId: p.id,
+            idx,
+            text: c.text,
+            tokenIds: c.tokenIds,
+            logprobsSum: c.logprobs.reduce((a, b) => a + b, 0),
+            finishReason: c.finishReason,
+            sampling: { ...sampling, stop: spec.stop ?? [] },
+            seed,
+            checkpointId: ctx.policy.checkpointId,
+            origin: 'sample',
+          }),
+        );
+      });
+      generated += comps.length;
+      ctx.emit({
+        type: 'candidate',
+        round,
+        promptId: p.id,
+        index: 0,
+        text: comps[0].text,
+        tokens: comps[0].tokenIds.length,
+      });
+    }
+    ctx.emit({
+      type: 'stage-progress',
+      round,
+      stage: stageIndex,
+      kind: 'generate',
+      done: i + 1,
+      total: prompts.length,
+      unit: 'prompts',
+    });
+  }
+  return { counts: { prompts: prompts.length, generated, reused } };
+}

@@ -1,0 +1,130 @@
+import { Rng } from '../engine/generate/rng.js';
+import type { RunContext } from '../pipeline/run-context.js';
+import type { JudgeStageSpec, PairStageSpec } from '../pipeline/schema.js';
+import { inputHash } from '../store/hash.js';
+import type { PromptRow } from '../store/types.js';
+import { candidateScores, type CandidateScore } from './candidate-scores.js';
+import type { StageResult } from './generate.js';
+
+type Scored = CandidateScore & { score: number };
+
+/**
+ * Chosen/rejected pairs per prompt from the judges' scores. Strategies: `max-min` (best vs
+ * worst), `max-random` (best vs a random lower one), `all-pairs-above-margin`. Length control ρ
+ * (Meta-Rewarding LMs): chosen = the shortest answer in the top band, rejected = the longest in
+ * the bottom band, each band ρ·(max−min) wide. Every discarded prompt is stored with its reason.
+ */
+export async function runPairStage(
+  ctx: RunContext,
+  spec: PairStageSpec,
+  judgeStage: JudgeStageSpec,
+  round: number,
+  stageIndex: number,
+  prompts: PromptRow[],
+): Promise<StageResult> {
+  const counts: Record<string, number> = { pairs: 0 };
+  const discarded: Record<string, number> = {};
+  prompts.forEach((p, i) => {
+    const cands = ctx.store.candidatesForPrompt(round, p.id);
+    const all = candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine);
+    const scored = all.filter((s): s is Scored => s.score !== null);
+    const discard = (reason: string, detail: Record<string, unknown>) => {
+      ctx.store.addPairDiscard({
+        round,
+        stageIndex,
+        promptId: p.id,
+        reason,
+        detail,
+        inputHash: inputHash('discard', round, stageIndex, p.inputHash),
+      });
+      discarded[reason] = (discarded[reason] ?? 0) + 1;
+    };
+    const selected = choosePairs(spec, scored, new Rng(ctx.seedFor('pair', round, p.inputHash)));
+    if (cands.length < 2) discard('fewer-than-2-candidates', { candidates: cands.length });
+    else if (scored.length < 2)
+      discard('unscored', { candidates: cands.length, scored: scored.length });
+    else if ('reason' in selected) discard(selected.reason, selected.detail);
+    else
+      for (const [c, r] of selected.pairs) {
+        ctx.store.addPair({
+          round,
+          stageIndex,
+          inputHash: inputHash(
+            'pair',
+            round,
+            stageIndex,
+            c.candidate.inputHash,
+            r.candidate.inputHash,
+            spec,
+          ),
+          promptId: p.id,
+          chosenCandidateId: c.candidate.id,
+          rejectedCandidateId: r.candidate.id,
+          chosenScore: c.score,
+          rejectedScore: r.score,
+          strategy: spec.strategy,
+          softLabel: spec.soft_labels ? 1 / (1 + Math.exp(-(c.score - r.score))) : null,
+        });
+        counts.pairs++;
+      }
+    ctx.emit({
+      type: 'stage-progress',
+      round,
+      stage: stageIndex,
+      kind: 'pair',
+      done: i + 1,
+      total: prompts.length,
+      unit: 'prompts',
+    });
+  });
+  for (const [k, v] of Object.entries(discarded)) counts[`discarded:${k}`] = v;
+  ctx.emit({ type: 'pairs', round, kept: counts.pairs, discarded });
+  return { counts };
+}
+
+export function choosePairs(
+  spec: Pick<PairStageSpec, 'strategy' | 'min_margin' | 'length_control'>,
+  scored: Scored[],
+  rng: Rng,
+): { pairs: [Scored, Scored][] } | { reason: string; detail: Record<string, unknown> } {
+  const scores = scored.map((s) => s.score);
+  const max = Math.max(...scores);
+  const min = Math.min(...scores);
+  if (max === min) return { reason: 'tie', detail: { score: max } };
+  const len = (s: Scored) => s.candidate.text.length;
+  if (spec.strategy === 'all-pairs-above-margin') {
+    const pairs: [Scored, Scored][] = [];
+    for (const a of scored)
+      for (const b of scored)
+        if (a.score - b.score >= Math.max(spec.min_margin, Number.EPSILON)) pairs.push([a, b]);
+    return pairs.length
+      ? { pairs }
+      : { reason: 'below-margin', detail: { max, min, min_margin: spec.min_margin } };
+  }
+  const band = spec.length_control * (max - min);
+  const top = scored.filter((s) => s.score >= max - band);
+  // shortest in the top band (ties: the higher score, then the earlier candidate)
+  const chosen = top.reduce((a, b) =>
+    len(b) < len(a) || (len(b) === len(a) && b.score > a.score) ? b : a,
+  );
+  let rejected: Scored;
+  if (spec.strategy === 'max-random') {
+    const lower = scored.filter((s) => s.score < chosen.score);
+    rejected = lower[Math.floor(rng.nextFloat() * lower.length)];
+  } else {
+    const bottom = scored.filter((s) => s.score <= min + band);
+    rejected = bottom.reduce((a, b) =>
+      len(b) > len(a) || (len(b) === len(a) && b.score < a.score) ? b : a,
+    );
+  }
+  if (!rejected || chosen.score - rejected.score < spec.min_margin || chosen === rejected)
+    return {
+      reason: 'below-margin',
+      detail: {
+        chosen: chosen.score,
+        rejected: rejected?.score ?? null,
+        min_margin: spec.min_margin,
+      },
+    };
+  return { pairs: [[chosen, rejected]] };
+}

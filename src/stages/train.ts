@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Engine } from '../engine/engine.js';
+import type { TrainJob } from '../engine/train/run-training.js';
+import type { RunContext } from '../pipeline/run-context.js';
+import type { TrainStageSpec } from '../pipeline/schema.js';
+import { inputHash } from '../store/hash.js';
+import type { StageResult } from './generate.js';
+
+function fileHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * DPO-family training on the round's pairs (Engine II in a worker thread). LoRA continues the
+ * policy's adapter from round to round; the reference is the round-start policy or the initial
+ * model, as the file says, and is recorded with the round. The new policy M_r becomes current.
+ */
+export async function runTrainStage(
+  ctx: RunContext,
+  spec: TrainStageSpec,
+  round: number,
+  stageIndex: number,
+): Promise<StageResult> {
+  const store = ctx.store;
+  const pairs = store.pairsForRound(round);
+  if (pairs.length === 0) {
+    ctx.emit({
+      type: 'warning',
+      round,
+      message: `round ${round}: no preference pairs, training skipped (the policy stays ${ctx.policy.checkpointId})`,
+    });
+    return { counts: { pairs: 0, steps: 0 } };
+  }
+  const rows = pairs.map((p) => {
+    const prompt = store.getPrompt(p.promptId)!;
+    return {
+      prompt: prompt.messages,
+      chosen: [{ role: 'assistant', content: store.getCandidate(p.chosenCandidateId)!.text }],
+      rejected: [{ role: 'assistant', content: store.getCandidate(p.rejectedCandidateId)!.text }],
+    };
+  });
+  const base = ctx.initial;
+  const out = join(ctx.runDir, `round-${round}`, 'policy');
+  rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
+  const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
+  store.upsertRound(round, { referenceCheckpointId: reference.checkpointId });
+  store.clearTrainSteps(round);
+  const job: TrainJob = {
+    model: spec.full ? ctx.policy.path : base.path,
+    adapter: spec.full ? undefined : ctx.policy.adapter,
+    refModel: reference.path,
+    refAdapter: reference.adapter,
+    rows,
+    labels: pairs.map((p) => `pair ${p.id}`),
+    out,
+    full: spec.full,
+    lora: { r: spec.lora.r, alpha: spec.lora.alpha, targets: spec.lora.target_modules },
+    losses: spec.loss,
+    lossWeights: spec.loss_weights ?? spec.loss.map(() => 1),
+    lossOptions: {
+      beta: spec.beta,
+      labelSmoothing: spec.label_smoothing,
+      simpoGamma: spec.simpo_gamma,
+      desirableWeight: 1,
+      undesirableWeight: 1,
+    },
+    optimizer: {
+      beta1: spec.adam_beta1,
+      beta2: spec.adam_beta2,
+      eps: spec.adam_epsilon,
+      weightDecay: spec.weight_decay,
+      maxGradNorm: spec.max_grad_norm,
+    },
+    learningRate: spec.learning_rate,
+    lrSchedule: spec.lr_scheduler_type,
+    warmupSteps: spec.warmup_steps,
+    epochs: spec.epochs,
+    maxSteps: spec.max_steps,
+    batchSize: spec.batch_size,
+    gradAccum: spec.gradient_accumulation_steps,
+    maxLength: spec.max_length,
+    seed: ctx.seedFor('train', round),
+    merge: spec.merge,
+    threads: ctx.spec.model.threads,
+    device: ctx.spec.model.device,
+  };
+  const outcome = await Engine.train(job, (e) => {
+    if (e.type !== 'step') return;
+    const m = e.metrics;
+    store.addTrainStep({ round, step: m.step, stageIndex, metrics: m });
+    ctx.emit({
+      type: 'train-step',
+      round,
+      step: m.step,
+      totalSteps: e.totalSteps,
+      loss: m.loss,
+      margin: m['rewards/margins'] ?? 0,
+      accuracy: m['rewards/accuracies'] ?? 0,
+      gradNorm: m.grad_norm,
+      learningRate: m.learning_rate,
+    });
+  });
+  const weights = spec.full
+    ? join(out, 'model.safetensors')
+    : join(out, 'adapter_model.safetensors');
+  const contentHash = fileHash(weights);
+  const checkpointId = store.addCheckpoint({
+    round,
+    kind: spec.full ? 'merged' : 'adapter',
+    path: relative(ctx.runDir, out),
+    contentHash,
+    parentId: ctx.policy.checkpointId,
+    inputHash: inputHash('checkpoint', round, contentHash),
+  });
+  await ctx.engines.release(ctx.policy);
+  ctx.policy = spec.full
+    ? {
+        path: out,
+        device: ctx.spec.model.device,
+        threads: ctx.spec.model.threads,
+        round,
+        checkpointId,
+      }
+    : { ...base, adapter: out, round, checkpointId };
+  const last = outcome.steps[outcome.steps.length - 1];
+  return {
+    counts: {
+      pairs: pairs.length,
+      steps: outcome.steps.length,
+      final_accuracy_pct: Math.round(100 * (last?.['rewards/accuracies'] ?? 0)),
+    },
+  };
+}
