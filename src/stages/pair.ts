@@ -39,34 +39,36 @@ export async function runPairStage(
       });
       discarded[reason] = (discarded[reason] ?? 0) + 1;
     };
-    const selected = choosePairs(spec, scored, new Rng(ctx.seedFor('pair', round, p.inputHash)));
     if (cands.length < 2) discard('fewer-than-2-candidates', { candidates: cands.length });
     else if (scored.length < 2)
       discard('unscored', { candidates: cands.length, scored: scored.length });
-    else if ('reason' in selected) discard(selected.reason, selected.detail);
-    else
-      for (const [c, r] of selected.pairs) {
-        ctx.store.addPair({
-          round,
-          stageIndex,
-          inputHash: inputHash(
-            'pair',
+    else {
+      const selected = choosePairs(spec, scored, new Rng(ctx.seedFor('pair', round, p.inputHash)));
+      if ('reason' in selected) discard(selected.reason, selected.detail);
+      else
+        for (const [c, r] of selected.pairs) {
+          ctx.store.addPair({
             round,
             stageIndex,
-            c.candidate.inputHash,
-            r.candidate.inputHash,
-            spec,
-          ),
-          promptId: p.id,
-          chosenCandidateId: c.candidate.id,
-          rejectedCandidateId: r.candidate.id,
-          chosenScore: c.score,
-          rejectedScore: r.score,
-          strategy: spec.strategy,
-          softLabel: spec.soft_labels ? 1 / (1 + Math.exp(-(c.score - r.score))) : null,
-        });
-        counts.pairs++;
-      }
+            inputHash: inputHash(
+              'pair',
+              round,
+              stageIndex,
+              c.candidate.inputHash,
+              r.candidate.inputHash,
+              spec,
+            ),
+            promptId: p.id,
+            chosenCandidateId: c.candidate.id,
+            rejectedCandidateId: r.candidate.id,
+            chosenScore: c.score,
+            rejectedScore: r.score,
+            strategy: spec.strategy,
+            softLabel: spec.soft_labels ? 1 / (1 + Math.exp(-(c.score - r.score))) : null,
+          });
+          counts.pairs++;
+        }
+    }
     ctx.emit({
       type: 'stage-progress',
       round,
