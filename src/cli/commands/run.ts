@@ -1,28 +1,13 @@
 import { Option, type Command } from 'commander';
 import { PipelineError } from '../../engine/errors.js';
-import type { PipelineEvent } from '../../pipeline/events.js';
 import { runPipeline } from '../../pipeline/runner.js';
+import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
 
 interface RunFlags {
   resume?: string;
   root: string;
   json?: boolean;
-}
-
-/** Until the UI reporters are wired: one plain line per stage event on stderr, NDJSON with --json. */
-function simpleSink(ctx: CliContext, json: boolean): (e: PipelineEvent) => void {
-  return (e) => {
-    if (json) return ctx.out(JSON.stringify(e) + '\n');
-    if (e.type === 'stage-end')
-      ctx.err(
-        `round ${e.round} ${e.kind}: ${e.status} in ${e.seconds.toFixed(1)} s ${JSON.stringify(e.counts)}\n`,
-      );
-    else if (e.type === 'run-start') ctx.err(`run ${e.runId} -> ${e.dir}\n`);
-    else if (e.type === 'warning') ctx.err(`warning: ${e.message}\n`);
-    else if (e.type === 'run-end')
-      ctx.out(`run ${e.runId}: ${e.status} in ${e.seconds.toFixed(1)} s\n`);
-  };
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -35,32 +20,39 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--json', 'write one NDJSON event per line on stdout')
     .action(async (file: string, f: RunFlags) => {
       const controller = new AbortController();
+      const stop = () => {
+        if (!controller.signal.aborted) {
+          if (!f.json)
+            ctx.err('stopping after the work in flight (Ctrl-C again to quit at once)\n');
+          controller.abort();
+        }
+      };
       let interrupts = 0;
       const onSigint = () => {
-        interrupts++;
-        if (interrupts === 1) {
-          ctx.err('stopping after the work in flight (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        } else process.exit(130);
+        if (++interrupts === 1) stop();
+        else process.exit(130);
       };
+      const reporter = chooseReporter({ json: !!f.json, onStop: stop, onInterrupt: onSigint });
       process.on('SIGINT', onSigint);
+      let outcome;
       try {
-        const outcome = await runPipeline({
+        outcome = await runPipeline({
           file,
           root: f.root,
           resume: f.resume,
           signal: controller.signal,
-          sink: simpleSink(ctx, !!f.json),
+          sink: reporter.sink,
         });
-        if (outcome.status === 'interrupted')
-          throw new PipelineError({
-            code: 'E_RUN_INTERRUPTED',
-            message: `run ${outcome.runId} interrupted; finished work is kept in ${outcome.runDir}`,
-            hint: `continue it with \`pipeline run ${file} --resume ${outcome.runId}\``,
-            exitCode: 130,
-          });
       } finally {
         process.off('SIGINT', onSigint);
+        await reporter.done();
       }
+      if (outcome.status === 'interrupted')
+        throw new PipelineError({
+          code: 'E_RUN_INTERRUPTED',
+          message: `run ${outcome.runId} interrupted; finished work is kept in ${outcome.runDir}`,
+          hint: `continue it with \`pipeline run ${file} --resume ${outcome.runId}\``,
+          exitCode: 130,
+        });
     });
 }
