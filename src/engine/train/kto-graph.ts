@@ -10,14 +10,14 @@
 //
 // The loss itself is losses/kto.ts; this file adds the policy forward passes, and reuses
 // train-graph.ts for the binder, backward, gradient accumulation, clipping and AdamW.
-import { GraphBuilder } from '../graph/builder.js';
 import { llamaForward } from '../model/llama-graph.js';
 import { buildKtoLoss } from './losses/index.js';
 import {
-  appendOptimizerStep,
+  beginStepGraph,
+  finishStepGraph,
+  optimizerInputs,
   rightPaddedPositions,
   sequenceLogps,
-  trainableBinder,
   type TrainGraph,
   type TrainGraphSpec,
 } from './train-graph.js';
@@ -36,19 +36,14 @@ export type KtoGraphSpec = Omit<TrainGraphSpec, 'losses' | 'lossWeights'>;
  *         grad_acc_out.p, updated.p, updated.optimizer.{m,v}.p — as buildTrainGraph.
  */
 export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
-  const float = spec.float ?? 'float32';
-  const b = new GraphBuilder('kto_step', float);
-  const { binder, params } = trainableBinder(b, spec);
-
-  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
-  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
-  const responseMask = b.input('response_mask', float, ['rows', 'seq']);
+  const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
+    'kto_step',
+    spec,
+  );
   const label = b.input('label', float, ['batch']);
   const refLogps = b.input('ref_logps', float, ['batch']);
   const refKlLogps = b.input('ref_kl_logps', float, ['batch']);
-  const lossScale = b.input('loss_scale', float, []);
-  const lr = b.input('learning_rate', float, []);
-  const step = b.input('step', float, []);
+  const inputs = optimizerInputs(b);
 
   const batch = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = B
   const half = (x: string, first: boolean) =>
@@ -77,14 +72,5 @@ export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
     { policy, ref: refLogps, policyKl, refKl: refKlLogps, desirable: label },
     spec.lossOptions,
   );
-  const metricNames = appendOptimizerStep(b, {
-    params,
-    loss,
-    metrics,
-    lossScale,
-    lr,
-    step,
-    optimizer: spec.optimizer,
-  });
-  return { graph: b.build(), params, needsReference: true, metrics: metricNames };
+  return finishStepGraph(b, { spec, params, loss, metrics, inputs, needsReference: true });
 }

@@ -5,32 +5,22 @@
 import { fail, PipelineError } from '../errors.js';
 import { parseKtoRow, promptIds, responseIds } from '../data/trl-rows.js';
 import { Rng } from '../generate/rng.js';
-import { scoreSequences, type ScoreSequence } from '../generate/score.js';
-import { toOnnxBytes } from '../graph/serialize.js';
-import {
-  buildLogprobsGraph,
-  initializerBinder,
-  type WeightTable,
-} from '../model/inference-graphs.js';
+import type { ScoreSequence } from '../generate/score.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
-import { OrtSession, hostData, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
+import { tensor } from '../runtime/ort-session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildKtoGraph } from './kto-graph.js';
-import { initLora, loraAName, loraBName, loraModules } from './lora.js';
-import { learningRateAt } from './optim/schedule.js';
-import { shuffled, truncatePair } from './pair-batches.js';
+import { epochSteps, layoutRightPadded, runSteps, truncatePair } from './pair-batches.js';
+import { StepSession, type MicroFeeds } from './step-session.js';
+import type { TrainGraph } from './train-graph.js';
 import {
-  gradAccIn,
-  gradAccOut,
-  momentM,
-  momentV,
-  updated,
-  updatedM,
-  updatedV,
-  type TrainGraph,
-} from './train-graph.js';
-import type { StepMetrics, TrainerOptions } from './trainer.js';
+  referenceSequenceLogps,
+  type ReferenceModel,
+  type ReferenceOptions,
+  type StepMetrics,
+  type TrainerOptions,
+} from './trainer.js';
 
 /** One unpaired row as token ids, untruncated (a KL sequence pairs its prompt with another completion). */
 export interface TokenizedKtoRow {
@@ -122,31 +112,26 @@ export function planKtoSteps(
   opts: Pick<TrainerOptions, 'batchSize' | 'gradAccum' | 'epochs' | 'maxSteps' | 'seed'>,
 ): KtoStepPlan[] {
   checkKtoBatching(n, opts.batchSize);
-  const total = opts.maxSteps ?? opts.epochs * Math.ceil(n / (opts.batchSize * opts.gradAccum));
-  const rng = new Rng(opts.seed).fork(2);
+  const total = runSteps(n, opts);
   const all = Array.from({ length: n }, (_, i) => i);
+  const batches = epochSteps(all, opts, new Rng(opts.seed).fork(2));
   const steps: KtoStepPlan[] = [];
-  let epoch = 0;
-  let order = shuffled(all, rng);
-  let cursor = 0;
+  // The row before a micro-batch in its epoch's order: a one-row micro-batch is an epoch's tail,
+  // never its start (batchSize ≥ 2), so that is the last row of the micro-batch before it.
+  let before = -1;
   while (steps.length < total) {
-    const micro: KtoMicroBatch[] = [];
-    for (let k = 0; k < opts.gradAccum; k++) {
-      if (cursor >= order.length) {
-        epoch++;
-        order = shuffled(all, rng);
-        cursor = 0;
-        if (micro.length) break;
-      }
-      const rows = order.slice(cursor, cursor + opts.batchSize);
-      const kl =
-        rows.length > 1
-          ? rows.map((_, j) => rows[(j - 1 + rows.length) % rows.length])
-          : [order[cursor - 1]];
-      cursor += rows.length;
-      micro.push({ rows, kl });
-    }
-    steps.push({ epoch: epoch + cursor / order.length, micro });
+    const { epoch, micro } = batches.next().value;
+    steps.push({
+      epoch,
+      micro: micro.map((rows) => {
+        const kl =
+          rows.length > 1
+            ? rows.map((_, j) => rows[(j - 1 + rows.length) % rows.length])
+            : [before];
+        before = rows[rows.length - 1];
+        return { rows, kl };
+      }),
+    });
   }
   return steps;
 }
@@ -166,36 +151,6 @@ function checkKtoBatching(n: number, batchSize: number): void {
     );
 }
 
-/** Micro-batch layout: B matched rows then B KL rows, right-padded to one length. */
-function layoutKto(
-  seqs: ScoreSequence[],
-  padId: number,
-): {
-  rows: number;
-  seq: number;
-  inputIds: BigInt64Array;
-  attentionMask: BigInt64Array;
-  responseMask: Float32Array;
-  tokens: number;
-} {
-  const rows = seqs.length;
-  const seq = Math.max(...seqs.map((s) => s.promptIds.length + s.responseIds.length));
-  const inputIds = new BigInt64Array(rows * seq).fill(BigInt(padId));
-  const attentionMask = new BigInt64Array(rows * seq);
-  const responseMask = new Float32Array(rows * seq);
-  let tokens = 0;
-  seqs.forEach((s, r) => {
-    const all = [...s.promptIds, ...s.responseIds];
-    tokens += all.length;
-    for (let t = 0; t < all.length; t++) {
-      inputIds[r * seq + t] = BigInt(all[t]);
-      attentionMask[r * seq + t] = 1n;
-      if (t >= s.promptIds.length) responseMask[r * seq + t] = 1;
-    }
-  });
-  return { rows, seq, inputIds, attentionMask, responseMask, tokens };
-}
-
 /**
  * KTO training: like DpoTrainer (same options, parameters, moments and NaN guard), on unpaired
  * rows. Step metrics use TRL's names: loss, grad_norm, learning_rate, kl, rewards/chosen,
@@ -203,17 +158,17 @@ function layoutKto(
  * count/rejected (rows of each label in the step) and tokens_per_s.
  */
 export class KtoTrainer {
-  readonly params = new Map<string, Float32Array>();
-  private readonly m = new Map<string, Float32Array>();
-  private readonly v = new Map<string, Float32Array>();
-  private optimizerStep = 0;
+  readonly params: Map<string, Float32Array>;
+  readonly graph: TrainGraph;
 
   private constructor(
-    readonly graph: TrainGraph,
-    private readonly session: OrtSession,
+    private readonly session: StepSession,
     private readonly opts: KtoTrainerOptions,
     private readonly padId: number,
-  ) {}
+  ) {
+    this.params = session.params;
+    this.graph = session.graph;
+  }
 
   /**
    * `base` must be the model without any adapter merged; `initAdapter` continues training an
@@ -237,31 +192,9 @@ export class KtoTrainer {
       lossOptions: opts.lossOptions,
       optimizer: opts.optimizer,
     });
-    const session = await OrtSession.create(toOnnxBytes(graph.graph), {
-      threads: opts.threads,
-      device: opts.device,
-    });
+    const session = await StepSession.create(graph, base, opts, initAdapter);
     const tok = base.tokenizer;
-    const trainer = new KtoTrainer(graph, session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
-    const rng = new Rng(opts.seed).fork(1);
-    if (opts.mode.kind === 'full') {
-      for (const p of graph.params)
-        trainer.params.set(p.name, Float32Array.from(base.weights.get(p.name).data));
-    } else {
-      const { r } = opts.mode.lora;
-      for (const mod of loraModules(base.config, opts.mode.lora.targets)) {
-        const given = initAdapter?.modules.get(mod.module);
-        const init = given ? { a: given.a, b: given.b } : initLora(mod, r, rng);
-        trainer.params.set(loraAName(mod.module), Float32Array.from(init.a));
-        trainer.params.set(loraBName(mod.module), Float32Array.from(init.b));
-      }
-    }
-    for (const p of graph.params) {
-      const n = p.dims.reduce((a, b) => a * b, 1);
-      trainer.m.set(p.name, new Float32Array(n));
-      trainer.v.set(p.name, new Float32Array(n));
-    }
-    return trainer;
+    return new KtoTrainer(session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
   }
 
   /**
@@ -269,16 +202,10 @@ export class KtoTrainer {
    * the inference graph.
    */
   static async referenceLogps(
-    ref: { config: LoadedModel['config']; weights: WeightTable },
+    ref: ReferenceModel,
     rows: TokenizedKtoRow[],
     plan: KtoStepPlan[],
-    opts: {
-      padId: number;
-      maxLength?: number;
-      threads?: number;
-      device?: Device;
-      batchSize?: number;
-    },
+    opts: ReferenceOptions & { maxLength?: number },
   ): Promise<KtoReference> {
     const pairs = new Map<string, [number, number]>();
     for (let i = 0; i < rows.length; i++) pairs.set(klKey(i, i), [i, i]);
@@ -286,24 +213,16 @@ export class KtoTrainer {
       for (const mb of s.micro)
         mb.rows.forEach((p, k) => pairs.set(klKey(p, mb.kl[k]), [p, mb.kl[k]]));
     const keys = [...pairs.keys()];
-    const session = await OrtSession.create(
-      toOnnxBytes(buildLogprobsGraph(ref.config, initializerBinder(ref.weights))),
-      { threads: opts.threads, device: opts.device },
+    const logps = await referenceSequenceLogps(
+      ref,
+      keys.map((k) => {
+        const [p, c] = pairs.get(k)!;
+        return ktoSequence(rows, p, c, opts.maxLength);
+      }),
+      opts,
     );
-    try {
-      const scores = await scoreSequences(
-        session,
-        keys.map((k) => {
-          const [p, c] = pairs.get(k)!;
-          return ktoSequence(rows, p, c, opts.maxLength);
-        }),
-        { padId: opts.padId, batchSize: opts.batchSize },
-      );
-      const byKey = new Map(keys.map((k, i) => [k, scores[i].logps]));
-      return { matched: rows.map((_, i) => byKey.get(klKey(i, i))!), kl: byKey };
-    } finally {
-      await session.release();
-    }
+    const byKey = new Map(keys.map((k, i) => [k, logps[i]]));
+    return { matched: rows.map((_, i) => byKey.get(klKey(i, i))!), kl: byKey };
   }
 
   /** The batches this trainer will run on `n` rows (see planKtoSteps). */
@@ -312,8 +231,7 @@ export class KtoTrainer {
   }
 
   totalSteps(n: number): number {
-    const perStep = this.opts.batchSize * this.opts.gradAccum;
-    return this.opts.maxSteps ?? this.opts.epochs * Math.ceil(n / perStep);
+    return runSteps(n, this.opts);
   }
 
   private refOf(refs: KtoReference, p: number, c: number): number {
@@ -327,64 +245,33 @@ export class KtoTrainer {
     return v;
   }
 
-  private async runMicro(
-    rows: TokenizedKtoRow[],
-    refs: KtoReference,
-    mb: KtoMicroBatch,
-    acc: Map<string, Float32Array>,
-    lossScale: number,
-    lr: number,
-  ): Promise<{ out: Record<string, Tensor>; tokens: number }> {
+  /** The step graph's inputs for one micro-batch: B matched rows, then their B KL rows. */
+  private feeds(rows: TokenizedKtoRow[], refs: KtoReference, mb: KtoMicroBatch): MicroFeeds {
     const B = mb.rows.length;
     const seqs = [
       ...mb.rows.map((p) => ktoSequence(rows, p, p, this.opts.maxLength)),
       ...mb.rows.map((p, k) => ktoSequence(rows, p, mb.kl[k], this.opts.maxLength)),
     ];
-    const batch = layoutKto(seqs, this.padId);
-    const feeds: Record<string, Tensor> = {
-      input_ids: tensor('int64', batch.inputIds, [batch.rows, batch.seq]),
-      attention_mask: tensor('int64', batch.attentionMask, [batch.rows, batch.seq]),
-      response_mask: tensor('float32', batch.responseMask, [batch.rows, batch.seq]),
-      label: tensor(
-        'float32',
-        Float32Array.from(mb.rows, (p) => (rows[p].desirable ? 1 : 0)),
-        [B],
-      ),
-      ref_logps: tensor(
-        'float32',
-        Float32Array.from(mb.rows, (p) => this.refOf(refs, p, p)),
-        [B],
-      ),
-      ref_kl_logps: tensor(
-        'float32',
-        Float32Array.from(mb.rows, (p, k) => this.refOf(refs, p, mb.kl[k])),
-        [B],
-      ),
-      loss_scale: tensor('float32', Float32Array.of(lossScale), []),
-      learning_rate: tensor('float32', Float32Array.of(lr), []),
-      step: tensor('float32', Float32Array.of(this.optimizerStep + 1), []),
+    return {
+      batch: layoutRightPadded(seqs, this.padId),
+      inputs: {
+        label: tensor(
+          'float32',
+          Float32Array.from(mb.rows, (p) => (rows[p].desirable ? 1 : 0)),
+          [B],
+        ),
+        ref_logps: tensor(
+          'float32',
+          Float32Array.from(mb.rows, (p) => this.refOf(refs, p, p)),
+          [B],
+        ),
+        ref_kl_logps: tensor(
+          'float32',
+          Float32Array.from(mb.rows, (p, k) => this.refOf(refs, p, mb.kl[k])),
+          [B],
+        ),
+      },
     };
-    for (const p of this.graph.params) {
-      feeds[p.name] = tensor('float32', this.params.get(p.name)!, p.dims);
-      feeds[momentM(p.name)] = tensor('float32', this.m.get(p.name)!, p.dims);
-      feeds[momentV(p.name)] = tensor('float32', this.v.get(p.name)!, p.dims);
-      feeds[gradAccIn(p.name)] = tensor('float32', acc.get(p.name)!, p.dims);
-    }
-    const out = await this.session.run(feeds);
-    return { out, tokens: batch.tokens };
-  }
-
-  private zeroGrads(): Map<string, Float32Array> {
-    return new Map(
-      this.graph.params.map((p) => [p.name, new Float32Array(p.dims.reduce((a, b) => a * b, 1))]),
-    );
-  }
-
-  private scalars(out: Record<string, Tensor>): Record<string, number> {
-    const m: Record<string, number> = {};
-    for (const name of ['loss', 'grad_norm', ...this.graph.metrics])
-      m[name] = hostData<Float32Array>(out[name])[0];
-    return m;
   }
 
   /** d loss / d param of one micro-batch before any update, with the graph's raw metrics. */
@@ -393,11 +280,7 @@ export class KtoTrainer {
     refs: KtoReference,
     mb: KtoMicroBatch,
   ): Promise<{ grads: Map<string, Float32Array>; loss: number; metrics: Record<string, number> }> {
-    const { out } = await this.runMicro(rows, refs, mb, this.zeroGrads(), 1, 0);
-    const grads = new Map(
-      this.graph.params.map((p) => [p.name, hostData<Float32Array>(out[gradAccOut(p.name)])]),
-    );
-    return { grads, loss: hostData<Float32Array>(out.loss)[0], metrics: this.scalars(out) };
+    return this.session.gradients(this.feeds(rows, refs, mb));
   }
 
   /**
@@ -410,28 +293,16 @@ export class KtoTrainer {
     plan: KtoStepPlan,
     totalSteps: number,
   ): Promise<StepMetrics> {
-    const lr = learningRateAt(this.optimizerStep, {
-      schedule: this.opts.lrSchedule,
-      learningRate: this.opts.learningRate,
-      warmupSteps: this.opts.warmupSteps,
+    const s = await this.session.step(plan.micro, {
       totalSteps,
+      rows: (mb) => mb.rows.length,
+      feeds: (mb) => this.feeds(rows, refs, mb),
+      responses: 'completions',
     });
-    const t0 = performance.now();
-    let acc = this.zeroGrads();
-    let tokens = 0;
-    let last: Record<string, Tensor> = {};
-    const total = plan.micro.reduce((a, mb) => a + mb.rows.length, 0);
     const sum: Record<string, number> = {};
-    let loss = 0;
     let kl = 0;
-    for (const mb of plan.micro) {
-      // Each micro-batch's loss is a mean over its rows: weight by rows for the step's mean.
-      const scale = mb.rows.length / total;
-      const { out, tokens: t } = await this.runMicro(rows, refs, mb, acc, scale, lr);
-      tokens += t;
-      const s = this.scalars(out);
-      loss += s.loss * scale;
-      kl += s.kl * scale;
+    for (const { scalars, scale } of s.micro) {
+      kl += scalars.kl * scale;
       for (const k of [
         'rewards/chosen_sum',
         'rewards/rejected_sum',
@@ -440,27 +311,8 @@ export class KtoTrainer {
         'count/chosen',
         'count/rejected',
       ])
-        sum[k] = (sum[k] ?? 0) + s[k];
-      acc = new Map(
-        this.graph.params.map((p) => [p.name, hostData<Float32Array>(out[gradAccOut(p.name)])]),
-      );
-      last = out;
+        sum[k] = (sum[k] ?? 0) + scalars[k];
     }
-    const gradNorm = hostData<Float32Array>(last.grad_norm)[0];
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new PipelineError({
-        code: 'E_TRAIN_NOT_FINITE',
-        message: `step ${this.optimizerStep + 1}: loss ${loss}, gradient norm ${gradNorm}: training stopped, weights kept from the last good step`,
-        hint: 'lower the learning rate (or beta), enable gradient clipping (max_grad_norm), or check the data for empty completions',
-      });
-    }
-    for (const p of this.graph.params) {
-      this.params.set(p.name, hostData<Float32Array>(last[updated(p.name)]));
-      this.m.set(p.name, hostData<Float32Array>(last[updatedM(p.name)]));
-      this.v.set(p.name, hostData<Float32Array>(last[updatedV(p.name)]));
-    }
-    this.optimizerStep++;
-    const seconds = (performance.now() - t0) / 1000;
     // TRL's KTOTrainer.log: per-label means are Σ sums / Σ counts over the whole step, not means
     // of micro-batch means (micro-batches hold different numbers of each label). An empty label
     // reports 0, as buildKtoLoss does.
@@ -470,11 +322,11 @@ export class KtoTrainer {
     const rc = per(sum['rewards/chosen_sum'], nC);
     const rr = per(sum['rewards/rejected_sum'], nR);
     return {
-      step: this.optimizerStep,
+      step: s.step,
       epoch: plan.epoch,
-      loss,
-      grad_norm: gradNorm,
-      learning_rate: lr,
+      loss: s.loss,
+      grad_norm: s.gradNorm,
+      learning_rate: s.learningRate,
       kl,
       'rewards/chosen': rc,
       'rewards/rejected': rr,
@@ -483,7 +335,7 @@ export class KtoTrainer {
       'logps/rejected': per(sum['logps/rejected_sum'], nR),
       'count/chosen': nC,
       'count/rejected': nR,
-      tokens_per_s: tokens / seconds,
+      tokens_per_s: s.tokensPerS,
     };
   }
 
@@ -501,7 +353,7 @@ export class KtoTrainer {
       });
     const plan = this.plan(rows.length);
     const history: StepMetrics[] = [];
-    for (const s of plan.slice(this.optimizerStep)) {
+    for (const s of plan.slice(this.session.optimizerStep)) {
       const m = await this.step(rows, refs, s, plan.length);
       history.push(m);
       onStep?.(m);
@@ -510,6 +362,6 @@ export class KtoTrainer {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 }

@@ -2,6 +2,7 @@ import { fail } from '../errors.js';
 import { isPreferenceRow, parseScoreRow, promptIds, responseIds } from '../data/trl-rows.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Rng } from '../generate/rng.js';
+import type { ScoreSequence } from '../generate/score.js';
 
 /** One preference pair as token ids (TRL conventions: see data/trl-rows.ts). */
 export interface TokenizedPair {
@@ -63,37 +64,91 @@ export function tokenizePairs(
   });
 }
 
-/** A micro-batch laid out for the step graph: chosen rows then rejected rows, right-padded. */
-export interface PairBatch {
+/**
+ * A micro-batch laid out for a step graph: one row per sequence (prompt then response), all
+ * right-padded with the pad id to the longest, so position ids are simply 0..S−1 on every row.
+ */
+export interface RightPaddedBatch {
   rows: number;
   seq: number;
   inputIds: BigInt64Array;
   attentionMask: BigInt64Array;
   responseMask: Float32Array;
+  /** Real (unpadded) tokens, for throughput. */
   tokens: number;
 }
 
-export function layoutPairs(pairs: TokenizedPair[], padId: number): PairBatch {
-  const seqs: { prompt: number[]; response: number[] }[] = [
-    ...pairs.map((p) => ({ prompt: p.promptIds, response: p.chosenIds })),
-    ...pairs.map((p) => ({ prompt: p.promptIds, response: p.rejectedIds })),
-  ];
+export function layoutRightPadded(seqs: ScoreSequence[], padId: number): RightPaddedBatch {
   const rows = seqs.length;
-  const seq = Math.max(...seqs.map((s) => s.prompt.length + s.response.length));
+  const seq = Math.max(...seqs.map((s) => s.promptIds.length + s.responseIds.length));
   const inputIds = new BigInt64Array(rows * seq).fill(BigInt(padId));
   const attentionMask = new BigInt64Array(rows * seq);
   const responseMask = new Float32Array(rows * seq);
   let tokens = 0;
   seqs.forEach((s, r) => {
-    const all = [...s.prompt, ...s.response];
+    const all = [...s.promptIds, ...s.responseIds];
     tokens += all.length;
     for (let t = 0; t < all.length; t++) {
       inputIds[r * seq + t] = BigInt(all[t]);
       attentionMask[r * seq + t] = 1n;
-      if (t >= s.prompt.length) responseMask[r * seq + t] = 1;
+      if (t >= s.promptIds.length) responseMask[r * seq + t] = 1;
     }
   });
   return { rows, seq, inputIds, attentionMask, responseMask, tokens };
+}
+
+/** Chosen rows then rejected rows, the order the DPO step graph splits them in. */
+export function layoutPairs(pairs: TokenizedPair[], padId: number): RightPaddedBatch {
+  return layoutRightPadded(
+    [
+      ...pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.chosenIds })),
+      ...pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.rejectedIds })),
+    ],
+    padId,
+  );
+}
+
+/** How the rows of a run are cut into optimizer steps (the TrainerOptions fields). */
+export interface BatchingOptions {
+  batchSize: number;
+  gradAccum: number;
+  epochs: number;
+  maxSteps?: number;
+}
+
+/** Optimizer steps of a run over `n` rows: `maxSteps`, else whole epochs (a short last step each). */
+export function runSteps(n: number, opts: BatchingOptions): number {
+  return opts.maxSteps ?? opts.epochs * Math.ceil(n / (opts.batchSize * opts.gradAccum));
+}
+
+/**
+ * The micro-batches of a run, one optimizer step per item: `items` reshuffled with `rng` at each
+ * epoch and cut into slices of `batchSize`, `gradAccum` slices per step, with `epoch` the
+ * fractional position reached. Endless: callers take as many steps as they run.
+ */
+export function* epochSteps<T>(
+  items: T[],
+  opts: Pick<BatchingOptions, 'batchSize' | 'gradAccum'>,
+  rng: Rng,
+): Generator<{ epoch: number; micro: T[][] }, never> {
+  let epoch = 0;
+  let order = shuffled(items, rng);
+  let cursor = 0;
+  for (;;) {
+    const micro: T[][] = [];
+    for (let k = 0; k < opts.gradAccum; k++) {
+      if (cursor >= order.length) {
+        epoch++;
+        order = shuffled(items, rng);
+        cursor = 0;
+        if (micro.length) break; // an optimizer step never spans two epochs
+      }
+      const slice = order.slice(cursor, cursor + opts.batchSize);
+      cursor += slice.length;
+      micro.push(slice);
+    }
+    yield { epoch: epoch + cursor / order.length, micro };
+  }
 }
 
 /** Fisher-Yates with the run's seeded stream, so epochs are reproducible. */

@@ -75,20 +75,15 @@ export const updatedV = (p: string): string => `updated.optimizer.v.${p}`;
  * the last one, so gradient accumulation needs no second graph.
  */
 export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
-  const float = spec.float ?? 'float32';
   const { cfg } = spec;
-  const b = new GraphBuilder('train_step', float);
-  const { binder, params } = trainableBinder(b, spec);
-
-  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
-  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
-  const responseMask = b.input('response_mask', float, ['rows', 'seq']);
+  const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
+    'train_step',
+    spec,
+  );
   const needsReference = lossNeedsReference(spec.losses);
   const refChosen = needsReference ? b.input('ref_chosen_logps', float, ['pairs']) : undefined;
   const refRejected = needsReference ? b.input('ref_rejected_logps', float, ['pairs']) : undefined;
-  const lossScale = b.input('loss_scale', float, []);
-  const lr = b.input('learning_rate', float, []);
-  const step = b.input('step', float, []);
+  const inputs = optimizerInputs(b);
 
   const positionIds = rightPaddedPositions(b, inputIds);
   const { logits } = llamaForward(b, cfg, binder, { inputIds, attentionMask, positionIds });
@@ -114,17 +109,50 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     { chosen, rejected, refChosen, refRejected, chosenTokens, rejectedTokens },
     spec.lossOptions,
   );
+  return finishStepGraph(b, { spec, params, loss, metrics, inputs, needsReference });
+}
 
-  const metricNames = appendOptimizerStep(b, {
-    params,
-    loss,
-    metrics,
-    lossScale,
-    lr,
-    step,
-    optimizer: spec.optimizer,
-  });
-  return { graph: b.build(), params, needsReference, metrics: metricNames };
+/**
+ * What every step graph starts with, in input order: the trainable binder (full: every weight an
+ * input; LoRA: lora_A/lora_B inputs) and the right-padded batch, input_ids and attention_mask
+ * [rows, S] int64 and response_mask [rows, S] float. Each graph then adds its own per-row inputs.
+ */
+export function beginStepGraph(
+  name: string,
+  spec: Pick<TrainGraphSpec, 'cfg' | 'weights' | 'mode' | 'float'>,
+): {
+  b: GraphBuilder;
+  float: 'float32' | 'float64';
+  binder: WeightBinder;
+  params: TrainableParam[];
+  inputIds: V;
+  attentionMask: V;
+  responseMask: V;
+} {
+  const float = spec.float ?? 'float32';
+  const b = new GraphBuilder(name, float);
+  const { binder, params } = trainableBinder(b, spec);
+  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
+  const responseMask = b.input('response_mask', float, ['rows', 'seq']);
+  return { b, float, binder, params, inputIds, attentionMask, responseMask };
+}
+
+/** The scalar inputs of the optimizer step, declared after a graph's per-row inputs. */
+export interface OptimizerInputs {
+  /** The micro-batch's share of the step's loss. */
+  lossScale: V;
+  lr: V;
+  /** 1-based optimizer step, for AdamW's bias correction. */
+  step: V;
+}
+
+export function optimizerInputs(b: GraphBuilder): OptimizerInputs {
+  return {
+    lossScale: b.input('loss_scale', b.float, []),
+    lr: b.input('learning_rate', b.float, []),
+    step: b.input('step', b.float, []),
+  };
 }
 
 /**
@@ -202,26 +230,26 @@ export function sequenceLogps(b: GraphBuilder, logits: V, inputIds: V, responseM
 }
 
 /**
- * Everything after the loss: backward of loss · loss_scale, gradient accumulation
- * (grad_acc.p inputs → grad_acc_out.p outputs), global-norm clipping, AdamW, and the outputs
- * `loss`, `grad_norm`, each metric, and updated.p / updated.optimizer.{m,v}.p. Returns the
- * metric names in output order.
+ * Everything after the loss, and the finished graph: backward of loss · loss_scale, gradient
+ * accumulation (grad_acc.p inputs → grad_acc_out.p outputs), global-norm clipping, AdamW, and the
+ * outputs `loss`, `grad_norm`, each metric (its name listed in the graph's `metrics`), and
+ * updated.p / updated.optimizer.{m,v}.p.
  */
-export function appendOptimizerStep(
+export function finishStepGraph(
   b: GraphBuilder,
   s: {
+    spec: Pick<TrainGraphSpec, 'optimizer'>;
     params: TrainableParam[];
     loss: V;
     metrics: Record<string, V>;
-    lossScale: V;
-    lr: V;
-    step: V;
-    optimizer: OptimizerSpec;
+    inputs: OptimizerInputs;
+    needsReference: boolean;
   },
-): string[] {
+): TrainGraph {
   const float = b.float;
-  const { params } = s;
-  const scaled = b.mul(s.loss, s.lossScale);
+  const { params, inputs } = s;
+  const optimizer = s.spec.optimizer;
+  const scaled = b.mul(s.loss, inputs.lossScale);
   const grads = backward(
     b,
     scaled,
@@ -238,7 +266,7 @@ export function appendOptimizerStep(
     buildClipByGlobalNorm(
       b,
       accumulated,
-      s.optimizer.maxGradNorm > 0 ? s.optimizer.maxGradNorm : Infinity,
+      optimizer.maxGradNorm > 0 ? optimizer.maxGradNorm : Infinity,
     ),
   );
   const states = params.map((p, i) => ({
@@ -249,12 +277,12 @@ export function appendOptimizerStep(
   }));
   const next = b.scope('adamw', () =>
     buildAdamWUpdate(b, states, {
-      lr: s.lr,
-      step: s.step,
-      beta1: s.optimizer.beta1,
-      beta2: s.optimizer.beta2,
-      eps: s.optimizer.eps,
-      weightDecay: s.optimizer.weightDecay,
+      lr: inputs.lr,
+      step: inputs.step,
+      beta1: optimizer.beta1,
+      beta2: optimizer.beta2,
+      eps: optimizer.eps,
+      weightDecay: optimizer.weightDecay,
     }),
   );
 
@@ -271,5 +299,5 @@ export function appendOptimizerStep(
     b.output(next[i].m, updatedM(p.name), float, p.dims);
     b.output(next[i].v, updatedV(p.name), float, p.dims);
   });
-  return metricNames;
+  return { graph: b.build(), params, needsReference: s.needsReference, metrics: metricNames };
 }

@@ -1,6 +1,6 @@
 import { PipelineError } from '../errors.js';
 import { Rng } from '../generate/rng.js';
-import { scoreSequences } from '../generate/score.js';
+import { scoreSequences, type ScoreSequence } from '../generate/score.js';
 import { toOnnxBytes } from '../graph/serialize.js';
 import {
   buildLogprobsGraph,
@@ -9,20 +9,12 @@ import {
 } from '../model/inference-graphs.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
-import { OrtSession, hostData, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
+import { OrtSession, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
 import type { LossOptions, LossType } from './losses/index.js';
-import { initLora, loraAName, loraBName, loraModules } from './lora.js';
-import { learningRateAt } from './optim/schedule.js';
-import { layoutPairs, shuffled, type TokenizedPair } from './pair-batches.js';
+import { epochSteps, layoutPairs, runSteps, type TokenizedPair } from './pair-batches.js';
+import { StepSession, type MicroFeeds } from './step-session.js';
 import {
   buildTrainGraph,
-  gradAccIn,
-  gradAccOut,
-  momentM,
-  momentV,
-  updated,
-  updatedM,
-  updatedV,
   type OptimizerSpec,
   type TrainGraph,
   type TrainMode,
@@ -58,6 +50,17 @@ export type StepMetrics = {
   tokens_per_s: number;
 } & Record<string, number>;
 
+/** The frozen model reference log-probs come from. */
+export type ReferenceModel = { config: LoadedModel['config']; weights: WeightTable };
+
+/** How reference log-probs are scored (`padId` fills the right-padded batches). */
+export interface ReferenceOptions {
+  padId: number;
+  threads?: number;
+  device?: Device;
+  batchSize?: number;
+}
+
 /** Reference log-probs of a pair (sums over response tokens). */
 interface RefLogps {
   chosen: number;
@@ -66,21 +69,21 @@ interface RefLogps {
 
 /**
  * DPO-family training on onnxruntime: the step graph (train-graph.ts) does forward, loss,
- * backward, clipping and AdamW; this class feeds it micro-batches, keeps parameters and moments
- * between steps, and refuses to apply a step whose loss or gradient is not finite.
+ * backward, clipping and AdamW; StepSession keeps parameters and moments between steps and
+ * refuses to apply a step whose loss or gradient is not finite; this class lays out the pairs.
  */
 export class DpoTrainer {
-  readonly params = new Map<string, Float32Array>();
-  private readonly m = new Map<string, Float32Array>();
-  private readonly v = new Map<string, Float32Array>();
-  private optimizerStep = 0;
+  readonly params: Map<string, Float32Array>;
+  readonly graph: TrainGraph;
 
   private constructor(
-    readonly graph: TrainGraph,
-    private readonly session: OrtSession,
+    private readonly session: StepSession,
     private readonly opts: TrainerOptions,
     private readonly padId: number,
-  ) {}
+  ) {
+    this.params = session.params;
+    this.graph = session.graph;
+  }
 
   /**
    * `base` must be the model without any adapter merged (its weights are the frozen base);
@@ -100,86 +103,36 @@ export class DpoTrainer {
       lossOptions: opts.lossOptions,
       optimizer: opts.optimizer,
     });
-    const session = await OrtSession.create(toOnnxBytes(graph.graph), {
-      threads: opts.threads,
-      device: opts.device,
-    });
+    const session = await StepSession.create(graph, base, opts, initAdapter);
     const tok = base.tokenizer;
-    const trainer = new DpoTrainer(graph, session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
-    const rng = new Rng(opts.seed).fork(1);
-    if (opts.mode.kind === 'full') {
-      for (const p of graph.params)
-        trainer.params.set(p.name, Float32Array.from(base.weights.get(p.name).data));
-    } else {
-      const { r } = opts.mode.lora;
-      for (const mod of loraModules(base.config, opts.mode.lora.targets)) {
-        const given = initAdapter?.modules.get(mod.module);
-        const init = given ? { a: given.a, b: given.b } : initLora(mod, r, rng);
-        trainer.params.set(loraAName(mod.module), Float32Array.from(init.a));
-        trainer.params.set(loraBName(mod.module), Float32Array.from(init.b));
-      }
-    }
-    for (const p of graph.params) {
-      const n = p.dims.reduce((a, b) => a * b, 1);
-      trainer.m.set(p.name, new Float32Array(n));
-      trainer.v.set(p.name, new Float32Array(n));
-    }
-    return trainer;
+    return new DpoTrainer(session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
   }
 
   /** Reference log-probs, computed once per training run with the inference graph. */
   static async referenceLogps(
-    ref: { config: LoadedModel['config']; weights: WeightTable },
+    ref: ReferenceModel,
     pairs: TokenizedPair[],
-    opts: { padId: number; threads?: number; device?: Device; batchSize?: number },
+    opts: ReferenceOptions,
   ): Promise<RefLogps[]> {
-    const session = await OrtSession.create(
-      toOnnxBytes(buildLogprobsGraph(ref.config, initializerBinder(ref.weights))),
-      { threads: opts.threads, device: opts.device },
-    );
-    try {
-      const seqs = pairs.flatMap((p) => [
+    const logps = await referenceSequenceLogps(
+      ref,
+      pairs.flatMap((p) => [
         { promptIds: p.promptIds, responseIds: p.chosenIds },
         { promptIds: p.promptIds, responseIds: p.rejectedIds },
-      ]);
-      const scores = await scoreSequences(session, seqs, {
-        padId: opts.padId,
-        batchSize: opts.batchSize,
-      });
-      return pairs.map((_, i) => ({
-        chosen: scores[2 * i].logps,
-        rejected: scores[2 * i + 1].logps,
-      }));
-    } finally {
-      await session.release();
-    }
+      ]),
+      opts,
+    );
+    return pairs.map((_, i) => ({ chosen: logps[2 * i], rejected: logps[2 * i + 1] }));
   }
 
   totalSteps(nPairs: number): number {
-    const perStep = this.opts.batchSize * this.opts.gradAccum;
-    return this.opts.maxSteps ?? this.opts.epochs * Math.ceil(nPairs / perStep);
+    return runSteps(nPairs, this.opts);
   }
 
-  /**
-   * Run one micro-batch through the step graph. Returns the graph's outputs; gradients are the
-   * running sum `grad_acc_out` (loss already scaled by `lossScale`).
-   */
-  private async runMicro(
-    pairs: TokenizedPair[],
-    refs: RefLogps[] | undefined,
-    acc: Map<string, Float32Array>,
-    lossScale: number,
-    lr: number,
-  ): Promise<{ out: Record<string, Tensor>; tokens: number }> {
+  /** The step graph's inputs for one micro-batch of pairs. */
+  private feeds(pairs: TokenizedPair[], refs: RefLogps[] | undefined): MicroFeeds {
     const batch = layoutPairs(pairs, this.padId);
-    const feeds: Record<string, Tensor> = {
-      input_ids: tensor('int64', batch.inputIds, [batch.rows, batch.seq]),
-      attention_mask: tensor('int64', batch.attentionMask, [batch.rows, batch.seq]),
-      response_mask: tensor('float32', batch.responseMask, [batch.rows, batch.seq]),
-      loss_scale: tensor('float32', Float32Array.of(lossScale), []),
-      learning_rate: tensor('float32', Float32Array.of(lr), []),
-      step: tensor('float32', Float32Array.of(this.optimizerStep + 1), []),
-    };
+    const inputs: Record<string, Tensor> = {};
     if (this.graph.needsReference) {
       if (!refs)
         throw new PipelineError({
@@ -187,31 +140,18 @@ export class DpoTrainer {
           message: 'this loss needs reference log-probs but none were computed',
           hint: 'compute them with DpoTrainer.referenceLogps first',
         });
-      feeds.ref_chosen_logps = tensor(
+      inputs.ref_chosen_logps = tensor(
         'float32',
         Float32Array.from(refs, (r) => r.chosen),
         [pairs.length],
       );
-      feeds.ref_rejected_logps = tensor(
+      inputs.ref_rejected_logps = tensor(
         'float32',
         Float32Array.from(refs, (r) => r.rejected),
         [pairs.length],
       );
     }
-    for (const p of this.graph.params) {
-      feeds[p.name] = tensor('float32', this.params.get(p.name)!, p.dims);
-      feeds[momentM(p.name)] = tensor('float32', this.m.get(p.name)!, p.dims);
-      feeds[momentV(p.name)] = tensor('float32', this.v.get(p.name)!, p.dims);
-      feeds[gradAccIn(p.name)] = tensor('float32', acc.get(p.name)!, p.dims);
-    }
-    const out = await this.session.run(feeds);
-    return { out, tokens: batch.tokens };
-  }
-
-  private zeroGrads(): Map<string, Float32Array> {
-    return new Map(
-      this.graph.params.map((p) => [p.name, new Float32Array(p.dims.reduce((a, b) => a * b, 1))]),
-    );
+    return { batch, inputs };
   }
 
   /**
@@ -222,18 +162,7 @@ export class DpoTrainer {
     pairs: TokenizedPair[],
     refs?: RefLogps[],
   ): Promise<{ grads: Map<string, Float32Array>; loss: number; metrics: Record<string, number> }> {
-    const { out } = await this.runMicro(pairs, refs, this.zeroGrads(), 1, 0);
-    const grads = new Map(
-      this.graph.params.map((p) => [p.name, hostData<Float32Array>(out[gradAccOut(p.name)])]),
-    );
-    return { grads, loss: hostData<Float32Array>(out.loss)[0], metrics: this.scalars(out) };
-  }
-
-  private scalars(out: Record<string, Tensor>): Record<string, number> {
-    const m: Record<string, number> = {};
-    for (const name of ['loss', 'grad_norm', ...this.graph.metrics])
-      m[name] = hostData<Float32Array>(out[name])[0];
-    return m;
+    return this.session.gradients(this.feeds(pairs, refs));
   }
 
   /**
@@ -245,54 +174,25 @@ export class DpoTrainer {
     totalSteps: number,
     epoch: number,
   ): Promise<StepMetrics> {
-    const lr = learningRateAt(this.optimizerStep, {
-      schedule: this.opts.lrSchedule,
-      learningRate: this.opts.learningRate,
-      warmupSteps: this.opts.warmupSteps,
+    const s = await this.session.step(micro, {
       totalSteps,
+      rows: (mb) => mb.pairs.length,
+      feeds: (mb) => this.feeds(mb.pairs, mb.refs),
+      responses: 'responses',
     });
-    const t0 = performance.now();
-    let acc = this.zeroGrads();
-    let tokens = 0;
+    // The step's metrics are the micro-batches', weighted like their losses.
     const sums: Record<string, number> = {};
-    let last: Record<string, Tensor> = {};
-    const pairsTotal = micro.reduce((a, mb) => a + mb.pairs.length, 0);
-    for (const mb of micro) {
-      // Micro-batches may differ in size at the end of an epoch: weight each by its pairs.
-      const scale = mb.pairs.length / pairsTotal;
-      const { out, tokens: t } = await this.runMicro(mb.pairs, mb.refs, acc, scale, lr);
-      tokens += t;
-      const s = this.scalars(out);
-      for (const [k, v] of Object.entries(s))
+    for (const { scalars, scale } of s.micro)
+      for (const [k, v] of Object.entries(scalars))
         if (k !== 'grad_norm') sums[k] = (sums[k] ?? 0) + v * scale;
-      acc = new Map(
-        this.graph.params.map((p) => [p.name, hostData<Float32Array>(out[gradAccOut(p.name)])]),
-      );
-      last = out;
-    }
-    const gradNorm = hostData<Float32Array>(last.grad_norm)[0];
-    if (!Number.isFinite(sums.loss) || !Number.isFinite(gradNorm)) {
-      throw new PipelineError({
-        code: 'E_TRAIN_NOT_FINITE',
-        message: `step ${this.optimizerStep + 1}: loss ${sums.loss}, gradient norm ${gradNorm}: training stopped, weights kept from the last good step`,
-        hint: 'lower the learning rate (or beta), enable gradient clipping (max_grad_norm), or check the data for empty responses',
-      });
-    }
-    for (const p of this.graph.params) {
-      this.params.set(p.name, hostData<Float32Array>(last[updated(p.name)]));
-      this.m.set(p.name, hostData<Float32Array>(last[updatedM(p.name)]));
-      this.v.set(p.name, hostData<Float32Array>(last[updatedV(p.name)]));
-    }
-    this.optimizerStep++;
-    const seconds = (performance.now() - t0) / 1000;
     return {
       ...sums,
-      step: this.optimizerStep,
+      step: s.step,
       epoch,
-      loss: sums.loss,
-      grad_norm: gradNorm,
-      learning_rate: lr,
-      tokens_per_s: tokens / seconds,
+      loss: s.loss,
+      grad_norm: s.gradNorm,
+      learning_rate: s.learningRate,
+      tokens_per_s: s.tokensPerS,
     };
   }
 
@@ -309,29 +209,19 @@ export class DpoTrainer {
         hint: 'check the data file',
       });
     const total = this.totalSteps(pairs.length);
-    const rng = new Rng(this.opts.seed).fork(2);
     const indexed = pairs.map((p, i) => ({ p, r: refs?.[i] }));
+    const steps = epochSteps(indexed, this.opts, new Rng(this.opts.seed).fork(2));
     const history: StepMetrics[] = [];
-    let epoch = 0;
-    let order = shuffled(indexed, rng);
-    let cursor = 0;
-    while (this.optimizerStep < total) {
-      const micro: { pairs: TokenizedPair[]; refs?: RefLogps[] }[] = [];
-      for (let k = 0; k < this.opts.gradAccum; k++) {
-        if (cursor >= order.length) {
-          epoch++;
-          order = shuffled(indexed, rng);
-          cursor = 0;
-          if (micro.length) break; // an optimizer step never spans two epochs
-        }
-        const slice = order.slice(cursor, cursor + this.opts.batchSize);
-        cursor += slice.length;
-        micro.push({
+    while (this.session.optimizerStep < total) {
+      const { epoch, micro } = steps.next().value;
+      const m = await this.step(
+        micro.map((slice) => ({
           pairs: slice.map((x) => x.p),
           refs: refs ? slice.map((x) => x.r!) : undefined,
-        });
-      }
-      const m = await this.step(micro, total, epoch + cursor / order.length);
+        })),
+        total,
+        epoch,
+      );
       history.push(m);
       onStep?.(m);
     }
@@ -339,6 +229,30 @@ export class DpoTrainer {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
+  }
+}
+
+/**
+ * Sum of response-token log-probs of each sequence under a reference model (the inference graph
+ * on a session of its own, released after).
+ */
+export async function referenceSequenceLogps(
+  ref: ReferenceModel,
+  seqs: ScoreSequence[],
+  opts: ReferenceOptions,
+): Promise<number[]> {
+  const session = await OrtSession.create(
+    toOnnxBytes(buildLogprobsGraph(ref.config, initializerBinder(ref.weights))),
+    { threads: opts.threads, device: opts.device },
+  );
+  try {
+    const scores = await scoreSequences(session, seqs, {
+      padId: opts.padId,
+      batchSize: opts.batchSize,
+    });
+    return scores.map((s) => s.logps);
+  } finally {
+    await session.release();
   }
 }
