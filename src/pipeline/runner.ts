@@ -10,6 +10,7 @@ import { runEvaluateStage } from '../stages/evaluate.js';
 import { runGenerateStage, type StageResult } from '../stages/generate.js';
 import { runJudgeStage } from '../stages/judge.js';
 import { runPairStage } from '../stages/pair.js';
+import { selfInstructPrompts } from '../stages/self-instruct.js';
 import { runTrainStage } from '../stages/train.js';
 import { inputHash } from '../store/hash.js';
 import { openStore, type RunStore } from '../store/run-store.js';
@@ -214,6 +215,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         });
         return store.getPrompt(id)!;
       });
+      if (spec.prompts.self_instruct)
+        prompts.push(
+          ...(await selfInstructPrompts(ctx, spec.prompts.self_instruct, round, promptSet)),
+        );
       let lastJudge: JudgeStageSpec | undefined;
       for (let i = 0; i < spec.stages.length && !ctx.stopped; i++) {
         const s = spec.stages[i];

@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/run-store.js';
@@ -66,11 +73,65 @@ test('smoke pipeline: every stage runs and a pair traces back to its whole prove
   } finally {
     store.close();
   }
-  // the inspection commands read the same run
+  // the inspection commands read the same run: drift numbers are the stored ones
   const drift = runCli(['drift', id, '--root', root, '--json'], { env });
   assert.equal(drift.status, 0, drift.stderr);
-  const report = runCli(['report', id, '--root', root, '--out', join(root, 'r.html')], { env });
+  const table = JSON.parse(drift.stdout) as {
+    rows: { round: number; metric: string; value: number | null; deltaVsRound0: number | null }[];
+  };
+  const stored = openStore(join(root, id, 'run.sqlite'), { readonly: true });
+  const metrics = stored.evalMetrics();
+  stored.close();
+  for (const m of metrics) {
+    const row = table.rows.find((r) => r.round === m.round && r.metric === m.metric);
+    assert.ok(row, `${m.metric} round ${m.round} in drift`);
+    assert.equal(row.value, m.value);
+    const r0 = metrics.find((x) => x.round === 0 && x.metric === m.metric);
+    if (m.round > 0 && r0?.value != null && m.value != null)
+      assert.ok(Math.abs(row.deltaVsRound0! - (m.value - r0.value)) < 1e-12);
+  }
+  const html = join(root, 'r.html');
+  const report = runCli(['report', id, '--root', root, '--out', html], { env });
   assert.equal(report.status, 0, report.stderr);
+  const page = readFileSync(html, 'utf8');
+  const charts = Number(/\((\d+) charts/.exec(report.stdout + report.stderr)![1]);
+  assert.equal(page.split('<svg').length - 1, charts, 'one SVG per chart');
+  assert.doesNotMatch(page, /<script/i);
+});
+
+test('self-instruct: answers that do not parse as one instruction are dropped with a warning', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-si-'));
+  const file = join(dir, 'si.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: si',
+      'model: { path: builtin:tiny }',
+      `prompts: { file: ${fromRoot('prompts/seed.jsonl')}, per_round: 2, self_instruct: { count: 2, rubric: ${fromRoot('rubrics/self-instruct.hbs')}, max_new_tokens: 16 } }`,
+      'stages:',
+      '  - { kind: generate, candidates: 1, max_new_tokens: 8 }',
+      '',
+    ].join('\n'),
+  );
+  const r = runCli(['run', file, '--root', join(dir, 'runs'), '--json'], {
+    env,
+    timeoutMs: 300_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (l) => JSON.parse(l) as { type: string; message?: string; counts?: Record<string, number> },
+    );
+  assert.ok(
+    events.some(
+      (e) =>
+        e.type === 'warning' && /self-instruct: 2 of 2 answers did not parse/.test(e.message ?? ''),
+    ),
+  );
+  const gen = events.find((e) => e.type === 'stage-end')!;
+  assert.equal(gen.counts!.prompts, 2, 'only the seed prompts were used');
 });
 
 test('learning: three rounds with a length rule judge raise the probes mean rule score', () => {
