@@ -8,7 +8,7 @@ import { checkRubricUse, loadRubric, type RubricMode } from '../prompts/rubric.j
 import { runCritiqueStage } from '../stages/critique.js';
 import { runEvaluateStage } from '../stages/evaluate.js';
 import { runGenerateStage, type StageResult } from '../stages/generate.js';
-import { runJudgeStage } from '../stages/judge.js';
+import { resolveJudge, runJudgeStage } from '../stages/judge.js';
 import { runPairStage } from '../stages/pair.js';
 import { selfInstructPrompts } from '../stages/self-instruct.js';
 import { runTrainStage } from '../stages/train.js';
@@ -185,14 +185,18 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     );
     let status: RunOutcome['status'] = 'finished';
 
-    // Round 0: the initial model's drift baseline.
+    // Resolve every named judge now, so a missing API key or phrase file fails before any work.
+    for (const name of Object.keys(spec.judges)) resolveJudge(ctx, name);
+    // Round 0: the initial model's drift baseline. It has no judge stage of its own, so its
+    // evaluation borrows the rubric of the rounds' first judge stage.
+    const firstJudge = spec.stages.find((s): s is JudgeStageSpec => s.kind === 'judge');
     const evalStages = spec.stages
       .map((s, i) => [s, i] as const)
       .filter(([s]) => s.kind === 'evaluate');
     if (evalStages.length) {
       store.upsertRound(0, { policyCheckpointId: base });
       for (const [s, i] of evalStages) {
-        const r = await runStage(ctx, s, 0, i, [], undefined);
+        const r = await runStage(ctx, s, 0, i, [], firstJudge);
         if (r === 'stop') status = 'stopped-by-gate';
         if (ctx.stopped) break;
       }

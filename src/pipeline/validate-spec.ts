@@ -811,6 +811,17 @@ function checkStageSettings(out: Problems, parts: Parts): void {
             '(expected either full: true or lora settings, not both)',
           'key',
         );
+    } else if (s?.kind === 'judge' && s.mode === 'logprobs') {
+      // Log-prob judging continues a prefilled "Score: " reply, which chat-completions servers
+      // cannot do portably (see judges/openai-judge.ts).
+      const server = s.judges.find((name) => parts.judges.get(name)?.kind === 'openai');
+      if (server)
+        out.add(
+          at('mode'),
+          `mode logprobs cannot be used with judge '${server}' (kind openai): a chat-completions ` +
+            'server cannot continue a prefilled "Score: " reply ' +
+            '(expected mode: generate or pairwise, or a local model judge for logprobs)',
+        );
     } else if (s?.kind === 'evaluate') {
       const j = parts.judges.get(s.judge);
       if (!s.rubric && !judgeRubric && j?.kind !== 'rule')

@@ -1,4 +1,6 @@
-import { judgeByGeneration, promptText } from '../judges/model-judge.js';
+import PQueue from 'p-queue';
+import { judgeByGeneration, promptText, type ScoreSample } from '../judges/model-judge.js';
+import { openaiJudgeByGeneration } from '../judges/openai-judge.js';
 import { ruleName } from '../judges/rule-judge.js';
 import { VIOLATION_PREFIX } from '../pipeline/eval-metrics.js';
 import type { RunContext } from '../pipeline/run-context.js';
@@ -8,7 +10,7 @@ import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { CandidateRow } from '../store/types.js';
 import { generateOptions, type StageResult } from './generate.js';
-import { resolveJudge } from './judge.js';
+import { judgeIdentity, resolveJudge, serverDetail } from './judge.js';
 
 export interface GateHit {
   gate: GateSpec;
@@ -124,11 +126,15 @@ export async function runEvaluateStage(
   const scores = new Map<string, number | null>();
   const violations = new Map<string, number>();
   let parseFailures = 0;
-  const rubric =
-    judge.kind === 'model' && rubricPath ? loadRubric(ctx.path(rubricPath)) : undefined;
+  const rubric = judge.kind !== 'rule' && rubricPath ? loadRubric(ctx.path(rubricPath)) : undefined;
   if (rubric) store.putText('rubric', rubricPath!, rubric.source);
   const judgeEngine = judge.kind === 'model' ? await ctx.engines.get(judge.model) : undefined;
-  for (let i = 0; i < answers.length; i++) {
+  // Answers are judged concurrently up to the judge's concurrency (a server judge otherwise
+  // waits out one round trip per probe); scores are collected per index so the stored order
+  // stays the probe order.
+  const results: (number | null | undefined)[] = new Array(answers.length);
+  let judged = 0;
+  const judgeOne = async (i: number): Promise<void> => {
     const { probe, cand } = answers[i];
     if (judge.kind === 'rule') {
       const hash = inputHash('eval-judgement', judge.id, cand.inputHash);
@@ -144,57 +150,92 @@ export async function runEvaluateStage(
           score: v.score,
           rawOutput: JSON.stringify(v.outcomes),
         });
-      scores.set(probe.id, v.score);
+      results[i] = v.score;
       v.outcomes.forEach((o, k) => {
         const name = ruleName(judge.rules.rules[k], k);
         if (!o.passed) violations.set(name, (violations.get(name) ?? 0) + 1);
         else violations.set(name, violations.get(name) ?? 0);
       });
-    } else if (rubric && judgeEngine) {
-      const hash = inputHash('eval-judgement', judge.id, rubric.hash, cand.inputHash);
+    } else if (rubric) {
+      // model judges keep their original hash so earlier runs resume; a server judge's hash
+      // names the server and model, so pointing the judge elsewhere re-judges
+      const hash = inputHash(
+        'eval-judgement',
+        judge.id,
+        rubric.hash,
+        cand.inputHash,
+        ...(judge.kind === 'openai' ? [judgeIdentity(judge)] : []),
+      );
       const existing = store.existingId('judgements', hash);
       if (existing) {
         const j = store.getJudgement(existing)!;
-        scores.set(probe.id, j.score);
+        results[i] = j.score;
         if (j.parseError) parseFailures++;
       } else {
-        const r = await judgeByGeneration(
-          judgeEngine,
-          rubric,
-          { prompt: promptText(probe.messages), response: cand.text },
-          1,
-          { temperature: 0, max_new_tokens: 256 },
-          ctx.seedFor('eval-judge', hash),
-        );
-        const s = r.samples[0];
+        const vars = { prompt: promptText(probe.messages), response: cand.text };
+        const sampling = { temperature: 0, max_new_tokens: 256 };
+        const seed = ctx.seedFor('eval-judge', hash);
+        let rendered: string;
+        let s: ScoreSample;
+        let detail: Record<string, unknown> | undefined;
+        if (judge.kind === 'openai') {
+          const r = await openaiJudgeByGeneration(judge.client, rubric, vars, 1, sampling, seed);
+          rendered = r.rendered;
+          s = r.samples[0];
+          detail = serverDetail(judge, r.model, r.samples[0].finishReason);
+        } else {
+          const r = await judgeByGeneration(judgeEngine!, rubric, vars, 1, sampling, seed);
+          rendered = r.rendered;
+          s = r.samples[0];
+        }
         store.addJudgement({
           round,
           stageIndex,
           inputHash: hash,
           judgeId: judge.id,
-          judgeCheckpointId: judge.checkpointId,
+          judgeCheckpointId: judge.kind === 'model' ? judge.checkpointId : null,
           mode: 'generate',
           candidateId: cand.id,
           rubricHash: rubric.hash,
-          renderedPrompt: r.rendered,
+          renderedPrompt: rendered,
           rawOutput: s.raw,
           score: s.score,
           parseError: s.parseError ?? null,
+          detail,
         });
-        scores.set(probe.id, s.score);
+        results[i] = s.score;
         if (s.parseError) parseFailures++;
       }
     }
+    judged++;
     ctx.emit({
       type: 'stage-progress',
       round,
       stage: stageIndex,
       kind: 'evaluate',
-      done: answers.length + i + 1,
+      done: answers.length + judged,
       total: answers.length * 2,
       unit: 'probe steps',
     });
-  }
+  };
+  const queue = new PQueue({ concurrency: judge.kind === 'rule' ? 1 : judge.concurrency });
+  let failure: { error: unknown } | undefined;
+  for (let i = 0; i < answers.length; i++)
+    void queue.add(async () => {
+      if (failure || ctx.stopped) return;
+      try {
+        await judgeOne(i);
+      } catch (error) {
+        failure ??= { error };
+        queue.clear();
+      }
+    });
+  await queue.onIdle();
+  if (failure && !ctx.stopped) throw failure.error;
+  if (ctx.stopped) return { counts: { probes: answers.length }, gateHits: [] };
+  answers.forEach((a, i) => {
+    if (results[i] !== undefined) scores.set(a.probe.id, results[i]);
+  });
   const valid = [...scores.values()].filter((s): s is number => s !== null);
   const histogram: Record<string, number> = {};
   for (const s of valid)

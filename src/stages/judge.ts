@@ -7,7 +7,15 @@ import {
   judgeByLogprobs,
   judgePairwise,
   promptText,
+  type PairwiseSample,
+  type ScoreSample,
 } from '../judges/model-judge.js';
+import {
+  createOpenAIClient,
+  openaiJudgeByGeneration,
+  openaiJudgePairwise,
+  type OpenAIClient,
+} from '../judges/openai-judge.js';
 import { RuleJudge } from '../judges/rule-judge.js';
 import type { ModelRef } from '../pipeline/engine-pool.js';
 import type { RunContext } from '../pipeline/run-context.js';
@@ -18,10 +26,25 @@ import { inputHash } from '../store/hash.js';
 import type { CandidateRow, PromptRow } from '../store/types.js';
 import type { StageResult } from './generate.js';
 
-/** A judge as the stages use it: the current policy (`self`), a frozen model, or rules. */
+/**
+ * A judge as the stages use it: the current policy (`self`), a frozen model, a model behind an
+ * OpenAI-compatible server, or rules.
+ */
 export type ResolvedJudge =
   | { id: string; kind: 'model'; model: ModelRef; checkpointId: string | null; concurrency: number }
+  | { id: string; kind: 'openai'; client: OpenAIClient; concurrency: number }
   | { id: string; kind: 'rule'; rules: RuleJudge };
+
+/**
+ * What a judgement's input hash records about who judged, besides the judge's name: the
+ * checkpoint for model judges (unchanged from before openai judges existed, so resumed runs still
+ * match), the server and model for openai judges, so pointing a name at another server re-judges.
+ */
+export function judgeIdentity(judge: ResolvedJudge): unknown {
+  if (judge.kind === 'model') return judge.checkpointId;
+  if (judge.kind === 'openai') return judge.client.identity;
+  return null;
+}
 
 export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
   if (id === 'self')
@@ -54,11 +77,12 @@ export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
       checkpointId: null,
       concurrency: spec.concurrency,
     };
-  throw new PipelineError({
-    code: 'E_JUDGE_UNSUPPORTED',
-    message: `judge '${id}' is of kind ${spec.kind}, which this version cannot run yet`,
-    hint: 'use a local model judge (kind: model), self, or a rule judge',
-  });
+  return {
+    id,
+    kind: 'openai',
+    client: createOpenAIClient(id, spec, { signal: ctx.signal }),
+    concurrency: spec.concurrency,
+  };
 }
 
 /** Loaded texts of a judge stage, recorded in the store by content hash. */
@@ -113,11 +137,28 @@ export async function runJudgeStage(
   let done = 0;
   for (const judgeId of spec.judges) {
     const judge = resolveJudge(ctx, judgeId);
-    const queue = new PQueue({ concurrency: judge.kind === 'model' ? judge.concurrency : 1 });
+    if (judge.kind === 'openai' && spec.mode === 'logprobs')
+      throw new PipelineError({
+        code: 'E_JUDGE_UNSUPPORTED',
+        message: `judge '${judge.id}' (kind openai) cannot judge in mode logprobs: a chat-completions server cannot continue a prefilled "Score: " reply`,
+        hint: 'use mode: generate or pairwise with this judge, or a local model judge for logprobs',
+      });
+    // One prompt's judgements run one request at a time, so this is also the number of requests
+    // in flight at once for a server judge.
+    const queue = new PQueue({ concurrency: judge.kind === 'rule' ? 1 : judge.concurrency });
+    // The first failure drops the queued prompts and is rethrown once the requests in flight are
+    // done; a rejected task left unobserved would crash the process instead of failing the stage.
+    let failure: { error: unknown } | undefined;
     for (const u of units) {
       void queue.add(async () => {
-        if (ctx.stopped) return;
-        await judgePrompt(ctx, spec, round, stageIndex, judge, texts, u.prompt, u.cands, counts);
+        if (ctx.stopped || failure) return;
+        try {
+          await judgePrompt(ctx, spec, round, stageIndex, judge, texts, u.prompt, u.cands, counts);
+        } catch (error) {
+          failure ??= { error };
+          queue.clear();
+          return;
+        }
         done++;
         ctx.emit({
           type: 'stage-progress',
@@ -131,6 +172,8 @@ export async function runJudgeStage(
       });
     }
     await queue.onIdle();
+    // a request cancelled by a stop is not a failure: the run ends as interrupted and resumes
+    if (failure && !ctx.stopped) throw failure.error;
     if (ctx.stopped) break;
   }
   return { counts };
@@ -189,7 +232,8 @@ async function judgePrompt(
     return;
   }
 
-  const engine = await ctx.engines.get(judge.model);
+  const engine = judge.kind === 'model' ? await ctx.engines.get(judge.model) : undefined;
+  const identity = judgeIdentity(judge);
   const sampling = { temperature: spec.temperature, max_new_tokens: spec.max_new_tokens };
   if (spec.mode === 'pairwise') {
     if (!constitution)
@@ -221,7 +265,7 @@ async function judgePrompt(
             a.inputHash,
             b.inputHash,
             sampling,
-            base.judgeCheckpointId,
+            identity,
           );
           const existing = ctx.store.existingId('judgements', hash);
           if (existing) {
@@ -236,13 +280,14 @@ async function judgePrompt(
             response_b: b.text,
             principle: { id: principle.id, title: principle.title, text: principle.text },
           };
-          const r = await judgePairwise(
-            engine,
-            rubric,
-            vars,
-            sampling,
-            ctx.seedFor('pairwise', hash),
-          );
+          const seed = ctx.seedFor('pairwise', hash);
+          let r: PairwiseSample;
+          let detail: Record<string, unknown> | undefined;
+          if (judge.kind === 'openai') {
+            const o = await openaiJudgePairwise(judge.client, rubric, vars, sampling, seed);
+            r = o;
+            detail = serverDetail(judge, o.model, o.finishReason);
+          } else r = await judgePairwise(engine!, rubric, vars, sampling, seed);
           ctx.store.addJudgement({
             ...base,
             inputHash: hash,
@@ -254,6 +299,7 @@ async function judgePrompt(
             rawOutput: r.raw,
             verdict: r.verdict,
             parseError: r.parseError ?? null,
+            detail,
           });
           counts.judgements++;
           if (r.parseError) counts.parse_failures++;
@@ -287,13 +333,14 @@ async function judgePrompt(
         rubric.hash,
         constitutionHash,
         c.inputHash,
-        base.judgeCheckpointId,
+        identity,
       );
       if (ctx.store.existingId('judgements', hash)) {
         counts.reused++;
         continue;
       }
-      const r = await judgeByLogprobs(engine, rubric, vars);
+      // runJudgeStage refuses logprobs for openai judges, so only a model engine gets here
+      const r = await judgeByLogprobs(engine!, rubric, vars);
       ctx.store.addJudgement({
         ...base,
         inputHash: hash,
@@ -325,23 +372,35 @@ async function judgePrompt(
         c.inputHash,
         sampling,
         k,
-        base.judgeCheckpointId,
+        identity,
       ),
     );
     if (hashes.every((h) => ctx.store.existingId('judgements', h))) {
       counts.reused += hashes.length;
       continue;
     }
-    const r = await judgeByGeneration(
-      engine,
-      rubric,
-      vars,
-      spec.samples,
-      sampling,
-      ctx.seedFor('judge', hashes[0]),
-    );
+    const seed = ctx.seedFor('judge', hashes[0]);
+    let r: { rendered: string; samples: ScoreSample[] };
+    let details: (Record<string, unknown> | undefined)[] = [];
+    if (judge.kind === 'openai') {
+      const o = await openaiJudgeByGeneration(
+        judge.client,
+        rubric,
+        vars,
+        spec.samples,
+        sampling,
+        seed,
+      );
+      r = o;
+      details = o.samples.map((s) => serverDetail(judge, o.model, s.finishReason));
+    } else r = await judgeByGeneration(engine!, rubric, vars, spec.samples, sampling, seed);
+    let added = 0;
     ctx.store.transaction(() =>
-      r.samples.forEach((s, k) =>
+      r.samples.forEach((s, k) => {
+        // after `samples` was raised, the first ones are already stored
+        if (ctx.store.existingId('judgements', hashes[k])) return;
+        added++;
+        if (s.parseError) counts.parse_failures++;
         ctx.store.addJudgement({
           ...base,
           inputHash: hashes[k],
@@ -352,11 +411,12 @@ async function judgePrompt(
           score: s.score,
           parseError: s.parseError ?? null,
           sampleIdx: k,
-        }),
-      ),
+          detail: details[k],
+        });
+      }),
     );
-    counts.judgements += r.samples.length;
-    counts.parse_failures += r.samples.filter((s) => s.parseError).length;
+    counts.judgements += added;
+    counts.reused += r.samples.length - added;
     const first = r.samples[0];
     ctx.emit({
       type: 'judgement',
@@ -368,4 +428,13 @@ async function judgePrompt(
       text: first.raw,
     });
   }
+}
+
+/** Provenance of a server judgement: which server and model answered, and why it stopped. */
+export function serverDetail(
+  judge: Extract<ResolvedJudge, { kind: 'openai' }>,
+  servedModel: string,
+  finishReason: string | null,
+): Record<string, unknown> {
+  return { ...judge.client.identity, served_model: servedModel, finish_reason: finishReason };
 }
