@@ -110,7 +110,7 @@ export class StepSession {
 
   /** One micro-batch before any update: no accumulation, whole loss, learning rate 0. */
   async gradients(feeds: MicroFeeds): Promise<MicroGradients> {
-    const out = await this.run(feeds, this.zeroGrads(), 1, 0);
+    const out = await this.run(feeds, this.zeroGrads(), 1, 0, 'grads');
     return {
       grads: this.gradAcc(out),
       loss: hostData<Float32Array>(out.loss)[0],
@@ -145,17 +145,18 @@ export class StepSession {
     let last: Record<string, Tensor> = {};
     const done: AppliedStep['micro'] = [];
     const total = micro.reduce((a, mb) => a + c.rows(mb), 0);
-    for (const mb of micro) {
+    for (const [i, mb] of micro.entries()) {
       // A micro-batch's loss is a mean over its rows, and micro-batches differ in size at the end
       // of an epoch: weighting by rows makes the step's loss the mean over all of them.
       const scale = c.rows(mb) / total;
       const feeds = c.feeds(mb);
-      const out = await this.run(feeds, acc, scale, lr);
+      const final = i === micro.length - 1;
+      const out = await this.run(feeds, acc, scale, lr, final ? 'update' : 'grads');
       tokens += feeds.batch.tokens;
       const scalars = this.scalars(out);
       loss += scalars.loss * scale;
       done.push({ scalars, scale });
-      acc = this.gradAcc(out);
+      if (!final) acc = this.gradAcc(out);
       last = out;
     }
     // Every run outputs the update for the gradients accumulated so far; only the last one's is
@@ -189,12 +190,18 @@ export class StepSession {
     await this.session.release();
   }
 
-  /** One run of the step graph; `acc` is the gradient sum so far (`grad_acc_out` adds to it). */
+  /**
+   * One run of the step graph; `acc` is the gradient sum so far (`grad_acc_out` adds to it).
+   * Only what the caller will read is fetched: the accumulated gradients between micro-batches,
+   * the updated parameters and moments after the last one. For a full fine-tune each unfetched
+   * set is a model-sized copy saved.
+   */
   private async run(
     { batch, inputs }: MicroFeeds,
     acc: Map<string, Float32Array>,
     lossScale: number,
     lr: number,
+    fetch: 'grads' | 'update',
   ): Promise<Record<string, Tensor>> {
     const feeds: Record<string, Tensor> = {
       input_ids: tensor('int64', batch.inputIds, [batch.rows, batch.seq]),
@@ -211,7 +218,11 @@ export class StepSession {
       feeds[momentV(p.name)] = tensor('float32', this.v.get(p.name)!, p.dims);
       feeds[gradAccIn(p.name)] = tensor('float32', acc.get(p.name)!, p.dims);
     }
-    return this.session.run(feeds);
+    const names = ['loss', 'grad_norm', ...this.graph.metrics];
+    for (const p of this.graph.params)
+      if (fetch === 'grads') names.push(gradAccOut(p.name));
+      else names.push(updated(p.name), updatedM(p.name), updatedV(p.name));
+    return this.session.run(feeds, names);
   }
 
   private zeroGrads(): Map<string, Float32Array> {
