@@ -78,6 +78,7 @@ export class StepSession {
     const session = await OrtSession.create(toOnnxBytes(graph.graph), {
       threads: opts.threads,
       device: opts.device,
+      memPattern: false,
     });
     const s = new StepSession(graph, session, opts);
     // Stream 1 of the seed is LoRA init (stream 2 the data order), so a seed gives the same
@@ -225,11 +226,14 @@ export class StepSession {
     return this.session.run(feeds, names);
   }
 
+  /** Zero accumulators, allocated once: the graph only reads them (a model-sized buffer each step otherwise). */
   private zeroGrads(): Map<string, Float32Array> {
-    return new Map(
+    this.zeros ??= new Map(
       this.graph.params.map((p) => [p.name, new Float32Array(p.dims.reduce((a, b) => a * b, 1))]),
     );
+    return this.zeros;
   }
+  private zeros?: Map<string, Float32Array>;
 
   private gradAcc(out: Record<string, Tensor>): Map<string, Float32Array> {
     return new Map(
