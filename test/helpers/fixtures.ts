@@ -26,6 +26,3 @@ export function fixture(t: TestContext, ...parts: string[]): string | undefined 
   }
   return p;
 }
-
-/** Slow tests run only with RLAIF_SLOW_TESTS=1 (`npm run test:slow`). */
-export const slowTests = process.env.RLAIF_SLOW_TESTS === '1';
