@@ -4,17 +4,18 @@ import { fail, isPipelineError, PipelineError } from '../errors.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { loadLoraAdapter } from '../model/peft-adapter.js';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors.js';
-import type { Device } from '../runtime/ort-session.js';
-import type { LossOptions, LossType } from './losses/index.js';
 import { lossNeedsReference } from './losses/index.js';
 import type { LoraSpec } from './lora.js';
 import { KtoTrainer, planKtoSteps, tokenizeKtoRows } from './kto-trainer.js';
 import { tokenizePairs } from './pair-batches.js';
 import { saveFullCheckpoint, saveLoraAdapter } from './save.js';
-import type { OptimizerSpec } from './train-graph.js';
-import { DpoTrainer, type StepMetrics } from './trainer.js';
+import { DpoTrainer, type StepMetrics, type TrainerOptions } from './trainer.js';
 
-export interface TrainJob {
+/**
+ * A training job: the trainer's options (losses — DPO-family types or `['kto']` alone —,
+ * optimizer, schedule, batching, seed, device) without `mode`, which `full` and `lora` decide.
+ */
+export interface TrainJob extends Omit<TrainerOptions, 'mode'> {
   /** Base model: a Hugging Face folder or builtin:tiny. */
   model: string;
   /** Continue training this PEFT LoRA adapter (its r/alpha/targets win over `lora`). */
@@ -32,27 +33,11 @@ export interface TrainJob {
   out: string;
   full: boolean;
   lora: LoraSpec;
-  /** DPO-family loss types, or `['kto']` alone (KtoTrainer, lossOptions.desirable/undesirableWeight). */
-  losses: LossType[];
-  lossWeights: number[];
-  lossOptions: LossOptions;
-  optimizer: OptimizerSpec;
-  learningRate: number;
-  lrSchedule: 'constant' | 'linear' | 'cosine';
-  warmupSteps: number;
-  epochs: number;
-  maxSteps?: number;
-  /** Pairs (or KTO rows) per micro-batch. */
-  batchSize: number;
-  gradAccum: number;
   maxLength: number;
-  seed: number;
   /** Also write the merged full checkpoint (LoRA) to `<out>/merged`. */
   merge: boolean;
   /** Write d loss / d param of the first batch (before any update) to this safetensors file. */
   dumpGrads?: string;
-  threads?: number;
-  device?: Device;
 }
 
 export interface TrainOutcome {
