@@ -196,3 +196,19 @@ test('the KV-cache decoder agrees with the full-sequence graph (tiny-qwen2: bias
     await engine.close();
   }
 });
+
+test('RLAIF_DUMP_GRAPHS writes a readable dump of every graph a session runs', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { runCli } = await import('../helpers/cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-dump-'));
+  const r = runCli(['generate', '--prompt', 'Hi', '--max-new-tokens', '2'], {
+    env: { RLAIF_DUMP_GRAPHS: dir, RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const dump = readFileSync(join(dir, 'decoder.txt'), 'utf8');
+  assert.match(dump, /^graph decoder \(opset 18\)/);
+  assert.match(dump, /input {2}past_key_values\.0\.key: float32\[batch, 2, past, 64\]/);
+  assert.match(dump, /\/model\/layers\.0\/self_attn\/q_proj\/MatMul: MatMul\(/);
+  assert.match(dump, /output present\.3\.value/);
+});

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { PipelineError } from '../errors.js';
 import { onnxTypeCode } from './builder.js';
@@ -33,8 +35,17 @@ function valueInfoProto(vi: ValueInfo): onnxProto.onnx.IValueInfoProto {
   };
 }
 
-/** Serialise a Graph as an ONNX ModelProto (weights inline as raw_data). */
+/**
+ * Serialise a Graph as an ONNX ModelProto (weights inline as raw_data). With RLAIF_DUMP_GRAPHS
+ * set to a folder, every serialised graph is also written there as `<name>.txt` (dumpGraph), to
+ * see what a session actually runs.
+ */
 export function toOnnxBytes(graph: Graph): Uint8Array {
+  const dumpDir = process.env.RLAIF_DUMP_GRAPHS;
+  if (dumpDir) {
+    mkdirSync(dumpDir, { recursive: true });
+    writeFileSync(join(dumpDir, `${graph.name}.txt`), dumpGraph(graph));
+  }
   let total = 0;
   const initializer: onnxProto.onnx.ITensorProto[] = [];
   for (const init of graph.initializers.values()) {
