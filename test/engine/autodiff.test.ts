@@ -12,6 +12,7 @@ import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { modelTensorShapes, type ModelConfig } from '../../src/engine/model/config.js';
 import { tokenLogprobsOf } from '../../src/engine/model/inference-graphs.js';
 import { llamaForward, type WeightBinder } from '../../src/engine/model/llama-graph.js';
+import { tinyConfig } from '../helpers/tiny-config.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../../src/engine/runtime/ort-session.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -574,34 +575,6 @@ describe('backward() structure', () => {
 });
 
 // ---- end to end: a 2-layer Llama ----------------------------------------------------------------
-
-function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    architecture: 'LlamaForCausalLM',
-    modelType: 'llama',
-    hiddenSize: 16,
-    intermediateSize: 24,
-    numHiddenLayers: 2,
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    headDim: 4,
-    vocabSize: 32,
-    rmsNormEps: 1e-6,
-    ropeTheta: 10000,
-    ropeScaling: { type: 'default' },
-    maxPositionEmbeddings: 64,
-    tieWordEmbeddings: false,
-    attentionBias: false,
-    oProjBias: false,
-    mlpBias: false,
-    eosTokenIds: [],
-    bosTokenId: undefined,
-    padTokenId: undefined,
-    dtype: undefined,
-    raw: {},
-    ...over,
-  };
-}
 
 /** Weights as graph inputs, so that every one of them can be differentiated and perturbed. */
 function inputBinder(shapes: Map<string, number[]>, float: 'float32' | 'float64'): WeightBinder {

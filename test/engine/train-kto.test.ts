@@ -11,7 +11,6 @@ import { readJsonl } from '../../src/cli/read-jsonl.js';
 import { isPipelineError } from '../../src/engine/errors.js';
 import { scoreSequences, type ScoreSequence } from '../../src/engine/generate/score.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
-import type { ModelConfig } from '../../src/engine/model/config.js';
 import { modelTensorShapes } from '../../src/engine/model/config.js';
 import { buildLogprobsGraph, initializerBinder } from '../../src/engine/model/inference-graphs.js';
 import { loadModel, type LoadedModel } from '../../src/engine/model/load-model.js';
@@ -31,6 +30,7 @@ import { DEFAULT_LORA_TARGETS, type LoraSpec } from '../../src/engine/train/lora
 import { gradAccIn, gradAccOut, momentM, momentV } from '../../src/engine/train/train-graph.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
+import { tinyConfig } from '../helpers/tiny-config.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
 
@@ -214,33 +214,6 @@ function rng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function tinyConfig(): ModelConfig {
-  return {
-    architecture: 'LlamaForCausalLM',
-    modelType: 'llama',
-    hiddenSize: 16,
-    intermediateSize: 24,
-    numHiddenLayers: 2,
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    headDim: 4,
-    vocabSize: 32,
-    rmsNormEps: 1e-6,
-    ropeTheta: 10000,
-    ropeScaling: { type: 'default' },
-    maxPositionEmbeddings: 64,
-    tieWordEmbeddings: false,
-    attentionBias: false,
-    oProjBias: false,
-    mlpBias: false,
-    eosTokenIds: [],
-    bosTokenId: undefined,
-    padTokenId: undefined,
-    dtype: undefined,
-    raw: {},
   };
 }
 
