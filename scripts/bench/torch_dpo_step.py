@@ -44,31 +44,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def _thread_env(threads):
-    n = str(threads)
-    return {
-        "OMP_NUM_THREADS": n,
-        "OPENBLAS_NUM_THREADS": n,
-        "MKL_NUM_THREADS": n,
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-    }
-
-
-def _ensure_thread_env(threads):
-    want = _thread_env(threads)
-    if all(os.environ.get(k) == v for k, v in want.items()):
-        return
-    if os.environ.get("_TORCH_DPO_REEXEC"):
-        return
-    env = dict(os.environ, **want, _TORCH_DPO_REEXEC="1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+from thread_env import ensure_thread_env_from_argv, thread_env  # noqa: E402
 
 
 if __name__ == "__main__":
-    _pre = argparse.ArgumentParser(add_help=False)
-    _pre.add_argument("--threads", type=int, default=os.cpu_count())
-    _ensure_thread_env(_pre.parse_known_args()[0].threads)
+    ensure_thread_env_from_argv()
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -355,7 +335,7 @@ def main():
             "max_grad_norm": args.max_grad_norm,
             "seed": args.seed,
         },
-        "env": {k: os.environ.get(k) for k in _thread_env(args.threads)},
+        "env": {k: os.environ.get(k) for k in thread_env(args.threads)},
     }
     if args.json:
         print(json.dumps(result))

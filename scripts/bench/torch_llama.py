@@ -39,35 +39,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from thread_env import ensure_thread_env_from_argv, thread_env  # noqa: E402
+
 
 # ----------------------------------------------------------------------------------------------
 # Thread environment: must be in place before torch (libgomp, OpenBLAS) is loaded.
 
 
-def _thread_env(threads):
-    n = str(threads)
-    return {
-        "OMP_NUM_THREADS": n,
-        "OPENBLAS_NUM_THREADS": n,
-        "MKL_NUM_THREADS": n,
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-    }
-
-
-def _ensure_thread_env(threads):
-    want = _thread_env(threads)
-    if all(os.environ.get(k) == v for k, v in want.items()):
-        return
-    if os.environ.get("_TORCH_LLAMA_REEXEC"):
-        return  # already re-executed once: go on as we are
-    env = dict(os.environ, **want, _TORCH_LLAMA_REEXEC="1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
-
-
 if __name__ == "__main__":
-    _pre = argparse.ArgumentParser(add_help=False)
-    _pre.add_argument("--threads", type=int, default=os.cpu_count())
-    _ensure_thread_env(_pre.parse_known_args()[0].threads)
+    ensure_thread_env_from_argv()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -433,7 +413,7 @@ def main():
         "gemv": args.gemv,
         "times_s": {"prefill": t_prefill, "decode_b1": t_b1, "decode_b8": t_b8, "load": t_load},
         "cache_check": check,
-        "env": {k: os.environ.get(k) for k in _thread_env(args.threads)},
+        "env": {k: os.environ.get(k) for k in thread_env(args.threads)},
     }
     if args.json:
         print(json.dumps(result))
