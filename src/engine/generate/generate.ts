@@ -82,8 +82,17 @@ export class Generator {
 
   /** Next-token logits [vocab] after `ids` (one prefill at batch 1). */
   async lastLogits(ids: number[]): Promise<Float32Array> {
+    const out = await this.prefill(ids, ['logits']);
+    const logits = hostData<Float32Array>(out.logits).slice();
+    out.logits.dispose();
+    return logits;
+  }
+
+  /** One forward pass over `ids` at batch 1 with an empty cache (decoder graph, see inference-graphs.ts). */
+  private async prefill(ids: number[], fetch?: string[]): Promise<Record<string, Tensor>> {
     const P = ids.length;
     const { numHiddenLayers: L, numKeyValueHeads: KV, headDim: D } = this.cfg;
+    const empty = new Float32Array(0);
     const feeds: Record<string, Tensor> = {
       input_ids: tensor('int64', BigInt64Array.from(ids, BigInt), [1, P]),
       attention_mask: tensor('int64', new BigInt64Array(P).fill(1n), [1, P]),
@@ -94,14 +103,12 @@ export class Generator {
       ),
     };
     for (let l = 0; l < L; l++) {
-      feeds[pastKeyName(l)] = tensor('float32', new Float32Array(0), [1, KV, 0, D]);
-      feeds[pastValueName(l)] = tensor('float32', new Float32Array(0), [1, KV, 0, D]);
+      feeds[pastKeyName(l)] = tensor('float32', empty, [1, KV, 0, D]);
+      feeds[pastValueName(l)] = tensor('float32', empty, [1, KV, 0, D]);
     }
-    const out = await this.session.run(feeds, ['logits']);
+    const out = await this.session.run(feeds, fetch);
     disposeAll(feeds);
-    const logits = hostData<Float32Array>(out.logits).slice();
-    out.logits.dispose();
-    return logits;
+    return out;
   }
 
   async generate(
@@ -161,22 +168,7 @@ export class Generator {
     const L = this.cfg.numHiddenLayers;
     const KV = this.cfg.numKeyValueHeads;
     const D = this.cfg.headDim;
-    const emptyPast = new Float32Array(0);
-    const feeds: Record<string, Tensor> = {
-      input_ids: tensor('int64', BigInt64Array.from(promptIds, BigInt), [1, P]),
-      attention_mask: tensor('int64', new BigInt64Array(P).fill(1n), [1, P]),
-      position_ids: tensor(
-        'int64',
-        BigInt64Array.from(promptIds, (_, i) => BigInt(i)),
-        [1, P],
-      ),
-    };
-    for (let l = 0; l < L; l++) {
-      feeds[pastKeyName(l)] = tensor('float32', emptyPast, [1, KV, 0, D]);
-      feeds[pastValueName(l)] = tensor('float32', emptyPast, [1, KV, 0, D]);
-    }
-    let out = await this.session.run(feeds);
-    disposeAll(feeds);
+    let out = await this.prefill(promptIds);
     if (stats) {
       stats.prefillTokens += P;
       stats.prefillMs += performance.now() - t0;
