@@ -264,9 +264,11 @@ export async function runEvaluateStage(
   rate(spec.boilerplate_phrases, 'boilerplate_rate');
 
   // 4. win rate vs round 0's answers, by the same anchor scores
-  const round0 = store
-    .evalMetrics()
-    .find((m) => m.round === 0 && m.metric === 'mean_score' && m.stageIndex === stageIndex);
+  const atRound0 = (metric: string) =>
+    store
+      .evalMetrics()
+      .find((m) => m.round === 0 && m.metric === metric && m.stageIndex === stageIndex);
+  const round0 = atRound0('mean_score');
   if (round > 0 && round0?.detail?.scores) {
     const before = round0.detail.scores as Record<string, number | null>;
     let wins = 0;
@@ -295,11 +297,7 @@ export async function runEvaluateStage(
       withRef.map((p) => p.id),
     )) as Scored[];
     const value = perToken(now);
-    const r0 = store
-      .evalMetrics()
-      .find(
-        (m) => m.round === 0 && m.metric === 'reference_logprob' && m.stageIndex === stageIndex,
-      );
+    const r0 = atRound0('reference_logprob');
     put('reference_logprob', value);
     if (round > 0 && r0?.value != null) record('logprob_shift', value - r0.value);
   }
