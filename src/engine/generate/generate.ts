@@ -1,11 +1,7 @@
 import { PipelineError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
-import {
-  pastKeyName,
-  pastValueName,
-  presentKeyName,
-  presentValueName,
-} from '../model/inference-graphs.js';
+import { newKeyName, newValueName, pastKeyName, pastValueName } from '../model/inference-graphs.js';
+import { KvCache } from './kv-cache.js';
 import { hostData, tensor, type OrtSession, type Tensor } from '../runtime/ort-session.js';
 import { StreamDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
 import { Rng } from './rng.js';
@@ -174,52 +170,38 @@ export class Generator {
       stats.prefillMs += performance.now() - t0;
     }
 
-    // Copy the prompt's cache to every candidate: [1, KV, P, D] -> [n, KV, P, D].
-    let past: Tensor[] = [];
-    for (let l = 0; l < L; l++) {
-      for (const name of [presentKeyName(l), presentValueName(l)]) {
-        const src = hostData<Float32Array>(out[name]);
-        const dst = new Float32Array(src.length * n);
-        for (let i = 0; i < n; i++) dst.set(src, i * src.length);
-        past.push(tensor('float32', dst, [n, KV, P, D]));
-        out[name].dispose();
-      }
-    }
+    // The prompt's keys and values go to every candidate's rows of the cache.
+    const cache = new KvCache(L, n, KV, D, P + opts.maxNewTokens);
+    this.appendNew(cache, out, P);
     // Every candidate samples its first token from the same prefill logits.
     const firstLogits = hostData<Float32Array>(out.logits);
     for (const row of rows) this.accept(row, firstLogits, 0, vocab, opts, eos);
-    out.logits.dispose();
+    disposeAll(out);
 
     // ---- decode: all candidates step together; finished rows feed padding and are ignored.
     const t1 = performance.now();
     let steps = 0;
     for (let t = 1; t < opts.maxNewTokens && rows.some((r) => !r.done); t++) {
-      const total = P + t;
       const stepFeeds: Record<string, Tensor> = {
         input_ids: tensor(
           'int64',
           BigInt64Array.from(rows, (r) => BigInt(r.done ? pad : r.ids[r.ids.length - 1])),
           [n, 1],
         ),
-        attention_mask: tensor('int64', new BigInt64Array(n * total).fill(1n), [n, total]),
-        position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(total - 1)), [n, 1]),
+        attention_mask: cache.attentionMask(1),
+        position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(cache.length)), [n, 1]),
+        ...cache.feeds(),
       };
-      for (let l = 0; l < L; l++) {
-        stepFeeds[pastKeyName(l)] = past[2 * l];
-        stepFeeds[pastValueName(l)] = past[2 * l + 1];
-      }
       out = await this.session.run(stepFeeds);
       disposeAll(stepFeeds);
-      past = [];
-      for (let l = 0; l < L; l++) past.push(out[presentKeyName(l)], out[presentValueName(l)]);
+      this.appendNew(cache, out, 1);
       const logits = hostData<Float32Array>(out.logits);
       rows.forEach((row, i) => {
         if (!row.done) this.accept(row, logits, i * vocab, vocab, opts, eos);
       });
-      out.logits.dispose();
+      disposeAll(out);
       steps++;
     }
-    for (const p of past) p.dispose();
     if (stats) {
       stats.decodeTokens += steps * n;
       stats.decodeMs += performance.now() - t1;
@@ -237,6 +219,16 @@ export class Generator {
         };
       }),
     };
+  }
+
+  /** Write a run's new keys and values (`seq` positions per layer) into the cache. */
+  private appendNew(cache: KvCache, out: Record<string, Tensor>, seq: number): void {
+    const L = this.cfg.numHiddenLayers;
+    cache.append(
+      Array.from({ length: L }, (_, l) => hostData<Float32Array>(out[newKeyName(l)])),
+      Array.from({ length: L }, (_, l) => hostData<Float32Array>(out[newValueName(l)])),
+      seq,
+    );
   }
 
   /** Sample the next token of one row and update its text, stop state and finish reason. */

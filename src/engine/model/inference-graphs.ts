@@ -24,14 +24,17 @@ export function initializerBinder(
 
 export const pastKeyName = (l: number): string => `past_key_values.${l}.key`;
 export const pastValueName = (l: number): string => `past_key_values.${l}.value`;
-export const presentKeyName = (l: number): string => `present.${l}.key`;
-export const presentValueName = (l: number): string => `present.${l}.value`;
+export const newKeyName = (l: number): string => `new_key_values.${l}.key`;
+export const newValueName = (l: number): string => `new_key_values.${l}.value`;
 
 /**
  * Prefill + decode with a KV cache, one graph for both (prefill = empty past):
- * inputs  input_ids [batch, seq], attention_mask [batch, total], position_ids [batch, seq],
- *         past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
- * outputs logits [batch, 1, vocab] (last position), present.{l}.key/value [batch, kv_heads, total, head_dim]
+ * inputs  input_ids [batch, seq], attention_mask [batch, past + seq],
+ *         position_ids [batch, seq], past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
+ * outputs logits [batch, 1, vocab] (last position),
+ *         new_key_values.{l}.key/value [batch, kv_heads, seq, head_dim] (the new tokens only).
+ * The caller owns the cache (generate/kv-cache.ts): `past` may be a buffer with spare capacity
+ * whose unused positions are masked out, so the cache is never copied through the graph.
  */
 export function buildDecoderGraph(
   cfg: ModelConfig,
@@ -55,10 +58,10 @@ export function buildDecoderGraph(
     lastPositionOnly: true,
   });
   b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
-  const presentDims = ['batch', cfg.numKeyValueHeads, 'total', cfg.headDim];
+  const newDims = ['batch', cfg.numKeyValueHeads, 'seq', cfg.headDim];
   out.present.forEach((p, l) => {
-    b.output(p.key, presentKeyName(l), float, presentDims);
-    b.output(p.value, presentValueName(l), float, presentDims);
+    b.output(p.key, newKeyName(l), float, newDims);
+    b.output(p.value, newValueName(l), float, newDims);
   });
   return b.build();
 }

@@ -1,0 +1,107 @@
+import { pastKeyName, pastValueName } from '../model/inference-graphs.js';
+import { tensor, type Tensor } from '../runtime/ort-session.js';
+
+/**
+ * The KV cache of a batch of candidates, kept on the host and fed to the decoder graph as its
+ * `past` inputs without copying (onnxruntime reads the buffers in place). Each layer's keys and
+ * values are one buffer [rows, kv_heads, capacity, head_dim]; positions at or past `length` are
+ * spare capacity that the attention mask hides. The graph only returns the new positions, which
+ * are written in here, so a decode step moves O(new tokens) bytes instead of the whole cache
+ * (which a concat-and-return graph copied twice per step).
+ *
+ * Capacity grows in steps of `chunk` positions: a larger step wastes attention reads on masked
+ * positions, a smaller one copies the cache more often.
+ */
+export class KvCache {
+  private keys: Float32Array[];
+  private values: Float32Array[];
+  private cap = 0;
+  /** Positions filled in every row. */
+  length = 0;
+
+  constructor(
+    private readonly layers: number,
+    private readonly rows: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+    /** The most positions this cache will ever hold (prompt + new tokens). */
+    private readonly maxLength: number,
+    private readonly chunk = 16,
+  ) {
+    this.keys = Array.from({ length: layers }, () => new Float32Array(0));
+    this.values = Array.from({ length: layers }, () => new Float32Array(0));
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /**
+   * Append `seq` new positions per layer from the graph's new key/value outputs
+   * [srcRows, kv_heads, seq, head_dim]; srcRows is `rows`, or 1 to give every row the same
+   * positions (the shared prompt prefill).
+   */
+  append(newKeys: Float32Array[], newValues: Float32Array[], seq: number): void {
+    this.reserve(this.length + seq);
+    const { kvHeads: KV, headDim: D, rows, cap } = this;
+    const block = seq * D; // one (row, head) run of new positions
+    for (let l = 0; l < this.layers; l++) {
+      for (const [src, dst] of [
+        [newKeys[l], this.keys[l]],
+        [newValues[l], this.values[l]],
+      ] as const) {
+        const srcRows = src.length / (KV * block);
+        for (let r = 0; r < rows; r++) {
+          const s = srcRows === 1 ? 0 : r;
+          for (let h = 0; h < KV; h++) {
+            const from = (s * KV + h) * block;
+            dst.set(src.subarray(from, from + block), ((r * KV + h) * cap + this.length) * D);
+          }
+        }
+      }
+    }
+    this.length += seq;
+  }
+
+  /** The decoder's past_key_values feeds: every layer's buffers at full capacity. */
+  feeds(): Record<string, Tensor> {
+    const dims = [this.rows, this.kvHeads, this.cap, this.headDim];
+    const out: Record<string, Tensor> = {};
+    for (let l = 0; l < this.layers; l++) {
+      out[pastKeyName(l)] = tensor('float32', this.keys[l], dims);
+      out[pastValueName(l)] = tensor('float32', this.values[l], dims);
+    }
+    return out;
+  }
+
+  /** attention_mask [rows, capacity + seq]: the filled positions and the `seq` new ones. */
+  attentionMask(seq: number): Tensor {
+    const width = this.cap + seq;
+    const mask = new BigInt64Array(this.rows * width);
+    for (let r = 0; r < this.rows; r++) {
+      mask.fill(1n, r * width, r * width + this.length);
+      mask.fill(1n, r * width + this.cap, (r + 1) * width);
+    }
+    return tensor('int64', mask, [this.rows, width]);
+  }
+
+  /** Grow every buffer to hold at least `needed` positions, keeping what is filled. */
+  private reserve(needed: number): void {
+    if (needed <= this.cap) return;
+    const cap = Math.min(
+      Math.ceil(needed / this.chunk) * this.chunk,
+      Math.max(needed, this.maxLength),
+    );
+    const { kvHeads: KV, headDim: D, rows } = this;
+    const grow = (old: Float32Array): Float32Array => {
+      const buf = new Float32Array(rows * KV * cap * D);
+      for (let rh = 0; rh < rows * KV; rh++) {
+        buf.set(old.subarray(rh * this.cap * D, (rh * this.cap + this.length) * D), rh * cap * D);
+      }
+      return buf;
+    };
+    this.keys = this.keys.map(grow);
+    this.values = this.values.map(grow);
+    this.cap = cap;
+  }
+}

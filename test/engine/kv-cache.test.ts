@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KvCache } from '../../src/engine/generate/kv-cache.js';
+import { hostData } from '../../src/engine/runtime/ort-session.js';
+
+// Values that encode where they belong: layer, kind (key 0 / value 1), row, head, position, dim.
+const tag = (l: number, kind: number, r: number, h: number, t: number, d: number): number =>
+  l * 1e5 + kind * 1e4 + r * 1e3 + h * 100 + t * 10 + d + 1;
+
+/** New positions [rows, KV, seq, D] for positions from..from+seq-1, tagged as above. */
+function newBlock(
+  l: number,
+  kind: number,
+  rows: number,
+  KV: number,
+  seq: number,
+  D: number,
+  from: number,
+  sameRows = false,
+): Float32Array {
+  const a = new Float32Array(rows * KV * seq * D);
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < KV; h++)
+      for (let s = 0; s < seq; s++)
+        for (let d = 0; d < D; d++)
+          a[((r * KV + h) * seq + s) * D + d] = tag(l, kind, sameRows ? 0 : r, h, from + s, d);
+  return a;
+}
+
+test('KvCache keeps every appended position in place across growth, rows broadcast from a shared prefill', () => {
+  const [L, rows, KV, D] = [2, 3, 2, 4];
+  const cache = new KvCache(L, rows, KV, D, 40, 4);
+  const P = 5;
+  cache.append(
+    [0, 1].map((l) => newBlock(l, 0, 1, KV, P, D, 0)),
+    [0, 1].map((l) => newBlock(l, 1, 1, KV, P, D, 0)),
+    P,
+  );
+  assert.equal(cache.length, 5);
+  assert.equal(cache.capacity, 8, 'capacity rounds up to the chunk');
+  for (let t = P; t < 14; t++) {
+    cache.append(
+      [0, 1].map((l) => newBlock(l, 0, rows, KV, 1, D, t)),
+      [0, 1].map((l) => newBlock(l, 1, rows, KV, 1, D, t)),
+      1,
+    );
+  }
+  assert.equal(cache.length, 14);
+  assert.equal(cache.capacity, 16);
+  const feeds = cache.feeds();
+  for (let l = 0; l < L; l++) {
+    for (const [kind, name] of [
+      [0, `past_key_values.${l}.key`],
+      [1, `past_key_values.${l}.value`],
+    ] as const) {
+      const f = feeds[name];
+      assert.deepEqual(f.dims, [rows, KV, 16, D]);
+      const data = hostData<Float32Array>(f);
+      for (let r = 0; r < rows; r++)
+        for (let h = 0; h < KV; h++)
+          for (let t = 0; t < 16; t++)
+            for (let d = 0; d < D; d++) {
+              const got = data[((r * KV + h) * 16 + t) * D + d];
+              // Prefill positions are the same for every row (tagged row 0); spare capacity is zero.
+              const want = t >= 14 ? 0 : tag(l, kind, t < P ? 0 : r, h, t, d);
+              assert.equal(
+                got,
+                want,
+                `layer ${l} kind ${kind} row ${r} head ${h} pos ${t} dim ${d}`,
+              );
+            }
+    }
+  }
+});
+
+test('KvCache attention mask covers the filled positions and the new ones, not the spare capacity', () => {
+  const cache = new KvCache(1, 2, 1, 1, 100, 8);
+  cache.append([new Float32Array(3)], [new Float32Array(3)], 3);
+  const mask = cache.attentionMask(1);
+  assert.deepEqual(mask.dims, [2, 9]);
+  const row = [1, 1, 1, 0, 0, 0, 0, 0, 1].map(BigInt);
+  assert.deepEqual([...hostData<BigInt64Array>(mask)], [...row, ...row]);
+});
+
+test('KvCache never grows past its maximum length', () => {
+  const cache = new KvCache(1, 1, 1, 1, 10, 8);
+  cache.append([new Float32Array(9)], [new Float32Array(9)], 9);
+  assert.equal(cache.capacity, 10);
+});
