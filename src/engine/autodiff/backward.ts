@@ -4,7 +4,7 @@
 // forward pass, these gradient nodes and the optimiser update.
 
 import { fail } from '../errors.js';
-import type { GraphBuilder, V } from '../graph/builder.js';
+import type { Checkpoint, GraphBuilder, V } from '../graph/builder.js';
 import type { GraphNode } from '../graph/ir.js';
 import { GRAD_RULES, NO_GRADIENT_OPS, NodeGradContext, type GradEntry } from './rules.js';
 import { ShapeTable } from './shapes.js';
@@ -15,6 +15,67 @@ export interface BackwardOptions {
    * scalar (or single-element) loss.
    */
   seed?: V;
+  /**
+   * Recompute the builder's checkpoints (b.checkpoint) instead of keeping their intermediate
+   * values: gradient checkpointing (Chen et al. 2016, "Training Deep Nets with Sublinear Memory
+   * Cost"; transformers' gradient_checkpointing). Costs one more forward pass of each stretch.
+   */
+  recompute?: boolean;
+}
+
+/** A checkpoint's nodes that depend on its input, and their recomputed copies once emitted. */
+interface Recompute {
+  cp: Checkpoint;
+  nodes: GraphNode[];
+  copies?: Map<V, V>;
+}
+
+/**
+ * Which nodes each checkpoint recomputes: those its input reaches within its stretch. Nodes fed
+ * only by weights (a transposed weight) are not activations and stay shared.
+ */
+function recomputePlan(b: GraphBuilder, nodes: GraphNode[]): Map<GraphNode, Recompute> {
+  const of = new Map<GraphNode, Recompute>();
+  for (const cp of b.checkpoints) {
+    const r: Recompute = { cp, nodes: [] };
+    const dependent = new Set<V>([b.resolve(cp.input)]);
+    for (const n of nodes.slice(cp.from, cp.to)) {
+      if (!n.inputs.some((v) => dependent.has(v))) continue;
+      r.nodes.push(n);
+      of.set(n, r);
+      for (const o of n.outputs) dependent.add(o);
+    }
+  }
+  return of;
+}
+
+/**
+ * Emit the copies of a checkpoint's nodes. Their input is the checkpoint input plus a zero that
+ * depends on the gradient arriving at the checkpoint output, for two reasons: onnxruntime cannot
+ * run the copies before the backward pass reaches them (they would be held the whole pass), and
+ * its common-subexpression elimination cannot merge them back into the forward nodes.
+ */
+function emitRecompute(b: GraphBuilder, r: Recompute, gradOut: V, shapes: ShapeTable): Map<V, V> {
+  return b.scope('recompute', () => {
+    const input = b.resolve(r.cp.input);
+    const rows = b.shape(gradOut, 0, 1); // [1] int64, known only once gradOut exists
+    const zero = b.cast(b.mul(rows, b.constI64(0)), b.float); // [1] = 0
+    const copies = new Map<V, V>([[input, b.op1('Add', [input, zero], {}, 'WaitForGradient')]]);
+    shapes.alias(copies.get(input)!, input);
+    for (const n of r.nodes) {
+      const outs = b.op(
+        n.opType,
+        n.inputs.map((v) => copies.get(v) ?? v),
+        n.attrs,
+        n.outputs.length,
+      );
+      n.outputs.forEach((o, i) => {
+        copies.set(o, outs[i]);
+        shapes.alias(outs[i], o);
+      });
+    }
+    return copies;
+  });
 }
 
 /**
@@ -89,6 +150,7 @@ export function backward(
     path.push({ node: n, entry, wanted });
   }
 
+  const plan = opts.recompute ? recomputePlan(b, nodes) : new Map<GraphNode, Recompute>();
   const parts = new Map<V, V[]>();
   const summed = new Map<V, V>();
   const addPart = (v: V, g: V) => {
@@ -127,11 +189,21 @@ export function backward(
     }
 
     for (const { node, entry, wanted } of path) {
+      // A recomputed node's rule reads the copies of its forward values, not the originals.
+      const r = plan.get(node);
+      if (r && !r.copies) {
+        const gradOut = gradOf(b.resolve(r.cp.output));
+        r.copies = gradOut ? emitRecompute(b, r, gradOut, shapes) : new Map();
+      }
+      const copy = (v: V) => r?.copies?.get(v) ?? v;
+      const view = r
+        ? { ...node, inputs: node.inputs.map(copy), outputs: node.outputs.map(copy) }
+        : node;
       b.scope(node.name.replace(/^\//, ''), () => {
         const grads = node.outputs.map((o) => (reached.has(o) ? gradOf(o) : undefined));
         if (grads.every((g) => g === undefined)) return;
-        const ctx = new NodeGradContext(b, shapes, node, wanted);
-        const gin = entry.grad(node, b, grads, ctx);
+        const ctx = new NodeGradContext(b, shapes, view, wanted);
+        const gin = entry.grad(view, b, grads, ctx);
         wanted.forEach((w, i) => {
           const g = gin[i];
           if (w && g !== undefined) addPart(node.inputs[i], g);

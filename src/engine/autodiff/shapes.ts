@@ -238,6 +238,10 @@ export class ShapeTable {
   has(v: V): boolean {
     return this.info.has(v);
   }
+  /** Record that `v` (a recomputed copy) has what is known of `original`. */
+  alias(v: V, original: V): void {
+    this.info.set(v, this.get(original));
+  }
   get(v: V): TensorInfo {
     return this.info.get(v) ?? {};
   }

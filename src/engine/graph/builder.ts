@@ -16,6 +16,18 @@ export const OPSET = 18;
 export type V = string;
 
 /**
+ * A stretch of nodes (indices from..to-1 of `nodes`) computing `output` from the activation
+ * `input` (plus weights and shared constants): the backward pass may recompute it from `input`
+ * instead of keeping its intermediate values (gradient checkpointing, see autodiff/backward.ts).
+ */
+export interface Checkpoint {
+  input: V;
+  output: V;
+  from: number;
+  to: number;
+}
+
+/**
  * Builds a Graph with typed op constructors and scoped names that read like the model
  * (`/model/layers.0/self_attn/q_proj/MatMul`). `float` is the element type of float tensors in
  * this graph: float32 for real use, float64 for gradient checks.
@@ -25,6 +37,7 @@ export class GraphBuilder {
   readonly initializers = new Map<string, Initializer>();
   readonly inputs: ValueInfo[] = [];
   readonly outputs: ValueInfo[] = [];
+  readonly checkpoints: Checkpoint[] = [];
   private readonly scopes: string[] = [];
   private readonly usedNames = new Map<string, number>();
   private readonly constCache = new Map<string, V>();
@@ -45,6 +58,14 @@ export class GraphBuilder {
     } finally {
       this.scopes.pop();
     }
+  }
+
+  /** Build `fn()` (which computes from the activation `input`) as a Checkpoint: a stretch the backward pass may recompute. */
+  checkpoint(input: V, fn: () => V): V {
+    const from = this.nodes.length;
+    const output = fn();
+    this.checkpoints.push({ input, output, from, to: this.nodes.length });
+    return output;
   }
 
   input(name: string, elemType: ElemType, dims: (number | string)[]): V {
