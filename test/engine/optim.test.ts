@@ -8,6 +8,7 @@ import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { OrtSession, hostData, tensor } from '../../src/engine/runtime/ort-session.js';
 import { buildAdamWUpdate, buildClipByGlobalNorm } from '../../src/engine/train/optim/adamw.js';
+import { AdamWSession } from '../../src/engine/train/optim/adamw-session.js';
 import {
   referenceAdamWStep,
   referenceClipByGlobalNorm,
@@ -126,6 +127,50 @@ async function compareAdamW(
 
 const HP = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 const LRS = [1e-3, 5e-4, 2e-3, 1e-4, 0, 3e-3, 1e-3, 7e-4];
+
+describe("AdamWSession (the trainer's optimizer step)", () => {
+  test('updates parameters and moments in place, matching the float64 reference on scaled gradients', async () => {
+    const rng = new Rng(11);
+    const n = 1000;
+    const randn = (scale: number) =>
+      Float64Array.from({ length: n }, () => (rng.nextFloat() * 2 - 1) * scale);
+    const session = await AdamWSession.create(HP, { threads: 1 });
+    const init = randn(1);
+    const state = {
+      param: Float32Array.from(init),
+      grad: new Float32Array(n),
+      m: new Float32Array(n),
+      v: new Float32Array(n),
+    };
+    const buffers = { ...state };
+    let ref: { param: Float64Array; m: Float64Array; v: Float64Array } = {
+      param: Float64Array.from(state.param),
+      m: new Float64Array(n),
+      v: new Float64Array(n),
+    };
+    let worst = 0;
+    try {
+      for (const [k, lr] of LRS.entries()) {
+        const g = randn(0.1);
+        state.grad.set(g);
+        // The clipping coefficient scales the gradient before AdamW sees it.
+        const gradScale = k % 2 ? 0.5 : 1;
+        await session.step(state, { gradScale, lr, step: k + 1 });
+        const scaled = g.map((x) => Math.fround(x) * gradScale);
+        ref = referenceAdamWStep({ ...ref, grad: scaled }, { ...HP, lr, step: k + 1 });
+        for (let i = 0; i < n; i++)
+          worst = Math.max(worst, Math.abs(state.param[i] - ref.param[i]));
+      }
+    } finally {
+      await session.close();
+    }
+    assert.ok(worst < 1e-6, `max abs error ${worst}`);
+    // In place: the very buffers the caller handed in now hold the update.
+    assert.equal(state.param, buffers.param);
+    assert.notDeepEqual(Array.from(state.param), Array.from(Float32Array.from(init)));
+    assert.ok(state.m.some((x) => x !== 0) && state.v.some((x) => x > 0));
+  });
+});
 
 // ---- AdamW ----------------------------------------------------------------------------------
 

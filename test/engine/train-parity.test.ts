@@ -154,6 +154,60 @@ test('LoRA: loss and every lora_A/lora_B gradient match PEFT + PyTorch (1e-3 rel
   }
 });
 
+test('gradient checkpointing recomputes every layer and leaves loss and gradients unchanged', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const dir = join(s.root, 'dpo', 'tiny-llama');
+  const adapter = loadLoraAdapter(join(dir, 'lora-adapter'));
+  const lora = {
+    r: adapter.config.r,
+    alpha: adapter.config.loraAlpha,
+    targets: DEFAULT_LORA_TARGETS,
+  };
+  const cases = [
+    {
+      name: 'full',
+      model: join(dir, 'policy'),
+      mode: { kind: 'full' as const },
+      loss: s.expected.full.loss,
+    },
+    {
+      name: 'lora',
+      model: join(s.root, 'tiny-llama'),
+      mode: { kind: 'lora' as const, lora },
+      loss: s.expected.lora.loss,
+    },
+  ];
+  for (const c of cases) {
+    const model = loadModel(c.model);
+    const pairs = tokenizePairs(
+      model.tokenizer,
+      s.rows.map((r) => r.value),
+      s.rows.map((r) => r.where),
+      4096,
+    );
+    const trainer = await DpoTrainer.create(
+      model,
+      { ...options(c.mode), gradientCheckpointing: true },
+      c.name === 'lora' ? adapter : undefined,
+    );
+    try {
+      const nodes = trainer.graph.graph.nodes;
+      // Each layer's copy starts from its input plus a zero that waits for the layer's gradient.
+      const starts = nodes.filter((n) => /\/recompute\/WaitForGradient(_\d+)?$/.test(n.name));
+      assert.equal(starts.length, model.config.numHiddenLayers, `${c.name}: one copy per layer`);
+      const copies = nodes.filter((n) => n.name.includes('/recompute/')).length;
+      assert.ok(copies > 20 * starts.length, `${c.name}: ${copies} recomputed nodes`);
+      const { grads, loss } = await trainer.gradients(pairs, s.refs);
+      assert.ok(Math.abs(loss - c.loss) < 1e-4, `${c.name}: loss ${loss} vs ${c.loss}`);
+      compareGrads(grads, join(dir, `${c.name}_grads.safetensors`));
+    } finally {
+      await trainer.close();
+      model.close();
+    }
+  }
+});
+
 test('pipeline train --dump-grads writes the same gradients (full and LoRA)', async (t) => {
   const s = await setup(t);
   if (!s) return;

@@ -30,10 +30,21 @@ export interface LlamaForwardInputs {
   past?: { key: V; value: V }[];
   /** Only compute the last position's logits (generation prefill/decode). */
   lastPositionOnly?: boolean;
+  /**
+   * int64 [N] indices into the B·S positions (row-major): compute logits only there, as [N, vocab].
+   * Training asks for the positions that predict response tokens, which keeps the lm_head's
+   * [B, S, vocab] tensors (and their gradients) out of memory.
+   */
+  logitPositions?: V;
+  /**
+   * Build each decoder layer as a checkpoint (GraphBuilder.checkpoint), so a training graph's
+   * backward pass can recompute it rather than keep its activations (gradient checkpointing).
+   */
+  checkpointLayers?: boolean;
 }
 
 export interface LlamaForwardOutputs {
-  /** float [B, S, vocab] (or [B, 1, vocab] with lastPositionOnly) */
+  /** float [B, S, vocab] ([B, 1, vocab] with lastPositionOnly, [N, vocab] with logitPositions) */
   logits: V;
   /** Per layer: key/value of the S new tokens [B, KV, S, D] (after RoPE), for the caller's cache. */
   present: { key: V; value: V }[];
@@ -114,8 +125,9 @@ export function llamaForward(
   ); // [B, S, H]
   const present: { key: V; value: V }[] = [];
 
-  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+  const layer = (l: number, hIn: V): V => {
     const p = `model.layers.${l}`;
+    let h = hIn;
     const attnOut = b.scope(`model/layers.${l}`, () => {
       const x = rmsNorm(h, `${p}.input_layernorm`);
       return b.scope('self_attn', () => {
@@ -164,10 +176,20 @@ export function llamaForward(
         return linear(b.mul(act, up), `${p}.mlp.down_proj`, cfg.mlpBias); // [B, S, H]
       });
     });
-    h = b.add(h, mlpOut);
+    return b.add(h, mlpOut);
+  };
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const hIn = h;
+    h = inp.checkpointLayers ? b.checkpoint(hIn, () => layer(l, hIn)) : layer(l, hIn);
   }
 
   if (inp.lastPositionOnly) h = b.slice(h, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [B, 1, H]
+  if (inp.logitPositions) {
+    const positions = inp.logitPositions;
+    h = b.scope('model/logit_positions', () =>
+      b.gather(b.reshape(h, [-1, cfg.hiddenSize]), positions),
+    ); // [N, H]
+  }
   h = b.scope('model', () => rmsNorm(h, 'model.norm'));
   const logits = b.scope('lm_head', () => {
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';

@@ -90,6 +90,17 @@ export class OrtSession {
     return res as unknown as Record<string, Tensor>;
   }
 
+  /**
+   * Run with every output written into the given tensors (they may be the feeds' own buffers: an
+   * in-place update). onnxruntime-node still returns a copy of each output; those are dropped.
+   */
+  async runInto(feeds: Record<string, Tensor>, outputs: Record<string, Tensor>): Promise<void> {
+    const f = feeds as unknown as ort.InferenceSession.FeedsType;
+    const o = outputs as unknown as ort.InferenceSession.FetchesType;
+    const copies = await this.session.run(f, o);
+    for (const t of Object.values(copies)) t.dispose();
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }

@@ -10,14 +10,12 @@
 //
 // The loss itself is losses/kto.ts; this file adds the policy forward passes, and reuses
 // train-graph.ts for the binder, backward, gradient accumulation, clipping and AdamW.
-import { llamaForward } from '../model/llama-graph.js';
 import { buildKtoLoss } from './losses/index.js';
 import {
   beginStepGraph,
   finishStepGraph,
-  optimizerInputs,
-  rightPaddedPositions,
-  sequenceLogps,
+  stepInputs,
+  responseLogps,
   type TrainGraph,
   type TrainGraphSpec,
 } from './train-graph.js';
@@ -29,11 +27,10 @@ export type KtoGraphSpec = Omit<TrainGraphSpec, 'losses' | 'lossWeights'>;
  *         are the matched sequences (prompt_i + completion_i), rows B..2B−1 the KL sequences
  *         (prompt_i + mismatched completion), all right-padded to one S; label [B] (1 desirable,
  *         0 undesirable); ref_logps, ref_kl_logps [B] (reference sums of the same sequences);
- *         loss_scale, learning_rate, step; and per trainable parameter p: p, optimizer.m.p,
- *         optimizer.v.p, grad_acc.p.
+ *         loss_scale; and per trainable parameter p: p (and grad_acc.p when accumulating).
  * outputs loss, grad_norm, the KTO metrics of buildKtoLoss (TRL names: kl, rewards/chosen, …,
  *         the *_sum and count/* terms for exact aggregation across micro-batches),
- *         grad_acc_out.p, updated.p, updated.optimizer.{m,v}.p — as buildTrainGraph.
+ *         grad_acc_out.p, grad_norm, clip_coef — as buildTrainGraph.
  */
 export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
   const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
@@ -43,7 +40,7 @@ export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
   const label = b.input('label', float, ['batch']);
   const refLogps = b.input('ref_logps', float, ['batch']);
   const refKlLogps = b.input('ref_kl_logps', float, ['batch']);
-  const inputs = optimizerInputs(b);
+  const inputs = stepInputs(b);
 
   const batch = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = B
   const half = (x: string, first: boolean) =>
@@ -53,17 +50,14 @@ export function buildKtoGraph(spec: KtoGraphSpec): TrainGraph {
   // the reverse pass never enters the KL pass and the backward runs over B rows instead of 2B.
   // Per-row results are identical either way (rows never interact).
   const forward = (name: string, first: boolean) =>
-    b.scope(name, () => {
-      const ids = half(inputIds, first);
-      const { logits } = llamaForward(b, spec.cfg, binder, {
-        inputIds: ids,
+    b.scope(name, () =>
+      responseLogps(b, spec.cfg, binder, {
+        inputIds: half(inputIds, first),
         attentionMask: half(attentionMask, first),
-        positionIds: rightPaddedPositions(b, ids),
-      });
-      return b.scope('sequence_logps', () =>
-        sequenceLogps(b, logits, ids, half(responseMask, first)),
-      );
-    });
+        responseMask: half(responseMask, first),
+        checkpointLayers: spec.gradientCheckpointing,
+      }),
+    );
   const policy = forward('matched', true);
   const policyKl = forward('kl', false);
 

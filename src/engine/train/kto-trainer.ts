@@ -191,6 +191,8 @@ export class KtoTrainer {
       mode: opts.mode,
       lossOptions: opts.lossOptions,
       optimizer: opts.optimizer,
+      accumulate: opts.gradAccum > 1,
+      gradientCheckpointing: opts.gradientCheckpointing,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
     const tok = base.tokenizer;

@@ -1,6 +1,7 @@
 // What DpoTrainer and KtoTrainer share: an onnxruntime session over a step graph (train-graph.ts,
-// kto-graph.ts), the trainable parameters and AdamW moments it carries from one run to the next,
-// and the optimizer step itself. The trainers only lay out their micro-batches and name metrics.
+// kto-graph.ts) that yields gradients, the trainable parameters and AdamW moments carried from one
+// step to the next, and the optimizer step itself (optim/adamw-session.ts, in place). The trainers
+// only lay out their micro-batches and name metrics.
 import { PipelineError } from '../errors.js';
 import { Rng } from '../generate/rng.js';
 import { toOnnxBytes } from '../graph/serialize.js';
@@ -8,23 +9,22 @@ import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../runtime/ort-session.js';
 import { initLora, loraAName, loraBName, loraModules } from './lora.js';
+import { AdamWSession } from './optim/adamw-session.js';
 import { learningRateAt } from './optim/schedule.js';
 import type { RightPaddedBatch } from './pair-batches.js';
-import {
-  gradAccIn,
-  gradAccOut,
-  momentM,
-  momentV,
-  updated,
-  updatedM,
-  updatedV,
-  type TrainGraph,
-} from './train-graph.js';
+import { gradAccIn, gradAccOut, type TrainGraph } from './train-graph.js';
 import type { TrainerOptions } from './trainer.js';
 
 export type StepSessionOptions = Pick<
   TrainerOptions,
-  'mode' | 'seed' | 'threads' | 'device' | 'lrSchedule' | 'learningRate' | 'warmupSteps'
+  | 'mode'
+  | 'seed'
+  | 'threads'
+  | 'device'
+  | 'lrSchedule'
+  | 'learningRate'
+  | 'warmupSteps'
+  | 'optimizer'
 >;
 
 /** One micro-batch's feeds: its right-padded sequences and the graph's own per-row inputs. */
@@ -62,6 +62,7 @@ export class StepSession {
   private constructor(
     readonly graph: TrainGraph,
     private readonly session: OrtSession,
+    private readonly adamw: AdamWSession,
     private readonly opts: StepSessionOptions,
   ) {}
 
@@ -80,7 +81,12 @@ export class StepSession {
       device: opts.device,
       memPattern: false,
     });
-    const s = new StepSession(graph, session, opts);
+    const { maxGradNorm: _clip, ...adamwHp } = opts.optimizer;
+    const adamw = await AdamWSession.create(adamwHp, {
+      threads: opts.threads,
+      device: opts.device,
+    });
+    const s = new StepSession(graph, session, adamw, opts);
     // Stream 1 of the seed is LoRA init (stream 2 the data order), so a seed gives the same
     // adapter start whatever the data.
     const rng = new Rng(opts.seed).fork(1);
@@ -109,9 +115,9 @@ export class StepSession {
     return this.applied;
   }
 
-  /** One micro-batch before any update: no accumulation, whole loss, learning rate 0. */
+  /** One micro-batch's gradients of its whole loss, before any update. */
   async gradients(feeds: MicroFeeds): Promise<MicroGradients> {
-    const out = await this.run(feeds, this.zeroGrads(), 1, 0, 'grads');
+    const out = await this.run(feeds, undefined, 1);
     return {
       grads: this.gradAcc(out),
       loss: hostData<Float32Array>(out.loss)[0],
@@ -140,28 +146,29 @@ export class StepSession {
       totalSteps: c.totalSteps,
     });
     const t0 = performance.now();
-    let acc = this.zeroGrads();
+    if (micro.length > 1 && !this.graph.accumulates) {
+      throw new Error('internal: several micro-batches per step need an accumulating step graph');
+    }
+    let acc: Map<string, Float32Array> | undefined;
     let tokens = 0;
     let loss = 0;
     let last: Record<string, Tensor> = {};
     const done: AppliedStep['micro'] = [];
     const total = micro.reduce((a, mb) => a + c.rows(mb), 0);
-    for (const [i, mb] of micro.entries()) {
+    for (const mb of micro) {
       // A micro-batch's loss is a mean over its rows, and micro-batches differ in size at the end
       // of an epoch: weighting by rows makes the step's loss the mean over all of them.
       const scale = c.rows(mb) / total;
       const feeds = c.feeds(mb);
-      const final = i === micro.length - 1;
-      const out = await this.run(feeds, acc, scale, lr, final ? 'update' : 'grads');
+      const out = await this.run(feeds, acc, scale);
       tokens += feeds.batch.tokens;
       const scalars = this.scalars(out);
       loss += scalars.loss * scale;
       done.push({ scalars, scale });
-      if (!final) acc = this.gradAcc(out);
+      acc = this.gradAcc(out);
       last = out;
     }
-    // Every run outputs the update for the gradients accumulated so far; only the last one's is
-    // the step's.
+    // The last run's norm and clipping coefficient are those of all the step's gradients.
     const gradNorm = hostData<Float32Array>(last.grad_norm)[0];
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new PipelineError({
@@ -170,10 +177,17 @@ export class StepSession {
         hint: `lower the learning rate (or beta), enable gradient clipping (max_grad_norm), or check the data for empty ${c.responses}`,
       });
     }
+    const gradScale = hostData<Float32Array>(last.clip_coef)[0];
     for (const p of this.graph.params) {
-      this.params.set(p.name, hostData<Float32Array>(last[updated(p.name)]));
-      this.m.set(p.name, hostData<Float32Array>(last[updatedM(p.name)]));
-      this.v.set(p.name, hostData<Float32Array>(last[updatedV(p.name)]));
+      await this.adamw.step(
+        {
+          param: this.params.get(p.name)!,
+          grad: acc!.get(p.name)!,
+          m: this.m.get(p.name)!,
+          v: this.v.get(p.name)!,
+        },
+        { gradScale, lr, step: this.applied + 1 },
+      );
     }
     this.applied++;
     const seconds = (performance.now() - t0) / 1000;
@@ -189,20 +203,17 @@ export class StepSession {
 
   async close(): Promise<void> {
     await this.session.release();
+    await this.adamw.close();
   }
 
   /**
-   * One run of the step graph; `acc` is the gradient sum so far (`grad_acc_out` adds to it).
-   * Only what the caller will read is fetched: the accumulated gradients between micro-batches,
-   * the updated parameters and moments after the last one. For a full fine-tune each unfetched
-   * set is a model-sized copy saved.
+   * One run of the step graph; `acc` is the gradient sum so far (`grad_acc_out` adds to it;
+   * zeros when absent and the graph accumulates).
    */
   private async run(
     { batch, inputs }: MicroFeeds,
-    acc: Map<string, Float32Array>,
+    acc: Map<string, Float32Array> | undefined,
     lossScale: number,
-    lr: number,
-    fetch: 'grads' | 'update',
   ): Promise<Record<string, Tensor>> {
     const feeds: Record<string, Tensor> = {
       input_ids: tensor('int64', batch.inputIds, [batch.rows, batch.seq]),
@@ -210,30 +221,16 @@ export class StepSession {
       response_mask: tensor('float32', batch.responseMask, [batch.rows, batch.seq]),
       ...inputs,
       loss_scale: tensor('float32', Float32Array.of(lossScale), []),
-      learning_rate: tensor('float32', Float32Array.of(lr), []),
-      step: tensor('float32', Float32Array.of(this.applied + 1), []),
     };
     for (const p of this.graph.params) {
       feeds[p.name] = tensor('float32', this.params.get(p.name)!, p.dims);
-      feeds[momentM(p.name)] = tensor('float32', this.m.get(p.name)!, p.dims);
-      feeds[momentV(p.name)] = tensor('float32', this.v.get(p.name)!, p.dims);
-      feeds[gradAccIn(p.name)] = tensor('float32', acc.get(p.name)!, p.dims);
+      if (this.graph.accumulates) {
+        const sum = acc?.get(p.name) ?? new Float32Array(p.dims.reduce((a, b) => a * b, 1));
+        feeds[gradAccIn(p.name)] = tensor('float32', sum, p.dims);
+      }
     }
-    const names = ['loss', 'grad_norm', ...this.graph.metrics];
-    for (const p of this.graph.params)
-      if (fetch === 'grads') names.push(gradAccOut(p.name));
-      else names.push(updated(p.name), updatedM(p.name), updatedV(p.name));
-    return this.session.run(feeds, names);
+    return this.session.run(feeds);
   }
-
-  /** Zero accumulators, allocated once: the graph only reads them (a model-sized buffer each step otherwise). */
-  private zeroGrads(): Map<string, Float32Array> {
-    this.zeros ??= new Map(
-      this.graph.params.map((p) => [p.name, new Float32Array(p.dims.reduce((a, b) => a * b, 1))]),
-    );
-    return this.zeros;
-  }
-  private zeros?: Map<string, Float32Array>;
 
   private gradAcc(out: Record<string, Tensor>): Map<string, Float32Array> {
     return new Map(

@@ -3,7 +3,7 @@ import { GraphBuilder, type V } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { ModelConfig } from '../model/config.js';
 import { modelTensorShapes } from '../model/config.js';
-import { tokenLogprobsOf, type WeightTable } from '../model/inference-graphs.js';
+import type { WeightTable } from '../model/inference-graphs.js';
 import { llamaForward, type WeightBinder } from '../model/llama-graph.js';
 import {
   buildPreferenceLoss,
@@ -12,7 +12,7 @@ import {
   type LossType,
 } from './losses/index.js';
 import { loraAName, loraBName, loraLinear, loraModules, loraScale, type LoraSpec } from './lora.js';
-import { buildAdamWUpdate, buildClipByGlobalNorm } from './optim/adamw.js';
+import { buildClipByGlobalNorm } from './optim/adamw.js';
 
 export type TrainMode = { kind: 'lora'; lora: LoraSpec } | { kind: 'full' };
 
@@ -34,6 +34,17 @@ export interface TrainGraphSpec {
   lossWeights: number[];
   lossOptions: LossOptions;
   optimizer: OptimizerSpec;
+  /**
+   * Gradient accumulation across micro-batches (grad_acc.p inputs; default true). Without it the
+   * step graph's gradients are its own, and a model-sized zero input and Add are saved.
+   */
+  accumulate?: boolean;
+  /**
+   * Recompute each decoder layer in the backward pass instead of keeping its activations
+   * (transformers' gradient_checkpointing): about one more forward pass of time for most of the
+   * activation memory.
+   */
+  gradientCheckpointing?: boolean;
   float?: 'float32' | 'float64';
 }
 
@@ -47,32 +58,28 @@ export interface TrainGraph {
   graph: Graph;
   params: TrainableParam[];
   needsReference: boolean;
-  /** Scalar metric outputs (TRL names), besides `loss` and `grad_norm`. */
+  /** Scalar metric outputs (TRL names), besides `loss`, `grad_norm` and `clip_coef`. */
   metrics: string[];
+  /** Whether the graph takes grad_acc.p inputs (see TrainGraphSpec.accumulate). */
+  accumulates: boolean;
 }
 
 // Input/output names of the step graph, per trainable parameter.
-export const momentM = (p: string): string => `optimizer.m.${p}`;
-export const momentV = (p: string): string => `optimizer.v.${p}`;
 export const gradAccIn = (p: string): string => `grad_acc.${p}`;
 export const gradAccOut = (p: string): string => `grad_acc_out.${p}`;
-export const updated = (p: string): string => `updated.${p}`;
-export const updatedM = (p: string): string => `updated.optimizer.m.${p}`;
-export const updatedV = (p: string): string => `updated.optimizer.v.${p}`;
 
 /**
- * One DPO-family training step as one ONNX graph (one micro-batch of P pairs):
+ * The gradients of one DPO-family training step as one ONNX graph (one micro-batch of P pairs):
  *
  * inputs  input_ids, attention_mask [2P, S] (chosen rows, then rejected rows, right-padded),
  *         response_mask [2P, S] float (1 on response tokens), ref_chosen_logps / ref_rejected_logps [P]
- *         (when the loss needs a reference), loss_scale (1 / gradient_accumulation_steps),
- *         learning_rate, step (1-based optimizer step), and per trainable parameter p:
- *         p, optimizer.m.p, optimizer.v.p, grad_acc.p (gradients accumulated so far; zeros at first)
- * outputs loss, grad_norm, metrics, grad_acc_out.p = grad_acc.p + loss_scale · ∂loss/∂p, and
- *         updated.p / updated.optimizer.{m,v}.p: AdamW applied to the clipped grad_acc_out.
+ *         (when the loss needs a reference), loss_scale (this micro-batch's share of the step),
+ *         and per trainable parameter p: p, and grad_acc.p (gradients accumulated so far) when
+ *         the graph accumulates
+ * outputs loss, metrics, grad_acc_out.p = grad_acc.p + loss_scale · ∂loss/∂p, grad_norm (global
+ *         L2 norm of grad_acc_out) and clip_coef (the factor clipping multiplies them by).
  *
- * The caller keeps grad_acc_out for intermediate micro-batches and the updated parameters after
- * the last one, so gradient accumulation needs no second graph.
+ * AdamW runs after the last micro-batch in its own graph (optim/adamw-session.ts), in place.
  */
 export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const { cfg } = spec;
@@ -83,13 +90,15 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const needsReference = lossNeedsReference(spec.losses);
   const refChosen = needsReference ? b.input('ref_chosen_logps', float, ['pairs']) : undefined;
   const refRejected = needsReference ? b.input('ref_rejected_logps', float, ['pairs']) : undefined;
-  const inputs = optimizerInputs(b);
+  const inputs = stepInputs(b);
 
-  const positionIds = rightPaddedPositions(b, inputIds);
-  const { logits } = llamaForward(b, cfg, binder, { inputIds, attentionMask, positionIds });
-
+  const seqLp = responseLogps(b, cfg, binder, {
+    inputIds,
+    attentionMask,
+    responseMask,
+    checkpointLayers: spec.gradientCheckpointing,
+  }); // [2P]
   const { chosen, rejected, chosenTokens, rejectedTokens } = b.scope('sequence_logps', () => {
-    const seqLp = sequenceLogps(b, logits, inputIds, responseMask); // [2P]
     const counts = b.reduceSum(responseMask, [1], false); // [2P]
     const pairs = b.div(b.shape(inputIds, 0, 1), b.constI64(2)); // [1] = P
     const first = (x: V) => b.slice(x, [0], pairs, [0]);
@@ -138,21 +147,14 @@ export function beginStepGraph(
   return { b, float, binder, params, inputIds, attentionMask, responseMask };
 }
 
-/** The scalar inputs of the optimizer step, declared after a graph's per-row inputs. */
-export interface OptimizerInputs {
+/** The scalar inputs of a step graph, declared after a graph's per-row inputs. */
+export interface StepInputs {
   /** The micro-batch's share of the step's loss. */
   lossScale: V;
-  lr: V;
-  /** 1-based optimizer step, for AdamW's bias correction. */
-  step: V;
 }
 
-export function optimizerInputs(b: GraphBuilder): OptimizerInputs {
-  return {
-    lossScale: b.input('loss_scale', b.float, []),
-    lr: b.input('learning_rate', b.float, []),
-    step: b.input('step', b.float, []),
-  };
+export function stepInputs(b: GraphBuilder): StepInputs {
+  return { lossScale: b.input('loss_scale', b.float, []) };
 }
 
 /**
@@ -220,84 +222,103 @@ export function rightPaddedPositions(b: GraphBuilder, inputIds: V): V {
 }
 
 /**
- * Per-row sums of response-token log-probs, [rows]: token t is predicted at position t − 1, so
- * the mask drops its first column to line up with `tokenLogprobsOf`'s [rows, S−1].
+ * Per-row sums of response-token log-probs [rows], from a forward pass that computes logits only
+ * at the positions that predict a response token (token t is predicted at position t − 1):
+ * Σ_t mask[r, t] · log softmax(logits[r, t − 1])[ids[r, t]]. The [rows, S, vocab] logits, their
+ * log-softmax and the gradients of both were the largest tensors of a training step (403 MB each
+ * for 8 × 256 tokens at SmolLM2's vocabulary); prompt positions never needed them.
  */
-export function sequenceLogps(b: GraphBuilder, logits: V, inputIds: V, responseMask: V): V {
-  const tokenLp = tokenLogprobsOf(b, logits, inputIds); // [R, S-1]
-  const mask = b.slice(responseMask, [1], [Number.MAX_SAFE_INTEGER], [1]); // [R, S-1]
-  return b.reduceSum(b.mul(tokenLp, mask), [1], false); // [R]
+export function responseLogps(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  binder: WeightBinder,
+  batch: { inputIds: V; attentionMask: V; responseMask: V; checkpointLayers?: boolean },
+): V {
+  const { inputIds, attentionMask, responseMask, checkpointLayers } = batch;
+  const sel = b.scope('response_tokens', () => {
+    const seq = b.shape(inputIds, 1, 2); // [1] = S
+    const rows = b.shape(inputIds, 0, 1); // [1] = R
+    const one = b.constI64(1);
+    const mask = b.slice(responseMask, [1], [Number.MAX_SAFE_INTEGER], [1]); // [R, S-1]
+    // [2, N]: (row, t - 1) of each response token t (NonZero on bool: onnxruntime has no float64 kernel)
+    const nz = b.op1('NonZero', [b.op1('Greater', [mask, b.constF(0)])]);
+    const row = b.squeeze(b.slice(nz, [0], [1], [0]), [0]); // [N]
+    const col = b.squeeze(b.slice(nz, [1], [2], [0]), [0]); // [N]
+    const position = b.add(b.mul(row, seq), col); // [N] into R·S
+    const target = b.gather(b.reshape(inputIds, [-1]), b.add(position, one)); // [N]
+    const weight = b.gather(b.reshape(mask, [-1]), b.add(b.mul(row, b.sub(seq, one)), col)); // [N]
+    const rowIds = b.range(b.constI64(0), b.squeeze(rows, [0]), one); // [R]
+    const member = b.cast(b.equal(b.unsqueeze(rowIds, [1]), b.unsqueeze(row, [0])), b.float);
+    return { position, target, rowWeights: b.mul(member, weight) }; // rowWeights [R, N]
+  });
+  const { logits } = llamaForward(b, cfg, binder, {
+    inputIds,
+    attentionMask,
+    positionIds: rightPaddedPositions(b, inputIds),
+    logitPositions: sel.position,
+    checkpointLayers,
+  }); // [N, vocab]
+  return b.scope('sequence_logps', () => {
+    const logp = b.logSoftmax(logits, -1); // [N, vocab]
+    const tokenLp = b.gatherElements(logp, b.unsqueeze(sel.target, [1]), 1); // [N, 1]
+    return b.squeeze(b.matMul(sel.rowWeights, tokenLp), [1]); // [R]
+  });
 }
 
 /**
  * Everything after the loss, and the finished graph: backward of loss · loss_scale, gradient
- * accumulation (grad_acc.p inputs → grad_acc_out.p outputs), global-norm clipping, AdamW, and the
- * outputs `loss`, `grad_norm`, each metric (its name listed in the graph's `metrics`), and
- * updated.p / updated.optimizer.{m,v}.p.
+ * accumulation (grad_acc.p inputs → grad_acc_out.p outputs, or the gradients alone), and the
+ * global norm with its clipping coefficient; outputs `loss`, `grad_norm`, `clip_coef`, each metric
+ * (its name listed in the graph's `metrics`) and grad_acc_out.p.
  */
 export function finishStepGraph(
   b: GraphBuilder,
   s: {
-    spec: Pick<TrainGraphSpec, 'optimizer'>;
+    spec: Pick<TrainGraphSpec, 'optimizer' | 'accumulate' | 'gradientCheckpointing'>;
     params: TrainableParam[];
     loss: V;
     metrics: Record<string, V>;
-    inputs: OptimizerInputs;
+    inputs: StepInputs;
     needsReference: boolean;
   },
 ): TrainGraph {
   const float = b.float;
   const { params, inputs } = s;
-  const optimizer = s.spec.optimizer;
+  const accumulates = s.spec.accumulate ?? true;
+  const maxGradNorm = s.spec.optimizer.maxGradNorm;
   const scaled = b.mul(s.loss, inputs.lossScale);
   const grads = backward(
     b,
     scaled,
     params.map((p) => p.name),
+    { recompute: s.spec.gradientCheckpointing },
   );
 
   const accumulated = b.scope('grad_accumulation', () =>
-    params.map((p) => {
-      const acc = b.input(gradAccIn(p.name), float, p.dims);
-      return b.add(acc, grads.get(p.name)!);
-    }),
-  );
-  const { grads: clipped, norm } = b.scope('clip', () =>
-    buildClipByGlobalNorm(
-      b,
-      accumulated,
-      optimizer.maxGradNorm > 0 ? optimizer.maxGradNorm : Infinity,
+    params.map((p) =>
+      accumulates
+        ? b.add(b.input(gradAccIn(p.name), float, p.dims), grads.get(p.name)!)
+        : grads.get(p.name)!,
     ),
   );
-  const states = params.map((p, i) => ({
-    param: p.name,
-    grad: clipped[i],
-    m: b.input(momentM(p.name), float, p.dims),
-    v: b.input(momentV(p.name), float, p.dims),
-  }));
-  const next = b.scope('adamw', () =>
-    buildAdamWUpdate(b, states, {
-      lr: inputs.lr,
-      step: inputs.step,
-      beta1: optimizer.beta1,
-      beta2: optimizer.beta2,
-      eps: optimizer.eps,
-      weightDecay: optimizer.weightDecay,
-    }),
+  const { coef, norm } = b.scope('clip', () =>
+    buildClipByGlobalNorm(b, accumulated, maxGradNorm > 0 ? maxGradNorm : Infinity),
   );
 
   b.output(s.loss, 'loss', float, []);
   b.output(norm, 'grad_norm', float, []);
+  b.output(coef, 'clip_coef', float, []);
   const metricNames: string[] = [];
   for (const [name, v] of Object.entries(s.metrics)) {
     b.output(v, name, float, []);
     metricNames.push(name);
   }
-  params.forEach((p, i) => {
-    b.output(accumulated[i], gradAccOut(p.name), float, p.dims);
-    b.output(next[i].param, updated(p.name), float, p.dims);
-    b.output(next[i].m, updatedM(p.name), float, p.dims);
-    b.output(next[i].v, updatedV(p.name), float, p.dims);
-  });
-  return { graph: b.build(), params, needsReference: s.needsReference, metrics: metricNames };
+  params.forEach((p, i) => b.output(accumulated[i], gradAccOut(p.name), float, p.dims));
+  return {
+    graph: b.build(),
+    params,
+    needsReference: s.needsReference,
+    metrics: metricNames,
+    accumulates,
+  };
 }

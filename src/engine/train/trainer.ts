@@ -35,6 +35,8 @@ export interface TrainerOptions {
   /** Pairs per micro-batch (TRL per_device_train_batch_size). */
   batchSize: number;
   gradAccum: number;
+  /** Recompute each layer in the backward pass instead of storing its activations (transformers' gradient_checkpointing). */
+  gradientCheckpointing?: boolean;
   seed: number;
   threads?: number;
   device?: Device;
@@ -69,8 +71,9 @@ interface RefLogps {
 
 /**
  * DPO-family training on onnxruntime: the step graph (train-graph.ts) does forward, loss,
- * backward, clipping and AdamW; StepSession keeps parameters and moments between steps and
- * refuses to apply a step whose loss or gradient is not finite; this class lays out the pairs.
+ * backward and the clipping norm; StepSession applies AdamW in place, keeps parameters and
+ * moments between steps and refuses to apply a step whose loss or gradient is not finite; this
+ * class lays out the pairs.
  */
 export class DpoTrainer {
   readonly params: Map<string, Float32Array>;
@@ -102,6 +105,8 @@ export class DpoTrainer {
       lossWeights: opts.lossWeights,
       lossOptions: opts.lossOptions,
       optimizer: opts.optimizer,
+      accumulate: opts.gradAccum > 1,
+      gradientCheckpointing: opts.gradientCheckpointing,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
     const tok = base.tokenizer;

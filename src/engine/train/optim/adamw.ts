@@ -106,14 +106,15 @@ function const64(b: GraphBuilder, x: number): V {
 }
 
 /**
- * Global L2 gradient-norm clipping (torch clip_grad_norm_). `maxNorm = Infinity` only measures the
- * norm and leaves the gradients untouched.
+ * Global L2 gradient-norm clipping (torch clip_grad_norm_): the norm, the coefficient
+ * min(max_norm / (norm + 1e-6), 1) and the clipped gradients. `maxNorm = Infinity` only measures
+ * the norm (coefficient 1, gradients untouched).
  */
 export function buildClipByGlobalNorm(
   b: GraphBuilder,
   grads: V[],
   maxNorm: number,
-): { grads: V[]; norm: V } {
+): { grads: V[]; norm: V; coef: V } {
   if (!(maxNorm > 0)) {
     fail(
       'E_OPTIM_CONFIG',
@@ -121,10 +122,10 @@ export function buildClipByGlobalNorm(
       'use Infinity (or leave clipping off) to only measure the gradient norm',
     );
   }
-  if (grads.length === 0) return { grads, norm: b.constF(0) };
+  if (grads.length === 0) return { grads, norm: b.constF(0), coef: b.constF(1) };
   const squares = grads.map((g) => b.op1('ReduceSum', [b.mul(g, g)], { keepdims: 0 }));
   const norm = b.sqrt(squares.reduce((acc, s) => b.add(acc, s)));
-  if (!Number.isFinite(maxNorm)) return { grads, norm };
+  if (!Number.isFinite(maxNorm)) return { grads, norm, coef: b.constF(1) };
   const coef = b.op1('Min', [b.div(b.constF(maxNorm), b.add(norm, b.constF(1e-6))), b.constF(1)]);
-  return { grads: grads.map((g) => b.mul(g, coef)), norm };
+  return { grads: grads.map((g) => b.mul(g, coef)), norm, coef };
 }
