@@ -1,12 +1,13 @@
 // npm run bench:train — one DPO training step, our engine vs PyTorch eager autograd, in one run:
 // same SmolLM2-135M-shaped checkpoint, same batch (4 pairs x 256 tokens: prompt 128 + response
 // 128, chosen and rejected), same thread count (BENCH_THREADS, default 2), for LoRA (r 16, alpha
-// 32 on q,k,v,o,gate,up,down) and full fine-tuning. Sigmoid loss (beta 0.1), AdamW (lr 1e-5, no
+// 32 on q,k,v,o,gate,up,down), full fine-tuning, and full fine-tuning with gradient
+// checkpointing on both sides (full-gc: torch.utils.checkpoint per layer). Sigmoid loss (beta 0.1), AdamW (lr 1e-5, no
 // weight decay), gradient clipping 1.0; reference log-probs are fixed numbers, so both sides time
 // only the step. Each mode of each side runs in its own process, so peak memory is per mode.
 //
 // Environment: BENCH_THREADS (2), BENCH_REPEATS (timed steps, 3), BENCH_WARMUP (untimed steps, 1),
-// BENCH_MODES (lora,full), BENCH_PYTHON (/usr/bin/python3).
+// BENCH_MODES (lora,full,full-gc), BENCH_PYTHON (/usr/bin/python3).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,15 +27,15 @@ import {
   type TorchTrainNumbers,
 } from './torch-train-baseline.js';
 
-type Mode = 'lora' | 'full';
+type Mode = 'lora' | 'full' | 'full-gc';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const warmups = Number(process.env.BENCH_WARMUP ?? 1);
-const modes = (process.env.BENCH_MODES ?? 'lora,full')
+const modes = (process.env.BENCH_MODES ?? 'lora,full,full-gc')
   .split(',')
   .map((m) => m.trim())
-  .filter((m): m is Mode => m === 'lora' || m === 'full');
+  .filter((m): m is Mode => m === 'lora' || m === 'full' || m === 'full-gc');
 const PAIRS = 4;
 const PROMPT_LEN = 128;
 const RESPONSE_LEN = 128;
@@ -125,6 +126,9 @@ function resetHwm(): boolean {
  *   LoRA   = 2F + 6·N_lora·T   backward through the activations only (frozen weights get no
  *            gradient), plus the adapters' forward (2·N_lora·T) and backward (4·N_lora·T).
  * Elementwise work (norms, softmax, log-softmax over the vocabulary, AdamW) is not counted.
+ * These are the model's FLOPs as PyTorch spends them: we compute logits only at the positions
+ * that predict response tokens (half of them here) and gradient checkpointing recomputes each
+ * layer, so GFLOP/s is work-equivalent throughput, the same yardstick for both sides.
  */
 function stepFlops(cfg: ModelConfig, mode: Mode, rows: number, seq: number): number {
   const H = cfg.hiddenSize;
@@ -136,7 +140,7 @@ function stepFlops(cfg: ModelConfig, mode: Mode, rows: number, seq: number): num
   const T = rows * seq;
   const attn = 4 * rows * cfg.numHiddenLayers * cfg.numAttentionHeads * cfg.headDim * seq * seq;
   const fwd = 2 * (nLin + nHead) * T + attn;
-  if (mode === 'full') return 3 * fwd;
+  if (mode !== 'lora') return 3 * fwd;
   const nLora = loraModules(cfg, LORA.targets).reduce((a, m) => a + LORA.r * (m.in + m.out), 0);
   return 2 * fwd + 6 * nLora * T;
 }
@@ -174,7 +178,8 @@ async function runOurs(dir: string, mode: Mode): Promise<OursNumbers> {
   const base = loadModel(dir);
   const { pairs, refs } = benchBatch(base.config.vocabSize);
   const opts: TrainerOptions = {
-    mode: mode === 'full' ? { kind: 'full' } : { kind: 'lora', lora: LORA },
+    mode: mode === 'lora' ? { kind: 'lora', lora: LORA } : { kind: 'full' },
+    gradientCheckpointing: mode === 'full-gc',
     losses: ['sigmoid'],
     lossWeights: [1],
     lossOptions: {
@@ -283,7 +288,8 @@ async function main(): Promise<void> {
     let torch: TorchTrainNumbers | string;
     try {
       torch = runTorchTrainBaseline(dir, {
-        mode,
+        mode: mode === 'lora' ? 'lora' : 'full',
+        gradientCheckpointing: mode === 'full-gc',
         threads,
         pairs: PAIRS,
         promptLen: PROMPT_LEN,
@@ -312,7 +318,7 @@ async function main(): Promise<void> {
   const cell = (x: string, w: number) => x.padStart(w);
   const lines = [
     [
-      'mode'.padEnd(5),
+      'mode'.padEnd(7),
       cell('ours ms', 9),
       cell('pytorch ms', 11),
       cell('ratio', 7),
@@ -335,7 +341,7 @@ async function main(): Promise<void> {
     const cpu = (xs?: number[]) => (xs?.length ? Math.min(...xs).toFixed(1) : '-');
     lines.push(
       [
-        mode.padEnd(5),
+        mode.padEnd(7),
         cell(o ? o.step_ms.toFixed(0) : '-', 9),
         cell(t ? t.step_ms.toFixed(0) : '-', 11),
         cell(o && t ? (o.step_ms / t.step_ms).toFixed(2) + 'x' : '-', 7),

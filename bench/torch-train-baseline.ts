@@ -43,6 +43,7 @@ export function runTorchTrainBaseline(
   modelDir: string,
   o: {
     mode: 'lora' | 'full';
+    gradientCheckpointing?: boolean;
     threads: number;
     pairs: number;
     promptLen: number;
@@ -61,6 +62,7 @@ export function runTorchTrainBaseline(
       modelDir,
       '--mode',
       o.mode,
+      ...(o.gradientCheckpointing ? ['--gradient-checkpointing'] : []),
       '--threads',
       String(o.threads),
       '--pairs',

@@ -36,6 +36,7 @@ OMP_NUM_THREADS / OPENBLAS_NUM_THREADS to --threads and OMP_WAIT_POLICY=PASSIVE 
 """
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -52,6 +53,7 @@ if __name__ == "__main__":
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+import torch.utils.checkpoint  # noqa: E402
 
 from torch_llama import Llama, blas_info, rms_norm, rotate_half  # noqa: E402
 
@@ -116,7 +118,7 @@ def lora_params(model, r, gen):
     return out
 
 
-def forward_logits(model, ids, lora=None, lora_scale=1.0):
+def forward_logits(model, ids, lora=None, lora_scale=1.0, checkpoint_layers=False):
     b, t = ids.shape
     positions = torch.arange(t)
     cos, sin = model.rope(positions)
@@ -133,8 +135,7 @@ def forward_logits(model, ids, lora=None, lora_scale=1.0):
             y = y + F.linear(F.linear(x, a), bb) * lora_scale
         return y
 
-    x = F.embedding(ids, model.embed)
-    for li, L in enumerate(model.layers):
+    def layer(x, li, L):
         h = rms_norm(x, L["ln1"], model.eps)
         q = lin(h, L, li, "q", L["qb"]).view(b, t, model.n_heads, hd).transpose(1, 2)
         k = lin(h, L, li, "k", L["kb"]).view(b, t, model.n_kv, hd).transpose(1, 2)
@@ -148,7 +149,17 @@ def forward_logits(model, ids, lora=None, lora_scale=1.0):
         attn = attn.reshape(b, model.n_heads, t, hd).transpose(1, 2).reshape(b, t, -1)
         x = x + lin(attn, L, li, "o")
         h = rms_norm(x, L["ln2"], model.eps)
-        x = x + lin(F.silu(lin(h, L, li, "gate")) * lin(h, L, li, "up"), L, li, "down")
+        return x + lin(F.silu(lin(h, L, li, "gate")) * lin(h, L, li, "up"), L, li, "down")
+
+    x = F.embedding(ids, model.embed)
+    for li, L in enumerate(model.layers):
+        if checkpoint_layers:
+            # transformers' gradient_checkpointing: keep each layer's input, recompute the rest.
+            x = torch.utils.checkpoint.checkpoint(
+                functools.partial(layer, li=li, L=L), x, use_reentrant=False
+            )
+        else:
+            x = layer(x, li, L)
     x = rms_norm(x, model.w["model.norm.weight"], model.eps)
     return F.linear(x, model.lm_head)
 
@@ -209,6 +220,11 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--response-len", type=int, default=128)
     ap.add_argument("--mode", choices=("lora", "full"), default="lora")
+    ap.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute each layer in the backward pass (torch.utils.checkpoint)",
+    )
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--lora-alpha", type=float, default=32)
     ap.add_argument("--beta", type=float, default=0.1)
@@ -269,7 +285,7 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        logits = forward_logits(model, ids, lora, lora_scale)
+        logits = forward_logits(model, ids, lora, lora_scale, args.gradient_checkpointing)
         seq = sequence_logps(logits, ids, resp_mask)
         z = args.beta * ((seq[:P] - ref_c) - (seq[P:] - ref_r))
         loss = -F.logsigmoid(z).mean()

@@ -409,6 +409,13 @@ const trainStage = z
       .default(8)
       .describe('Pairs per micro-batch (TRL per_device_train_batch_size).'),
     gradient_accumulation_steps: posInt().default(1).describe('Micro-batches per optimizer step.'),
+    gradient_checkpointing: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Recompute each layer in the backward pass instead of storing its activations ' +
+          '(transformers gradient_checkpointing): about half the memory of a full fine-tune, one more forward pass of time.',
+      ),
     max_length: posInt().default(512).describe('Prompt + answer tokens kept per sequence.'),
     max_grad_norm: z
       .number()

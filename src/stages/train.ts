@@ -80,6 +80,7 @@ export async function runTrainStage(
     maxSteps: spec.max_steps,
     batchSize: spec.batch_size,
     gradAccum: spec.gradient_accumulation_steps,
+    gradientCheckpointing: spec.gradient_checkpointing,
     maxLength: spec.max_length,
     seed: ctx.seedFor('train', round),
     merge: spec.merge,

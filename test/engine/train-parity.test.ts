@@ -208,7 +208,7 @@ test('gradient checkpointing recomputes every layer and leaves loss and gradient
   }
 });
 
-test('pipeline train --dump-grads writes the same gradients (full and LoRA)', async (t) => {
+test('pipeline train --dump-grads writes the same gradients (full, and LoRA with --gradient-checkpointing)', async (t) => {
   const s = await setup(t);
   if (!s) return;
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-dump-'));
@@ -242,6 +242,7 @@ test('pipeline train --dump-grads writes the same gradients (full and LoRA)', as
     join(s.root, 'dpo', 'tiny-llama', 'lora-adapter'),
     '--data',
     data,
+    '--gradient-checkpointing',
     '--beta',
     '0.1',
     '--batch-size',

@@ -33,6 +33,7 @@ interface TrainFlags {
   steps?: number;
   batchSize: number;
   gradAccum: number;
+  gradientCheckpointing?: boolean;
   maxLength: number;
   maxGradNorm: number;
   weightDecay: number;
@@ -171,6 +172,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         .default(1),
     )
     .addOption(
+      new Option(
+        '--gradient-checkpointing',
+        'recompute each layer in the backward pass instead of storing its activations (about half the memory of a full fine-tune, one more forward pass of time)',
+      ),
+    )
+    .addOption(
       new Option('--max-length <n>', 'prompt + response tokens at most (prompt start is cut first)')
         .argParser(intArg(2))
         .default(512),
@@ -233,6 +240,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
           maxSteps: f.steps,
           batchSize: f.batchSize,
           gradAccum: f.gradAccum,
+          gradientCheckpointing: !!f.gradientCheckpointing,
           maxLength: f.maxLength,
           seed: f.seed,
           merge: !!f.merge,

@@ -134,6 +134,7 @@ export async function runTraining(
       maxSteps: job.maxSteps,
       batchSize: job.batchSize,
       gradAccum: job.gradAccum,
+      gradientCheckpointing: job.gradientCheckpointing,
       seed: job.seed,
       threads: job.threads,
       device: job.device,

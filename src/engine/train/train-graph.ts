@@ -302,7 +302,9 @@ export function finishStepGraph(
     ),
   );
   const { coef, norm } = b.scope('clip', () =>
-    buildClipByGlobalNorm(b, accumulated, maxGradNorm > 0 ? maxGradNorm : Infinity),
+    buildClipByGlobalNorm(b, accumulated, maxGradNorm > 0 ? maxGradNorm : Infinity, {
+      lastFirst: s.spec.gradientCheckpointing,
+    }),
   );
 
   b.output(s.loss, 'loss', float, []);

@@ -114,6 +114,7 @@ export function buildClipByGlobalNorm(
   b: GraphBuilder,
   grads: V[],
   maxNorm: number,
+  opts: { lastFirst?: boolean } = {},
 ): { grads: V[]; norm: V; coef: V } {
   if (!(maxNorm > 0)) {
     fail(
@@ -124,7 +125,17 @@ export function buildClipByGlobalNorm(
   }
   if (grads.length === 0) return { grads, norm: b.constF(0), coef: b.constF(1) };
   const squares = grads.map((g) => b.op1('ReduceSum', [b.mul(g, g)], { keepdims: 0 }));
-  const norm = b.sqrt(squares.reduce((acc, s) => b.add(acc, s)));
+  // onnxruntime orders nodes by a depth-first walk back from the outputs, which reaches the
+  // gradients through this sum in its order. With gradient checkpointing, summing the last
+  // tensor first makes each layer's weight gradients run as soon as the reverse pass reaches the
+  // layer, so its recomputed activations are freed at once (live peak of the 135M benchmark's
+  // step 4.3 -> 2.4 GB); first-to-last ran them all at the very end. Without checkpointing the
+  // activations live anyway and first-to-last measured lower (5.5 vs 6.2 GB).
+  const norm = b.sqrt(
+    opts.lastFirst
+      ? squares.reduceRight((acc, s) => b.add(acc, s))
+      : squares.reduce((acc, s) => b.add(acc, s)),
+  );
   if (!Number.isFinite(maxNorm)) return { grads, norm, coef: b.constF(1) };
   const coef = b.op1('Min', [b.div(b.constF(maxNorm), b.add(norm, b.constF(1e-6))), b.constF(1)]);
   return { grads: grads.map((g) => b.mul(g, coef)), norm, coef };
