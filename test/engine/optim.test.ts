@@ -244,7 +244,8 @@ async function clipRun(grads: number[][], maxNorm: number) {
   const b = new GraphBuilder('clip', 'float64');
   const ins = grads.map((g, i) => b.input(`g${i}`, 'float64', [g.length]));
   const r = buildClipByGlobalNorm(b, ins, maxNorm);
-  r.grads.forEach((g, i) => b.output(g, `out${i}`, 'float64', [grads[i].length]));
+  // Clipped gradients as the optimizer step forms them: grad · coef.
+  ins.forEach((g, i) => b.output(b.mul(g, r.coef), `out${i}`, 'float64', [grads[i].length]));
   b.output(r.norm, 'norm', 'float64', []);
   const s = await OrtSession.create(toOnnxBytes(b.build()), { optimization: 'basic', threads: 1 });
   const out = await s.run(

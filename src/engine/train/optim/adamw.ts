@@ -106,16 +106,16 @@ function const64(b: GraphBuilder, x: number): V {
 }
 
 /**
- * Global L2 gradient-norm clipping (torch clip_grad_norm_): the norm, the coefficient
- * min(max_norm / (norm + 1e-6), 1) and the clipped gradients. `maxNorm = Infinity` only measures
- * the norm (coefficient 1, gradients untouched).
+ * Global L2 gradient-norm clipping (torch clip_grad_norm_): the norm and the coefficient
+ * min(max_norm / (norm + 1e-6), 1) the gradients are multiplied by (AdamW's grad_scale input,
+ * see adamw-session.ts). `maxNorm = Infinity` only measures the norm (coefficient 1).
  */
 export function buildClipByGlobalNorm(
   b: GraphBuilder,
   grads: V[],
   maxNorm: number,
   opts: { lastFirst?: boolean } = {},
-): { grads: V[]; norm: V; coef: V } {
+): { norm: V; coef: V } {
   if (!(maxNorm > 0)) {
     fail(
       'E_OPTIM_CONFIG',
@@ -123,7 +123,7 @@ export function buildClipByGlobalNorm(
       'use Infinity (or leave clipping off) to only measure the gradient norm',
     );
   }
-  if (grads.length === 0) return { grads, norm: b.constF(0), coef: b.constF(1) };
+  if (grads.length === 0) return { norm: b.constF(0), coef: b.constF(1) };
   const squares = grads.map((g) => b.op1('ReduceSum', [b.mul(g, g)], { keepdims: 0 }));
   // onnxruntime orders nodes by a depth-first walk back from the outputs, which reaches the
   // gradients through this sum in its order. With gradient checkpointing, summing the last
@@ -136,7 +136,7 @@ export function buildClipByGlobalNorm(
       ? squares.reduceRight((acc, s) => b.add(acc, s))
       : squares.reduce((acc, s) => b.add(acc, s)),
   );
-  if (!Number.isFinite(maxNorm)) return { grads, norm, coef: b.constF(1) };
+  if (!Number.isFinite(maxNorm)) return { norm, coef: b.constF(1) };
   const coef = b.op1('Min', [b.div(b.constF(maxNorm), b.add(norm, b.constF(1e-6))), b.constF(1)]);
-  return { grads: grads.map((g) => b.mul(g, coef)), norm, coef };
+  return { norm, coef };
 }
