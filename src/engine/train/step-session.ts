@@ -81,8 +81,7 @@ export class StepSession {
       device: opts.device,
       memPattern: false,
     });
-    const { maxGradNorm: _clip, ...adamwHp } = opts.optimizer;
-    const adamw = await AdamWSession.create(adamwHp, {
+    const adamw = await AdamWSession.create(opts.optimizer, {
       threads: opts.threads,
       device: opts.device,
     });
@@ -225,12 +224,21 @@ export class StepSession {
     for (const p of this.graph.params) {
       feeds[p.name] = tensor('float32', this.params.get(p.name)!, p.dims);
       if (this.graph.accumulates) {
-        const sum = acc?.get(p.name) ?? new Float32Array(p.dims.reduce((a, b) => a * b, 1));
+        const sum = (acc ?? this.zeroGrads()).get(p.name)!;
         feeds[gradAccIn(p.name)] = tensor('float32', sum, p.dims);
       }
     }
     return this.session.run(feeds);
   }
+
+  /** Zero accumulators, allocated once: the graph only reads them (a model-sized buffer each step otherwise). */
+  private zeroGrads(): Map<string, Float32Array> {
+    this.zeros ??= new Map(
+      this.graph.params.map((p) => [p.name, new Float32Array(p.dims.reduce((a, b) => a * b, 1))]),
+    );
+    return this.zeros;
+  }
+  private zeros?: Map<string, Float32Array>;
 
   private gradAcc(out: Record<string, Tensor>): Map<string, Float32Array> {
     return new Map(
