@@ -59,7 +59,7 @@ export function buildDecoderGraph(
   });
   b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
   const newDims = ['batch', cfg.numKeyValueHeads, 'seq', cfg.headDim];
-  out.present.forEach((p, l) => {
+  out.newKeyValues.forEach((p, l) => {
     b.output(p.key, newKeyName(l), float, newDims);
     b.output(p.value, newValueName(l), float, newDims);
   });

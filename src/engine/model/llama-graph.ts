@@ -47,7 +47,7 @@ export interface LlamaForwardOutputs {
   /** float [B, S, vocab] ([B, 1, vocab] with lastPositionOnly, [N, vocab] with logitPositions) */
   logits: V;
   /** Per layer: key/value of the S new tokens [B, KV, S, D] (after RoPE), for the caller's cache. */
-  present: { key: V; value: V }[];
+  newKeyValues: { key: V; value: V }[];
 }
 
 /**
@@ -123,7 +123,7 @@ export function llamaForward(
   let h = b.scope('model/embed_tokens', () =>
     b.gather(w.weight(b, 'model.embed_tokens.weight'), inp.inputIds),
   ); // [B, S, H]
-  const present: { key: V; value: V }[] = [];
+  const newKeyValues: { key: V; value: V }[] = [];
 
   const layer = (l: number, hIn: V): V => {
     const p = `model.layers.${l}`;
@@ -140,7 +140,7 @@ export function llamaForward(
         // GQA without copying K/V: the G query heads sharing a KV head become extra rows.
         const qg = b.reshape(qh, [0, KV, -1, D]); // [B, KV, G*S, D]
         const keysT = (k: V): V => b.transpose(k, [0, 1, 3, 2]);
-        present.push({ key: kh, value: vh });
+        newKeyValues.push({ key: kh, value: vh });
         // With a cache the scores are computed against the cached keys and the new keys
         // separately and joined along T: concatenating the cache itself would copy all of it
         // every step (it was 10-20% of a batch-8 decode step).
@@ -195,5 +195,5 @@ export function llamaForward(
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     return b.matMul(h, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
-  return { logits, present };
+  return { logits, newKeyValues };
 }
