@@ -208,6 +208,64 @@ test('gradient checkpointing recomputes every layer and leaves loss and gradient
   }
 });
 
+test('gradient accumulation: two micro-batches of one pair step the weights like one batch of two', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const base = loadModel(join(s.root, 'tiny-llama'));
+  const adapter = loadLoraAdapter(join(s.root, 'dpo', 'tiny-llama', 'lora-adapter'));
+  const lora = {
+    r: adapter.config.r,
+    alpha: adapter.config.loraAlpha,
+    targets: DEFAULT_LORA_TARGETS,
+  };
+  const pairs = tokenizePairs(
+    base.tokenizer,
+    s.rows.map((r) => r.value),
+    s.rows.map((r) => r.where),
+    4096,
+  );
+  const refs = s.refs;
+  const stepWith = async (gradAccum: number, micro: Parameters<DpoTrainer['step']>[0]) => {
+    const trainer = await DpoTrainer.create(
+      base,
+      { ...options({ kind: 'lora', lora }), gradAccum },
+      adapter,
+    );
+    const copy = () => new Map([...trainer.params].map(([k, v]) => [k, Float32Array.from(v)]));
+    try {
+      const before = copy();
+      const m = await trainer.step(micro, 1, 0);
+      return { m, before, params: copy() };
+    } finally {
+      await trainer.close();
+    }
+  };
+  try {
+    const whole = await stepWith(1, [{ pairs, refs }]);
+    const split = await stepWith(2, [
+      { pairs: pairs.slice(0, 1), refs: refs.slice(0, 1) },
+      { pairs: pairs.slice(1), refs: refs.slice(1) },
+    ]);
+    assert.ok(
+      Math.abs(whole.m.loss - split.m.loss) < 1e-5,
+      `loss ${whole.m.loss} vs ${split.m.loss}`,
+    );
+    assert.ok(
+      Math.abs(whole.m.grad_norm - split.m.grad_norm) < 1e-4 * whole.m.grad_norm,
+      `grad norm ${whole.m.grad_norm} vs ${split.m.grad_norm}`,
+    );
+    let moved = 0;
+    for (const [name, w] of whole.params) {
+      moved = Math.max(moved, relMaxDiff(w, whole.before.get(name)!));
+      const rel = relMaxDiff(split.params.get(name)!, w);
+      assert.ok(rel < 1e-4, `${name}: relative max diff ${rel}`);
+    }
+    assert.ok(moved > 1e-4, `the step moved the adapter (${moved})`);
+  } finally {
+    base.close();
+  }
+});
+
 test('pipeline train --dump-grads writes the same gradients (full, and LoRA with --gradient-checkpointing)', async (t) => {
   const s = await setup(t);
   if (!s) return;
