@@ -497,6 +497,34 @@ describe('sampleToken', () => {
     assert.ok(freq[1][best] > freq[0][best] + 300, 'T=0.3 favours the argmax more than T=1');
   });
 
+  test('a given log-partition scores like the host sum and draws the same tokens', () => {
+    const V = 500;
+    const x = randomLogits(V, 11);
+    const lse = logSumExp(x, 0, V);
+    const lsm = logSoftmax(x, 0, V);
+    for (const o of [
+      DEFAULT_SAMPLING,
+      opts({ temperature: 0.7 }),
+      opts({ temperature: 1.3, topK: 40 }),
+      opts({ temperature: 0.8, topP: 0.9 }),
+      opts({ greedy: true }),
+    ]) {
+      const a = new Rng(12);
+      const b = new Rng(12);
+      for (let i = 0; i < 500; i++) {
+        const host = sampleToken(x, 0, V, o, a);
+        // The decoder graph computes the partition in float32: off by about one ulp.
+        const given = sampleToken(x, 0, V, o, b, Math.fround(lse));
+        assert.equal(given.token, host.token, `draw ${i} with ${JSON.stringify(o)}`);
+        assert.ok(Math.abs(given.logprob - lsm[given.token]) < 1e-5, `logprob of ${given.token}`);
+      }
+    }
+    assert.throws(
+      () => sampleToken(x, 0, V, opts({ greedy: true }), new Rng(1), NaN),
+      /cannot sample from logits containing NaN/,
+    );
+  });
+
   test('same seed gives the same tokens; one draw per sampled token', () => {
     const x = randomLogits(1000, 1);
     const o = opts({ temperature: 0.9, topP: 0.95, topK: 100 });

@@ -175,7 +175,8 @@ export class Generator {
     this.appendNew(cache, out, P);
     // Every candidate samples its first token from the same prefill logits.
     const firstLogits = hostData<Float32Array>(out.logits);
-    for (const row of rows) this.accept(row, firstLogits, 0, vocab, opts, eos);
+    const firstLse = hostData<Float32Array>(out.logsumexp)[0];
+    for (const row of rows) this.accept(row, firstLogits, 0, firstLse, vocab, opts, eos);
     disposeAll(out);
 
     // ---- decode: all candidates step together; finished rows feed padding and are ignored.
@@ -196,8 +197,9 @@ export class Generator {
       disposeAll(stepFeeds);
       this.appendNew(cache, out, 1);
       const logits = hostData<Float32Array>(out.logits);
+      const lse = hostData<Float32Array>(out.logsumexp);
       rows.forEach((row, i) => {
-        if (!row.done) this.accept(row, logits, i * vocab, vocab, opts, eos);
+        if (!row.done) this.accept(row, logits, i * vocab, lse[i], vocab, opts, eos);
       });
       disposeAll(out);
       steps++;
@@ -236,11 +238,12 @@ export class Generator {
     row: Row,
     logits: Float32Array,
     offset: number,
+    logSumExp: number,
     vocab: number,
     opts: GenerateOptions,
     eos: Set<number>,
   ): void {
-    const { token, logprob } = sampleToken(logits, offset, vocab, opts, row.rng);
+    const { token, logprob } = sampleToken(logits, offset, vocab, opts, row.rng, logSumExp);
     row.ids.push(token);
     row.logprobs.push(logprob);
     if (eos.has(token)) {

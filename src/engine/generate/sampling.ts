@@ -166,6 +166,10 @@ const TOP_P_TOLERANCE = 1e-6;
  * Draws the next token. `logits[offset .. offset+vocabSize)` is one row of raw model logits.
  * Consumes exactly one `rng.nextFloat()` per non-greedy call (whatever top-k/top-p leave), and
  * none when greedy, so the stream position depends only on how many tokens were sampled.
+ *
+ * `logSumExp`, when given, is the row's log-partition log Σ exp(logits) as the model graph
+ * computed it (the decoder's `logsumexp` output); the log-prob is then logit − logSumExp, and
+ * greedy and top-k draws skip the exp over the whole vocabulary that dominates this function.
  */
 export function sampleToken(
   logits: Float32Array,
@@ -173,9 +177,11 @@ export function sampleToken(
   vocabSize: number,
   opts: SamplingOptions,
   rng: Rng,
+  logSumExp?: number,
 ): SampleResult {
   checkRange(logits, offset, vocabSize);
   validateSampling(opts);
+  if (logSumExp !== undefined && Number.isNaN(logSumExp)) badLogits(NaN);
   const end = offset + vocabSize;
 
   let max = -Infinity;
@@ -195,6 +201,8 @@ export function sampleToken(
   // Without top-k every token is a candidate, so the pass that sums for the log-partition also
   // stores the temperature-scaled weights (the same exps when temperature is 1).
   const fullVocab = !greedy && topK === 0;
+  // sum = Σ exp(logit − max), the partition at temperature 1, unless the caller gave its log.
+  const needSum = logSumExp === undefined;
   let sum = 0;
   let total = 0;
   if (fullVocab) {
@@ -207,7 +215,7 @@ export function sampleToken(
         sum += e;
       }
       total = sum;
-    } else {
+    } else if (needSum) {
       for (let i = offset; i < end; i++) {
         const d = logits[i] - max;
         sum += Math.exp(d);
@@ -215,12 +223,19 @@ export function sampleToken(
         w[i - offset] = e;
         total += e;
       }
+    } else {
+      for (let i = offset; i < end; i++) {
+        const e = Math.exp((logits[i] - max) * invT);
+        w[i - offset] = e;
+        total += e;
+      }
     }
-  } else {
+  } else if (needSum) {
     for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
   }
-  if (Number.isNaN(sum)) badLogits(NaN);
-  const logSum = Math.log(sum);
+  if (Number.isNaN(needSum ? sum : total)) badLogits(NaN);
+  // log p(token) = logit − max − logSum
+  const logSum = needSum ? Math.log(sum) : logSumExp - max;
 
   let token: number;
   if (greedy) {

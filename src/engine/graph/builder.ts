@@ -281,6 +281,10 @@ export class GraphBuilder {
   reduceSum(x: V, axes: number[], keepdims = true): V {
     return this.op1('ReduceSum', [x, this.constI64(axes)], { keepdims: keepdims ? 1 : 0 });
   }
+  /** Inference only: autodiff has no gradient rule for it. */
+  reduceMax(x: V, axes: number[], keepdims = true): V {
+    return this.op1('ReduceMax', [x, this.constI64(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
   softmax(x: V, axis = -1): V {
     return this.op1('Softmax', [x], { axis });
   }

@@ -32,6 +32,7 @@ export const newValueName = (l: number): string => `new_key_values.${l}.value`;
  * inputs  input_ids [batch, seq], attention_mask [batch, past + seq],
  *         position_ids [batch, seq], past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
  * outputs logits [batch, 1, vocab] (last position),
+ *         logsumexp [batch, 1] = log Σ_v exp(logits[b, 0, v]), the log-partition of each row,
  *         new_key_values.{l}.key/value [batch, kv_heads, seq, head_dim] (the new tokens only).
  * The caller owns the cache (generate/kv-cache.ts): `past` may be a buffer with spare capacity
  * whose unused positions are masked out, so the cache is never copied through the graph.
@@ -57,13 +58,31 @@ export function buildDecoderGraph(
     past,
     lastPositionOnly: true,
   });
+  // Built before the outputs: b.output renames each value's producer to the output's name.
+  const lse = logSumExpOf(b, out.logits);
   b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
+  b.output(lse, 'logsumexp', float, ['batch', 1]);
   const newDims = ['batch', cfg.numKeyValueHeads, 'seq', cfg.headDim];
   out.newKeyValues.forEach((p, l) => {
     b.output(p.key, newKeyName(l), float, newDims);
     b.output(p.value, newValueName(l), float, newDims);
   });
   return b.build();
+}
+
+/**
+ * log Σ exp over the last axis of logits [B, S, V] → [B, S], max-shifted. A sampled token's
+ * log-prob is then logit − logsumexp without a pass over the vocabulary on the host: in JS that
+ * pass (one Math.exp per token) cost ~0.5 ms per row, 12% of a batch-8 decode step, against
+ * ~0.02 ms per row here. Built from ReduceMax/Exp/ReduceSum because onnxruntime's
+ * ReduceLogSumExp measured 8x slower and 7e-5 off on a 49152-token row.
+ */
+function logSumExpOf(b: GraphBuilder, logits: V): V {
+  return b.scope('logsumexp', () => {
+    const max = b.reduceMax(logits, [-1]); // [B, S, 1]
+    const sum = b.reduceSum(b.exp(b.sub(logits, max)), [-1], false); // [B, S]
+    return b.add(b.squeeze(max, [-1]), b.log(sum));
+  });
 }
 
 /**
