@@ -56,13 +56,16 @@ test('KvCache keeps every appended position in place across growth, rows broadca
       const f = feeds[name];
       assert.deepEqual(f.dims, [rows, KV, 16, D]);
       const data = hostData<Float32Array>(f);
+      // The feed is a view of exactly [rows, KV, capacity, D] (onnxruntime reads it in place).
+      assert.equal(data.length, rows * KV * 16 * D);
       for (let r = 0; r < rows; r++)
         for (let h = 0; h < KV; h++)
-          for (let t = 0; t < 16; t++)
+          for (let t = 0; t < 14; t++)
             for (let d = 0; d < D; d++) {
               const got = data[((r * KV + h) * 16 + t) * D + d];
-              // Prefill positions are the same for every row (tagged row 0); spare capacity is zero.
-              const want = t >= 14 ? 0 : tag(l, kind, t < P ? 0 : r, h, t, d);
+              // Prefill positions are the same for every row (tagged row 0). Spare capacity
+              // (positions 14, 15) holds whatever growth left there: the mask hides it.
+              const want = tag(l, kind, t < P ? 0 : r, h, t, d);
               assert.equal(
                 got,
                 want,
@@ -82,8 +85,14 @@ test('KvCache attention mask covers the filled positions and the new ones, not t
   assert.deepEqual([...hostData<BigInt64Array>(mask)], [...row, ...row]);
 });
 
-test('KvCache never grows past its maximum length', () => {
+test('KvCache never grows past its maximum length, and refuses positions beyond it', () => {
   const cache = new KvCache(1, 1, 1, 1, 10, 8);
   cache.append([new Float32Array(9)], [new Float32Array(9)], 9);
   assert.equal(cache.capacity, 10);
+  cache.append([new Float32Array(1)], [new Float32Array(1)], 1);
+  assert.throws(
+    () => cache.append([new Float32Array(1)], [new Float32Array(1)], 1),
+    /the KV cache holds 10 positions, 11 were asked for/,
+  );
+  assert.equal(cache.length, 10, 'a refused append leaves the cache as it was');
 });
