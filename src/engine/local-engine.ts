@@ -195,9 +195,8 @@ export class LocalEngine {
         seqs.push({ promptIds: p, responseIds: responseIds(tok, r.completion, where(i)) });
       }
     });
-    const pad = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
     const scores = await scoreSequences(await this.session('scorer'), seqs, {
-      padId: pad,
+      padId: tok.batchPadId,
       batchSize,
     });
     let k = 0;

@@ -10,8 +10,8 @@ import {
   builtinTinyTokenizer,
   builtinTinyTokenizerFiles,
 } from '../../src/engine/tokenizer/builtin-tiny-tokenizer.js';
-import { PipelineError } from '../../src/engine/errors.js';
 import { fixture } from '../helpers/fixtures.js';
+import { throwsCode } from '../helpers/errors.js';
 
 interface Reference {
   tokenizer_vocab: number;
@@ -55,17 +55,6 @@ function readI64Tensors(path: string): Map<string, number[][]> {
     out.set(name, m);
   }
   return out;
-}
-
-function assertPipelineError(fn: () => unknown, code: string, mentions: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PipelineError, `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (typeof mentions === 'string') assert.ok(e.message.includes(mentions), e.message);
-    else assert.match(e.message, mentions);
-    assert.ok(e.hint, 'an error says how to fix it');
-    return true;
-  });
 }
 
 function withTmpDir(fn: (dir: string) => void): void {
@@ -173,6 +162,7 @@ test('tiny-llama special tokens, vocab and token lookups', (t) => {
   const { tok, ref } = r;
   assert.deepEqual(tok.eosTokenIds, [2]);
   assert.equal(tok.padTokenId, 0);
+  assert.equal(tok.batchPadId, 0);
   assert.equal(tok.bosTokenId, undefined);
   assert.equal(tok.vocabSize, ref.tokenizer_vocab);
   assert.equal(tok.tokenToId('<|im_start|>'), 1);
@@ -235,7 +225,7 @@ test('StreamDecoder holds an incomplete character until flush, and rejects a shr
   assert.ok(held.endsWith('\uFFFD'));
   assert.equal(streamed + held, tok.decode(ids.slice(0, -1)));
   assert.equal(cut.flush(), '');
-  assertPipelineError(() => cut.update(ids.slice(0, 1)), 'E_STREAM_DECODER', 'must only grow');
+  throwsCode(() => cut.update(ids.slice(0, 1)), 'E_STREAM_DECODER', 'must only grow');
 });
 
 test('tiny-qwen2 loads its tokenizer folder', (t) => {
@@ -286,6 +276,7 @@ test('builtin tiny tokenizer: deterministic byte-level BPE with ChatML specials'
   assert.equal(tok.vocabSize, vocabSize);
   assert.deepEqual(tok.eosTokenIds, [2]);
   assert.equal(tok.padTokenId, 0);
+  assert.equal(tok.batchPadId, 0);
   assert.equal(tok.bosTokenId, undefined);
   // Merges learned from English text make common words shorter than their bytes.
   const english = 'The assistant should answer the question of the user.';
@@ -370,6 +361,7 @@ test('tokenizer_config variants: template lists, AddedToken objects, generation 
   assert.equal(tok.bosTokenId, 1);
   assert.equal(tok.padTokenId, undefined);
   assert.deepEqual(tok.eosTokenIds, [0, 2]);
+  assert.equal(tok.batchPadId, 0, 'without a pad token, batches pad with the first eos');
   assert.equal(
     tok.applyChatTemplate([], { addGenerationPrompt: true, templateKwargs: { flavour: 'x' } }),
     '<|im_start|>|<|endoftext|>||true|x',
@@ -380,37 +372,32 @@ test('tokenizer_config variants: template lists, AddedToken objects, generation 
   });
   assert.equal(plain.applyChatTemplate([{ role: 'user', content: 'a' }]), 'T1');
   assert.deepEqual(plain.eosTokenIds, []);
-  assert.deepEqual(
-    Tokenizer.fromObjects(files['tokenizer.json'], {}, undefined, { eos_token_id: 2 }).eosTokenIds,
-    [2],
-  );
+  assert.equal(plain.batchPadId, 0, 'with neither pad nor eos, batches pad with id 0');
+  const eosOnly = Tokenizer.fromObjects(files['tokenizer.json'], {}, undefined, {
+    eos_token_id: 2,
+  });
+  assert.deepEqual(eosOnly.eosTokenIds, [2]);
+  assert.equal(eosOnly.padTokenId, undefined);
+  assert.equal(eosOnly.batchPadId, 2);
 });
 
 test('missing and corrupt files are clear errors naming the file', () => {
   withTmpDir((dir) => {
-    assertPipelineError(
-      () => Tokenizer.fromDir(dir),
-      'E_TOKENIZER_MISSING',
-      join(dir, 'tokenizer.json'),
-    );
+    throwsCode(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_MISSING', join(dir, 'tokenizer.json'));
 
     writeFileSync(join(dir, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": {');
-    assertPipelineError(
-      () => Tokenizer.fromDir(dir),
-      'E_TOKENIZER_INVALID',
-      join(dir, 'tokenizer.json'),
-    );
+    throwsCode(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_INVALID', join(dir, 'tokenizer.json'));
 
     writeFileSync(join(dir, 'tokenizer.json'), '{"version": "1.0"}');
-    assertPipelineError(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_INVALID', /has no "model"/);
+    throwsCode(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_INVALID', /has no "model"/);
 
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'Mystery' } }));
-    assertPipelineError(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_INVALID', /Mystery/);
+    throwsCode(() => Tokenizer.fromDir(dir), 'E_TOKENIZER_INVALID', /Mystery/);
 
     const files = builtinTinyTokenizerFiles();
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files['tokenizer.json']));
     writeFileSync(join(dir, 'tokenizer_config.json'), 'not json');
-    assertPipelineError(
+    throwsCode(
       () => Tokenizer.fromDir(dir),
       'E_TOKENIZER_INVALID',
       join(dir, 'tokenizer_config.json'),
@@ -418,7 +405,7 @@ test('missing and corrupt files are clear errors naming the file', () => {
 
     writeFileSync(join(dir, 'tokenizer_config.json'), '{}');
     writeFileSync(join(dir, 'generation_config.json'), '{"eos_token_id": "two"}');
-    assertPipelineError(
+    throwsCode(
       () => Tokenizer.fromDir(dir),
       'E_TOKENIZER_INVALID',
       join(dir, 'generation_config.json'),
@@ -427,12 +414,12 @@ test('missing and corrupt files are clear errors naming the file', () => {
     writeFileSync(join(dir, 'generation_config.json'), '{"eos_token_id": 2}');
     const noTemplate = Tokenizer.fromDir(dir);
     assert.equal(noTemplate.chatTemplate, undefined);
-    assertPipelineError(
+    throwsCode(
       () => noTemplate.applyChatTemplate([]),
       'E_CHAT_TEMPLATE',
       join(dir, 'tokenizer_config.json'),
     );
-    assertPipelineError(() => noTemplate.decode([1, 100000]), 'E_TOKENIZER_DECODE', /100000/);
+    throwsCode(() => noTemplate.decode([1, 100000]), 'E_TOKENIZER_DECODE', /100000/);
 
     const templatePath = join(dir, 'chat_template.jinja');
     writeFileSync(
@@ -441,7 +428,7 @@ test('missing and corrupt files are clear errors naming the file', () => {
     );
     const strict = Tokenizer.fromDir(dir);
     assert.equal(strict.applyChatTemplate([{ role: 'user', content: 'x' }]), 'ok');
-    assertPipelineError(
+    throwsCode(
       () => strict.applyChatTemplate([{ role: 'system', content: 'x' }]),
       'E_CHAT_TEMPLATE',
       /chat_template\.jinja failed to render: first message must be from the user/,
@@ -449,6 +436,6 @@ test('missing and corrupt files are clear errors naming the file', () => {
 
     writeFileSync(templatePath, '{% for m in %}');
     const broken = Tokenizer.fromDir(dir);
-    assertPipelineError(() => broken.encodeChat([]), 'E_CHAT_TEMPLATE', templatePath);
+    throwsCode(() => broken.encodeChat([]), 'E_CHAT_TEMPLATE', templatePath);
   });
 });

@@ -145,7 +145,7 @@ export class Generator {
     }
     const { n } = opts;
     const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
-    const pad = this.tokenizer.padTokenId ?? this.tokenizer.eosTokenIds[0] ?? 0;
+    const pad = this.tokenizer.batchPadId;
     const vocab = this.cfg.vocabSize;
     const base = new Rng(opts.seed);
     const rows: Row[] = Array.from({ length: n }, (_, i) => ({

@@ -138,6 +138,11 @@ export class Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
   readonly padTokenId: number | undefined;
+  /**
+   * The id that fills padded batch positions: pad_token, else the first eos, else 0. Padding is
+   * masked out, so any id works; checkpoints without a pad token (Llama 3) get a real one.
+   */
+  readonly batchPadId: number;
   readonly bosTokenId: number | undefined;
   /** The Jinja source of the chat template, if the checkpoint has one. */
   readonly chatTemplate: string | undefined;
@@ -241,6 +246,7 @@ export class Tokenizer {
       }
     }
     this.eosTokenIds = eos;
+    this.batchPadId = this.padTokenId ?? eos[0] ?? 0;
 
     this.chatTemplate = chatTemplate ?? templateFromConfig(tokenizerConfig.chat_template);
   }

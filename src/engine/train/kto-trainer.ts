@@ -195,8 +195,7 @@ export class KtoTrainer {
       gradientCheckpointing: opts.gradientCheckpointing,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
-    const tok = base.tokenizer;
-    return new KtoTrainer(session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
+    return new KtoTrainer(session, opts, base.tokenizer.batchPadId);
   }
 
   /**

@@ -106,7 +106,7 @@ export async function runTraining(
       });
     }
     const tok = base.tokenizer;
-    const padId = tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
+    const padId = tok.batchPadId;
     const openRef = () => {
       const ref =
         job.refModel || job.refAdapter

@@ -109,8 +109,7 @@ export class DpoTrainer {
       gradientCheckpointing: opts.gradientCheckpointing,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
-    const tok = base.tokenizer;
-    return new DpoTrainer(session, opts, tok.padTokenId ?? tok.eosTokenIds[0] ?? 0);
+    return new DpoTrainer(session, opts, base.tokenizer.batchPadId);
   }
 
   /** Reference log-probs, computed once per training run with the inference graph. */
