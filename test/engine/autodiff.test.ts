@@ -5,7 +5,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backward } from '../../src/engine/autodiff/backward.js';
-import { isPipelineError } from '../../src/engine/errors.js';
 import { GraphBuilder, type V } from '../../src/engine/graph/builder.js';
 import type { ElemType, Graph } from '../../src/engine/graph/ir.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
@@ -14,6 +13,7 @@ import { tokenLogprobsOf } from '../../src/engine/model/inference-graphs.js';
 import { llamaForward, type WeightBinder } from '../../src/engine/model/llama-graph.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../../src/engine/runtime/ort-session.js';
+import { throwsCode } from '../helpers/errors.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -507,15 +507,6 @@ describe('autodiff rules vs central finite differences (float64)', () => {
 });
 
 // ---- structure and errors -----------------------------------------------------------------------
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isPipelineError(e), `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 describe('backward() structure', () => {
   test('an op without a rule on the path fails with E_AUTODIFF_NO_RULE naming op and node', () => {

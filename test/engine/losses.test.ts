@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isPipelineError } from '../../src/engine/errors.js';
 import { Rng } from '../../src/engine/generate/rng.js';
 import { GraphBuilder, type V } from '../../src/engine/graph/builder.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
@@ -27,6 +26,7 @@ import {
   type PairLogpsArrays,
 } from '../../src/engine/train/losses/reference.js';
 import { fixture } from '../helpers/fixtures.js';
+import { throwsCode } from '../helpers/errors.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -146,15 +146,6 @@ async function checkAgainstReference(
   } finally {
     await r.release();
   }
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isPipelineError(e), `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 const PAIRED: LossType[] = LOSS_TYPES.filter((t) => t !== 'kto');

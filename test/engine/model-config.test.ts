@@ -17,16 +17,7 @@ import { openCheckpointWeights } from '../../src/engine/model/checkpoint.js';
 import type { WeightSource } from '../../src/engine/model/checkpoint.js';
 import type { TensorInfo } from '../../src/engine/model/safetensors.js';
 import { fixture } from '../helpers/fixtures.js';
-
-function throwsCode(fn: () => unknown, code: string, ...mentions: string[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PipelineError, `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const m of mentions) assert.ok(e.message.includes(m), `'${m}' not in: ${e.message}`);
-    assert.ok(e.hint, 'every error carries a hint');
-    return true;
-  });
-}
+import { throwsCode } from '../helpers/errors.js';
 
 // Llama-3.2-1B's config.json as published (transformers 4.45 style: top-level rope_theta,
 // rope_scaling with rope_type llama3).

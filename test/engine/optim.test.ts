@@ -2,7 +2,6 @@
 // and closed forms; learning-rate schedules against transformers' formulas.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPipelineError } from '../../src/engine/errors.js';
 import { Rng } from '../../src/engine/generate/rng.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
@@ -15,19 +14,11 @@ import {
   type AdamWScalars,
 } from '../../src/engine/train/optim/reference-adamw.js';
 import { learningRateAt, type ScheduleOptions } from '../../src/engine/train/optim/schedule.js';
+import { throwsCode } from '../helpers/errors.js';
 
 type Float = 'float32' | 'float64';
 const SHAPES = [[3, 4], [5], []];
 const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isPipelineError(e), `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 /** A graph doing one AdamW step on three tensors (a matrix, a vector, a scalar). */
 async function adamwSession(float: Float, hp: Omit<AdamWScalars, 'lr' | 'step'>) {

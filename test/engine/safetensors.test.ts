@@ -17,23 +17,12 @@ import type { TensorToWrite } from '../../src/engine/model/safetensors.js';
 import { openCheckpointWeights } from '../../src/engine/model/checkpoint.js';
 import { checkWeights, loadModelConfig, modelTensorShapes } from '../../src/engine/model/config.js';
 import { fixture } from '../helpers/fixtures.js';
+import { throwsCode } from '../helpers/errors.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function throwsCode(fn: () => unknown, code: string, ...mentions: (string | RegExp)[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PipelineError, `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const m of mentions)
-      if (typeof m === 'string') assert.ok(e.message.includes(m), `'${m}' not in: ${e.message}`);
-      else assert.match(e.message, m);
-    assert.ok(e.hint, 'every error carries a hint');
-    return true;
-  });
 }
 
 /** A safetensors file with a hand-written header (and optional header-length override). */

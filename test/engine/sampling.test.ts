@@ -11,20 +11,12 @@ import {
 } from '../../src/engine/generate/sampling.js';
 import { StopStringMatcher } from '../../src/engine/generate/stop.js';
 import { isPipelineError } from '../../src/engine/errors.js';
+import { throwsCode } from '../helpers/errors.js';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
 function opts(o: Partial<SamplingOptions>): SamplingOptions {
   return { ...DEFAULT_SAMPLING, ...o };
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isPipelineError(e), `expected a PipelineError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 function draws(n: number, seed: number, f: (rng: Rng) => number): number[] {
@@ -519,8 +511,9 @@ describe('sampleToken', () => {
         assert.ok(Math.abs(given.logprob - lsm[given.token]) < 1e-5, `logprob of ${given.token}`);
       }
     }
-    assert.throws(
+    throwsCode(
       () => sampleToken(x, 0, V, opts({ greedy: true }), new Rng(1), NaN),
+      'E_SAMPLING_LOGITS',
       /cannot sample from logits containing NaN/,
     );
   });

@@ -27,7 +27,7 @@ export interface ScheduleOptions {
 }
 
 function check(step: number, o: ScheduleOptions): void {
-  const bad = (what: string, hint?: string) => fail('E_LR_SCHEDULE', what, hint);
+  const bad = (what: string, hint: string) => fail('E_LR_SCHEDULE', what, hint);
   if (!LR_SCHEDULES.includes(o.schedule)) {
     bad(
       `unknown learning-rate schedule "${o.schedule}"`,
@@ -35,16 +35,28 @@ function check(step: number, o: ScheduleOptions): void {
     );
   }
   if (!(o.learningRate >= 0) || !Number.isFinite(o.learningRate)) {
-    bad(`learning_rate must be a non-negative number, got ${o.learningRate}`);
+    bad(
+      `learning_rate must be a non-negative number, got ${o.learningRate}`,
+      'set learning_rate in the train stage or --learning-rate (the default is 5e-6)',
+    );
   }
   if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) {
-    bad(`warmup_steps must be a whole number ≥ 0, got ${o.warmupSteps}`);
+    bad(
+      `warmup_steps must be a whole number ≥ 0, got ${o.warmupSteps}`,
+      'set warmup_steps to 0 (no warm-up) or a count of optimizer steps',
+    );
   }
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) {
-    bad(`the total number of optimizer steps must be a whole number ≥ 1, got ${o.totalSteps}`);
+    bad(
+      `the total number of optimizer steps must be a whole number ≥ 1, got ${o.totalSteps}`,
+      'training needs at least one batch: check the data, epochs and max_steps',
+    );
   }
   if (!Number.isInteger(step) || step < 0) {
-    bad(`optimizer step must be a whole number ≥ 0, got ${step}`);
+    bad(
+      `optimizer step must be a whole number ≥ 0, got ${step}`,
+      'steps count from 0; this is a bug in the caller of the schedule',
+    );
   }
 }
 
