@@ -181,7 +181,6 @@ export function sampleToken(
 ): SampleResult {
   checkRange(logits, offset, vocabSize);
   validateSampling(opts);
-  if (logSumExp !== undefined && Number.isNaN(logSumExp)) badLogits(NaN);
   const end = offset + vocabSize;
 
   let max = -Infinity;
@@ -198,44 +197,31 @@ export function sampleToken(
   // A subnormal temperature overflows 1/T like 0 does; both mean argmax.
   const greedy = opts.greedy || invT === Infinity;
   const topK = opts.topK > 0 && opts.topK < vocabSize ? opts.topK : 0;
-  // Without top-k every token is a candidate, so the pass that sums for the log-partition also
-  // stores the temperature-scaled weights (the same exps when temperature is 1).
+  // Without top-k every token is a candidate: one pass stores the temperature-scaled weights.
   const fullVocab = !greedy && topK === 0;
-  // sum = Σ exp(logit − max), the partition at temperature 1, unless the caller gave its log.
-  const needSum = logSumExp === undefined;
-  let sum = 0;
   let total = 0;
   if (fullVocab) {
     ensureScratch(vocabSize);
     const w = weights;
-    if (invT === 1) {
-      for (let i = offset; i < end; i++) {
-        const e = Math.exp(logits[i] - max);
-        w[i - offset] = e;
-        sum += e;
-      }
-      total = sum;
-    } else if (needSum) {
-      for (let i = offset; i < end; i++) {
-        const d = logits[i] - max;
-        sum += Math.exp(d);
-        const e = Math.exp(d * invT);
-        w[i - offset] = e;
-        total += e;
-      }
-    } else {
-      for (let i = offset; i < end; i++) {
-        const e = Math.exp((logits[i] - max) * invT);
-        w[i - offset] = e;
-        total += e;
-      }
+    for (let i = offset; i < end; i++) {
+      const e = Math.exp((logits[i] - max) * invT); // at temperature 1 the product is exact
+      w[i - offset] = e;
+      total += e;
     }
-  } else if (needSum) {
-    for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
   }
-  if (Number.isNaN(needSum ? sum : total)) badLogits(NaN);
-  // log p(token) = logit − max − logSum
-  const logSum = needSum ? Math.log(sum) : logSumExp - max;
+  // log p(token) = logit − max − logSum, logSum = log Σ exp(logit − max): the caller's
+  // log-partition when given, else the weights' total when they are at temperature 1, else a pass.
+  let logSum: number;
+  if (logSumExp !== undefined) {
+    logSum = logSumExp - max;
+  } else if (fullVocab && invT === 1) {
+    logSum = Math.log(total);
+  } else {
+    let sum = 0;
+    for (let i = offset; i < end; i++) sum += Math.exp(logits[i] - max);
+    logSum = Math.log(sum);
+  }
+  if (Number.isNaN(logSum) || Number.isNaN(total)) badLogits(NaN);
 
   let token: number;
   if (greedy) {
