@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runPythonBaseline } from './python-baseline.js';
 
 export interface TorchNumbers {
   prefill_tok_s: number;
@@ -11,27 +9,17 @@ export interface TorchNumbers {
   blas: string;
 }
 
-/** Debian's python3 with python3-torch; the pyenv python on PATH has no torch. */
-function python(): string {
-  return (
-    process.env.BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
-  );
-}
-
 /**
  * Runs scripts/bench/torch_llama.py (a plain PyTorch Llama on the same safetensors) with the same
- * thread count. DESIGN.md: OpenBLAS must be installed (libopenblas0-pthread) and OMP_WAIT_POLICY
- * passive, or PyTorch falls back to a reference BLAS and the comparison is meaningless.
+ * thread count.
  */
 export function runTorchBaseline(
   modelDir: string,
   o: { threads: number; promptLen: number; newTokens: number; repeats: number },
 ): TorchNumbers {
-  const script = fileURLToPath(new URL('../../scripts/bench/torch_llama.py', import.meta.url));
-  const r = spawnSync(
-    python(),
+  return runPythonBaseline<TorchNumbers>(
+    'torch_llama.py',
     [
-      script,
       '--model',
       modelDir,
       '--threads',
@@ -44,13 +32,6 @@ export function runTorchBaseline(
       String(o.repeats),
       '--json',
     ],
-    { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 30 * 60_000 },
+    30,
   );
-  if (r.status !== 0)
-    throw new Error(
-      `${python()} ${script} failed (${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}; ` +
-        'install the baseline with `apt-get install python3-torch libopenblas0-pthread`',
-    );
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as TorchNumbers;
 }

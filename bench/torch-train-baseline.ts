@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runPythonBaseline } from './python-baseline.js';
 
 /** What scripts/bench/torch_dpo_step.py prints (--json), the fields the benchmark reads. */
 export interface TorchTrainNumbers {
@@ -27,17 +25,9 @@ export interface TorchTrainNumbers {
   blas: string;
 }
 
-/** Debian's python3 with python3-torch; the pyenv python on PATH has no torch. */
-function python(): string {
-  return (
-    process.env.BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
-  );
-}
-
 /**
  * One DPO step in PyTorch eager autograd (scripts/bench/torch_dpo_step.py, reusing torch_llama.py's
- * model) on the same checkpoint, batch and thread count. DESIGN.md: OpenBLAS must be installed
- * (libopenblas0-pthread) and OMP_WAIT_POLICY passive, or the comparison is meaningless.
+ * model) on the same checkpoint, batch and thread count.
  */
 export function runTorchTrainBaseline(
   modelDir: string,
@@ -53,11 +43,9 @@ export function runTorchTrainBaseline(
     seed: number;
   },
 ): TorchTrainNumbers {
-  const script = fileURLToPath(new URL('../../scripts/bench/torch_dpo_step.py', import.meta.url));
-  const r = spawnSync(
-    python(),
+  return runPythonBaseline<TorchTrainNumbers>(
+    'torch_dpo_step.py',
     [
-      script,
       '--model',
       modelDir,
       '--mode',
@@ -79,20 +67,8 @@ export function runTorchTrainBaseline(
       String(o.seed),
       '--json',
     ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
-      timeout: 60 * 60_000,
-      maxBuffer: 16 * 2 ** 20,
-    },
+    60,
   );
-  if (r.status !== 0)
-    throw new Error(
-      `${python()} ${script} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}; ` +
-        'install the baseline with `apt-get install python3-torch libopenblas0-pthread`',
-    );
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as TorchTrainNumbers;
 }
 
 /** torch.mm GFLOP/s (a 2048³ square, and [n,k]x[k,m]) with `threads` threads, in a fresh process. */
@@ -102,12 +78,9 @@ export function torchMatmulGflops(
   k: number,
   m: number,
 ): { square_2048: number; mlp_shape: number } {
-  const script = fileURLToPath(new URL('../../scripts/bench/torch_dpo_step.py', import.meta.url));
-  const r = spawnSync(
-    python(),
-    [script, '--matmul-only', `${n},${k},${m}`, '--threads', String(threads)],
-    { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 10 * 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`${python()} ${script} --matmul-only failed (${r.status})`);
-  return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchTrainNumbers).matmul_gflops!;
+  return runPythonBaseline<TorchTrainNumbers>(
+    'torch_dpo_step.py',
+    ['--matmul-only', `${n},${k},${m}`, '--threads', String(threads)],
+    10,
+  ).matmul_gflops!;
 }
