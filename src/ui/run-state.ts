@@ -131,14 +131,8 @@ export interface WarningView {
   time: number;
 }
 
-export interface GateView {
-  round: number;
-  metric: string;
-  value: number;
-  threshold: number;
-  op: string;
-  action: 'stop' | 'warn';
-}
+/** A quality gate that fired: the `gate` event's fields. */
+export type GateView = Omit<Extract<PipelineEvent, { type: 'gate' }>, 'type' | 'time' | 'runId'>;
 
 export type RunStatus =
   'pending' | 'running' | 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
