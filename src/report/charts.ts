@@ -56,8 +56,16 @@ const roundAxis = (values: readonly ChartRow[]) => ({
 });
 const ordinalAxis = (title: string) => ({ title, labelAngle: 0 });
 
-function absent(id: string, title: string, description: string, note: string): Chart {
-  return { id, title, description, values: [], spec: null, note };
+/** The chart of `values`; with none, a chart without a spec whose note says what is `missing`. */
+function chartOf(
+  c: { id: string; title: string; description: string },
+  values: ChartRow[],
+  missing: string,
+  spec: () => TopLevelSpec,
+): Chart {
+  return values.length === 0
+    ? { ...c, values: [], spec: null, note: missing }
+    : { ...c, values, note: null, spec: spec() };
 }
 
 // ---- per-round distributions -------------------------------------------------------------------
@@ -195,16 +203,9 @@ function trainChart(
 ): Chart {
   const description = `train_steps metric '${metric}' per optimizer step, rounds one after another`;
   const values = trainMetricRows(runs, metric);
-  if (values.length === 0)
-    return absent(id, title, description, `no training step recorded '${metric}'`);
   const multiRun = runs.length > 1;
-  return {
-    id,
-    title,
-    description,
-    values,
-    note: null,
-    spec: asSpec({
+  return chartOf({ id, title, description }, values, `no training step recorded '${metric}'`, () =>
+    asSpec({
       width: WIDTH,
       height: HEIGHT,
       data: { values },
@@ -223,7 +224,7 @@ function trainChart(
         ...(multiRun ? { detail: { field: 'round', type: 'nominal' } } : {}),
       },
     }),
-  };
+  );
 }
 
 /**
@@ -240,44 +241,41 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     const description = "eval metric 'mean_score', detail.histogram: probe answers per score";
     const values = scoreHistogramRows(runs);
     charts.push(
-      values.length === 0
-        ? absent(id, title, description, "no 'mean_score' metric with detail.histogram")
-        : {
-            id,
-            title,
-            description,
-            values,
-            note: null,
-            spec: asSpec({
-              data: { values },
-              mark: 'bar',
-              width: 120,
-              height: 120,
-              encoding: {
-                ...(values.every((v) => Number.isInteger(v.score))
-                  ? {
-                      x: { field: 'score', type: 'ordinal', axis: ordinalAxis('score') },
-                      y: { field: 'count', type: 'quantitative', title: 'answers' },
-                    }
-                  : {
-                      x: {
-                        field: 'score',
-                        type: 'quantitative',
-                        bin: { maxbins: 12 },
-                        title: 'score (binned)',
-                      },
-                      y: {
-                        field: 'count',
-                        aggregate: 'sum',
-                        type: 'quantitative',
-                        title: 'answers',
-                      },
-                    }),
-                column: { field: 'round', type: 'ordinal', title: 'round' },
-                ...(multiRun ? { row: { field: 'run', type: 'nominal', title: 'run' } } : {}),
-              },
-            }),
-          },
+      chartOf(
+        { id, title, description },
+        values,
+        "no 'mean_score' metric with detail.histogram",
+        () =>
+          asSpec({
+            data: { values },
+            mark: 'bar',
+            width: 120,
+            height: 120,
+            encoding: {
+              ...(values.every((v) => Number.isInteger(v.score))
+                ? {
+                    x: { field: 'score', type: 'ordinal', axis: ordinalAxis('score') },
+                    y: { field: 'count', type: 'quantitative', title: 'answers' },
+                  }
+                : {
+                    x: {
+                      field: 'score',
+                      type: 'quantitative',
+                      bin: { maxbins: 12 },
+                      title: 'score (binned)',
+                    },
+                    y: {
+                      field: 'count',
+                      aggregate: 'sum',
+                      type: 'quantitative',
+                      title: 'answers',
+                    },
+                  }),
+              column: { field: 'round', type: 'ordinal', title: 'round' },
+              ...(multiRun ? { row: { field: 'run', type: 'nominal', title: 'run' } } : {}),
+            },
+          }),
+      ),
     );
   }
 
@@ -288,31 +286,28 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
       "eval metric 'mean_length', detail.lengths: characters per probe answer (box: quartiles, whiskers: 1.5 IQR)";
     const values = lengthRows(runs);
     charts.push(
-      values.length === 0
-        ? absent(id, title, description, "no 'mean_length' metric with detail.lengths")
-        : {
-            id,
-            title,
-            description,
-            values,
-            note: null,
-            spec: asSpec({
-              data: { values },
-              mark: { type: 'boxplot', extent: 1.5, size: 24 },
-              width: multiRun ? WIDTH / 2 : WIDTH,
-              height: HEIGHT,
-              encoding: {
-                x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
-                y: { field: 'length', type: 'quantitative', title: 'characters' },
-                ...(multiRun
-                  ? {
-                      color: { field: 'run', type: 'nominal', title: 'run' },
-                      column: { field: 'run', type: 'nominal', title: 'run' },
-                    }
-                  : {}),
-              },
-            }),
-          },
+      chartOf(
+        { id, title, description },
+        values,
+        "no 'mean_length' metric with detail.lengths",
+        () =>
+          asSpec({
+            data: { values },
+            mark: { type: 'boxplot', extent: 1.5, size: 24 },
+            width: multiRun ? WIDTH / 2 : WIDTH,
+            height: HEIGHT,
+            encoding: {
+              x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
+              y: { field: 'length', type: 'quantitative', title: 'characters' },
+              ...(multiRun
+                ? {
+                    color: { field: 'run', type: 'nominal', title: 'run' },
+                    column: { field: 'run', type: 'nominal', title: 'run' },
+                  }
+                : {}),
+            },
+          }),
+      ),
     );
   }
 
@@ -341,16 +336,9 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     const description = "eval metric 'win_rate': pairwise vs M_0's answers, ties count half";
     const values = metricRows(runs, (m) => (m === 'win_rate' ? m : null));
     charts.push(
-      values.length === 0
-        ? absent(id, title, description, "no 'win_rate' metric")
-        : {
-            id,
-            title,
-            description,
-            values,
-            note: null,
-            spec: lineOverRounds(values, 'win rate', multiRun, false, [0, 1]),
-          },
+      chartOf({ id, title, description }, values, "no 'win_rate' metric", () =>
+        lineOverRounds(values, 'win rate', multiRun, false, [0, 1]),
+      ),
     );
   }
 
@@ -362,16 +350,9 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
       m.startsWith(VIOLATION_PREFIX) ? m.slice(VIOLATION_PREFIX.length) : null,
     );
     charts.push(
-      values.length === 0
-        ? absent(id, title, description, `no '${VIOLATION_PREFIX}*' metrics`)
-        : {
-            id,
-            title,
-            description,
-            values,
-            note: null,
-            spec: lineOverRounds(values, 'violation rate', multiRun, true),
-          },
+      chartOf({ id, title, description }, values, `no '${VIOLATION_PREFIX}*' metrics`, () =>
+        lineOverRounds(values, 'violation rate', multiRun, true),
+      ),
     );
   }
 
@@ -383,16 +364,12 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
       m === 'tie_rate' || m === 'parse_failure_rate' ? m : null,
     );
     charts.push(
-      values.length === 0
-        ? absent(id, title, description, "no 'tie_rate' or 'parse_failure_rate' metric")
-        : {
-            id,
-            title,
-            description,
-            values,
-            note: null,
-            spec: lineOverRounds(values, 'rate', multiRun, true),
-          },
+      chartOf(
+        { id, title, description },
+        values,
+        "no 'tie_rate' or 'parse_failure_rate' metric",
+        () => lineOverRounds(values, 'rate', multiRun, true),
+      ),
     );
   }
 
