@@ -24,9 +24,11 @@ export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases'] as
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
 export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin'] as const;
-/** TRL's `loss_type` values for the DPO family that this project trains (plus `sft`, TRL's
- *  name for the NLL term on chosen answers when combined with a preference loss). */
-/** The paired losses Engine II implements (kto needs unpaired rows, which pair stages do not make). */
+/**
+ * TRL's `loss_type` values for the DPO family that this project trains: the paired losses (kto
+ * needs unpaired rows, which pair stages do not make), plus `sft`, TRL's name for the NLL term on
+ * chosen answers when combined with a preference loss.
+ */
 export const DPO_LOSSES = [
   'sigmoid',
   'ipo',
