@@ -141,11 +141,13 @@ export function llamaForward(
   //   one matmul, as `attend` does, the cache was packed first: batch-8 steps took 1.4 ms longer.
   const attendWithCache = (qh: V, kh: V, vh: V, past: { key: V; value: V }): V => {
     const pastLen = b.shape(past.key, 2, 3); // [1]
-    const q5 = b.reshape(qh, [0, KV, G, -1, D]); // [B, KV, G, S, D]
+    // The scaling goes on q (B·NH·S·D products) rather than the scores (B·NH·S·T); with D a
+    // power of 4 (SmolLM2, Llama: 64) it is a power of two and the scores come out the same bits.
+    const q5 = b.reshape(b.mul(qh, scaling), [0, KV, G, -1, D]); // [B, KV, G, S, D]
     const heads5 = (x: V): V => b.unsqueeze(x, [2]); // [B, KV, 1, *, D]
     const keysT5 = (k: V): V => b.transpose(heads5(k), [0, 1, 2, 4, 3]); // [B, KV, 1, D, *]
     const scores = b.concat([b.matMul(q5, keysT5(past.key)), b.matMul(q5, keysT5(kh))], -1);
-    const masked = b.where(allowed, b.mul(scores, scaling), maskValue); // [B, KV, G, S, T]
+    const masked = b.where(allowed, scores, maskValue); // [B, KV, G, S, T]
     const probs = b.softmax(masked, -1);
     const ctx = b.add(
       b.matMul(b.slice(probs, b.constI64([0]), pastLen, [-1]), heads5(past.value)),
