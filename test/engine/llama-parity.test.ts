@@ -146,57 +146,58 @@ test('greedy decoding with the KV cache reproduces transformers token ids exactl
   }
 });
 
-test('the KV-cache decoder agrees with the full-sequence graph (tiny-qwen2: biases, untied head)', async (t) => {
-  const root = fixture(t, 'hf-tiny');
-  if (!root) return;
-  const engine = LocalEngine.open(join(root, 'tiny-qwen2'));
-  try {
-    assert.equal(engine.model.config.architecture, 'Qwen2ForCausalLM');
-    const prompt = engine.encodePrompt({
-      messages: [{ role: 'user', content: 'Write a haiku about compilers.' }],
-    });
-    const { results } = await engine.generate([{ ids: prompt }], {
-      n: 3,
-      // 40 new tokens: the cache grows past several 16-position chunks while decoding.
-      maxNewTokens: 40,
-      seed: 7,
-      stopStrings: [],
-      ignoreEos: true,
-      temperature: 1,
-      topP: 1,
-      topK: 0,
-      greedy: false,
-    });
-    // Scoring the sampled continuations with the full-sequence graph must give the same per-token
-    // log-probs the sampler recorded from the cached decoder.
-    const rows = results[0].completions.map((c) => ({
-      prompt: 'x',
-      completion: 'y',
-      ids: c.tokenIds,
-    }));
-    const { scoreSequences } = await import('../../src/engine/generate/score.js');
-    const m = engine.model;
-    const session = await OrtSession.create(
-      toOnnxBytes(buildLogprobsGraph(m.config, initializerBinder(m.weights))),
-    );
-    const scores = await scoreSequences(
-      session,
-      rows.map((r) => ({ promptIds: prompt, responseIds: r.ids })),
-      { padId: 0 },
-    );
-    await session.release();
-    results[0].completions.forEach((c, i) => {
-      assert.equal(c.tokenIds.length, 40);
-      for (let k = 0; k < c.logprobs.length; k++)
-        assert.ok(
-          Math.abs(c.logprobs[k] - scores[i].tokenLogprobs[k]) < 1e-4,
-          `candidate ${i} token ${k}: ${c.logprobs[k]} vs ${scores[i].tokenLogprobs[k]}`,
-        );
-    });
-  } finally {
-    await engine.close();
-  }
-});
+for (const greedy of [false, true])
+  test(`the KV-cache decoder agrees with the full-sequence graph (tiny-qwen2: biases, untied head; ${greedy ? "greedy: log-probs from the graph's argmax and max logit" : 'sampled'})`, async (t) => {
+    const root = fixture(t, 'hf-tiny');
+    if (!root) return;
+    const engine = LocalEngine.open(join(root, 'tiny-qwen2'));
+    try {
+      assert.equal(engine.model.config.architecture, 'Qwen2ForCausalLM');
+      const prompt = engine.encodePrompt({
+        messages: [{ role: 'user', content: 'Write a haiku about compilers.' }],
+      });
+      const { results } = await engine.generate([{ ids: prompt }], {
+        n: 3,
+        // 40 new tokens: the cache grows past several 16-position chunks while decoding.
+        maxNewTokens: 40,
+        seed: 7,
+        stopStrings: [],
+        ignoreEos: true,
+        temperature: 1,
+        topP: 1,
+        topK: 0,
+        greedy,
+      });
+      // Scoring the sampled continuations with the full-sequence graph must give the same per-token
+      // log-probs the sampler recorded from the cached decoder.
+      const rows = results[0].completions.map((c) => ({
+        prompt: 'x',
+        completion: 'y',
+        ids: c.tokenIds,
+      }));
+      const { scoreSequences } = await import('../../src/engine/generate/score.js');
+      const m = engine.model;
+      const session = await OrtSession.create(
+        toOnnxBytes(buildLogprobsGraph(m.config, initializerBinder(m.weights))),
+      );
+      const scores = await scoreSequences(
+        session,
+        rows.map((r) => ({ promptIds: prompt, responseIds: r.ids })),
+        { padId: 0 },
+      );
+      await session.release();
+      results[0].completions.forEach((c, i) => {
+        assert.equal(c.tokenIds.length, 40);
+        for (let k = 0; k < c.logprobs.length; k++)
+          assert.ok(
+            Math.abs(c.logprobs[k] - scores[i].tokenLogprobs[k]) < 1e-4,
+            `candidate ${i} token ${k}: ${c.logprobs[k]} vs ${scores[i].tokenLogprobs[k]}`,
+          );
+      });
+    } finally {
+      await engine.close();
+    }
+  });
 
 test('RLAIF_DUMP_GRAPHS writes a readable dump of every graph a session runs', async () => {
   const { mkdtempSync, readFileSync } = await import('node:fs');

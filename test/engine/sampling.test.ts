@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/generate/rng.js';
 import {
   DEFAULT_SAMPLING,
+  greedyToken,
   logSoftmax,
   logSumExp,
   sampleToken,
@@ -516,6 +517,20 @@ describe('sampleToken', () => {
       'E_SAMPLING_LOGITS',
       /cannot sample from logits containing NaN/,
     );
+  });
+
+  test('greedyToken from graph statistics equals a greedy sampleToken, errors included', () => {
+    const V = 500;
+    for (let seed = 0; seed < 10; seed++) {
+      const x = randomLogits(V, seed);
+      const lse = Math.fround(logSumExp(x, 0, V));
+      const arg = argmax(x);
+      const host = sampleToken(x, 0, V, opts({ greedy: true }), new Rng(0), lse);
+      assert.deepEqual(greedyToken(arg, x[arg], lse), host);
+    }
+    for (const max of [Infinity, -Infinity, NaN])
+      throwsCode(() => greedyToken(0, max, 1), 'E_SAMPLING_LOGITS', /cannot sample from logits/);
+    throwsCode(() => greedyToken(0, 1, NaN), 'E_SAMPLING_LOGITS', /containing NaN/);
   });
 
   test('same seed gives the same tokens; one draw per sampled token', () => {

@@ -195,7 +195,7 @@ export function sampleToken(
 
   const invT = 1 / opts.temperature;
   // A subnormal temperature overflows 1/T like 0 does; both mean argmax.
-  const greedy = opts.greedy || invT === Infinity;
+  const greedy = isGreedy(opts);
   const topK = opts.topK > 0 && opts.topK < vocabSize ? opts.topK : 0;
   // Without top-k every token is a candidate: one pass stores the temperature-scaled weights.
   const fullVocab = !greedy && topK === 0;
@@ -277,6 +277,23 @@ export function sampleToken(
     token = indexed ? ids[j] : j;
   }
   return { token, logprob: logits[offset + token] - max - logSum };
+}
+
+/** Whether `opts` draw the argmax: greedy, or a temperature so small that 1/T overflows. */
+export function isGreedy(opts: SamplingOptions): boolean {
+  return opts.greedy || 1 / opts.temperature === Infinity;
+}
+
+/**
+ * The greedy draw of one row from the statistics the decoder graph computes over its logits
+ * (argmax, max logit, log-partition), so the logits need not leave the graph. Same token, same
+ * log-prob and same errors as `sampleToken` on the logits with `isGreedy` options.
+ */
+export function greedyToken(argMax: number, maxLogit: number, logSumExp: number): SampleResult {
+  if (!Number.isFinite(maxLogit)) badLogits(maxLogit);
+  const logSum = logSumExp - maxLogit;
+  if (Number.isNaN(logSum)) badLogits(NaN);
+  return { token: argMax, logprob: maxLogit - maxLogit - logSum };
 }
 
 function badLogits(max: number): never {

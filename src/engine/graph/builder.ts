@@ -285,6 +285,10 @@ export class GraphBuilder {
   reduceMax(x: V, axes: number[], keepdims = true): V {
     return this.op1('ReduceMax', [x, this.constI64(axes)], { keepdims: keepdims ? 1 : 0 });
   }
+  /** Inference only. Ties go to the lowest index (select_last_index 0), as a host argmax scan does. */
+  argMax(x: V, axis: number, keepdims = true): V {
+    return this.op1('ArgMax', [x], { axis, keepdims: keepdims ? 1 : 0, select_last_index: 0 });
+  }
   softmax(x: V, axis = -1): V {
     return this.op1('Softmax', [x], { axis });
   }

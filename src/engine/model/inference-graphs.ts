@@ -33,6 +33,8 @@ export const newValueName = (l: number): string => `new_key_values.${l}.value`;
  *         position_ids [batch, seq], past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
  * outputs logits [batch, 1, vocab] (last position),
  *         logsumexp [batch, 1] = log Σ_v exp(logits[b, 0, v]), the log-partition of each row,
+ *         max_logit [batch, 1] and argmax [batch, 1] (int64, lowest id on ties): a greedy step
+ *         fetches these instead of the logits (see generate.ts),
  *         new_key_values.{l}.key/value [batch, kv_heads, seq, head_dim] (the new tokens only).
  * The caller owns the cache (generate/kv-cache.ts): `past` may be a buffer with spare capacity
  * whose unused positions are masked out, so the cache is never copied through the graph.
@@ -59,9 +61,11 @@ export function buildDecoderGraph(
     lastPositionOnly: true,
   });
   // Built before the outputs: b.output renames each value's producer to the output's name.
-  const lse = logSumExpOf(b, out.logits);
+  const stats = rowStatsOf(b, out.logits);
   b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
-  b.output(lse, 'logsumexp', float, ['batch', 1]);
+  b.output(stats.logSumExp, 'logsumexp', float, ['batch', 1]);
+  b.output(stats.max, 'max_logit', float, ['batch', 1]);
+  b.output(stats.argMax, 'argmax', 'int64', ['batch', 1]);
   const newDims = ['batch', cfg.numKeyValueHeads, 'seq', cfg.headDim];
   out.newKeyValues.forEach((p, l) => {
     b.output(p.key, newKeyName(l), float, newDims);
@@ -71,17 +75,25 @@ export function buildDecoderGraph(
 }
 
 /**
- * log Σ exp over the last axis of logits [B, S, V] → [B, S], max-shifted. A sampled token's
- * log-prob is then logit − logsumexp without a pass over the vocabulary on the host: in JS that
- * pass (one Math.exp per token) cost ~0.5 ms per row, 12% of a batch-8 decode step, against
- * ~0.02 ms per row here. Built from ReduceMax/Exp/ReduceSum because onnxruntime's
- * ReduceLogSumExp measured 8x slower and 7e-5 off on a 49152-token row.
+ * Per-row statistics of logits [B, S, V] over the vocabulary, each [B, S].
+ * logSumExp = log Σ exp, max-shifted. A sampled token's log-prob is then logit − logSumExp
+ * without a pass over the vocabulary on the host: in JS that pass (one Math.exp per token) cost
+ * ~0.5 ms per row, 12% of a batch-8 decode step, against ~0.02 ms per row here. Built from
+ * ReduceMax/Exp/ReduceSum because onnxruntime's ReduceLogSumExp measured 8x slower and 7e-5 off
+ * on a 49152-token row.
+ * max and argMax give a greedy step its token and log-prob (max − logSumExp) without the logits
+ * leaving the graph: the host scan for the argmax cost ~0.08 ms per row.
  */
-function logSumExpOf(b: GraphBuilder, logits: V): V {
-  return b.scope('logsumexp', () => {
+function rowStatsOf(b: GraphBuilder, logits: V): { logSumExp: V; max: V; argMax: V } {
+  return b.scope('row_stats', () => {
     const max = b.reduceMax(logits, [-1]); // [B, S, 1]
     const sum = b.reduceSum(b.exp(b.sub(logits, max)), [-1], false); // [B, S]
-    return b.add(b.squeeze(max, [-1]), b.log(sum));
+    const flatMax = b.squeeze(max, [-1]); // [B, S]
+    return {
+      logSumExp: b.add(flatMax, b.log(sum)),
+      max: flatMax,
+      argMax: b.argMax(logits, -1, false),
+    };
   });
 }
 
