@@ -30,7 +30,7 @@ function randomWeights(shapes: Map<string, number[]>, seed: number) {
   return { get: (key: string) => table.get(key)! };
 }
 
-test('decoder graph: argmax, max_logit and logsumexp agree with a host scan of its logits', async () => {
+test('decoder graph: argmax, max_logit, logsumexp and sampling weights agree with a host scan of its logits', async () => {
   // A vocabulary of 4096 makes the reductions run in several blocks.
   const cfg = tinyConfig({ vocabSize: 4096 });
   const graph = buildDecoderGraph(cfg, initializerBinder(randomWeights(modelTensorShapes(cfg), 3)));
@@ -50,6 +50,7 @@ test('decoder graph: argmax, max_logit and logsumexp agree with a host scan of i
         BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)),
         [B, S],
       ),
+      inv_temperature: tensor('float32', Float32Array.of(1 / 0.8), [1]),
     };
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
       feeds[pastKeyName(l)] = tensor('float32', new Float32Array(0), [B, KV, 0, D]);
@@ -71,6 +72,15 @@ test('decoder graph: argmax, max_logit and logsumexp agree with a host scan of i
       assert.equal(hostData<Float32Array>(out.max_logit)[r], max, `row ${r} max logit`);
       const lse = hostData<Float32Array>(out.logsumexp)[r];
       assert.ok(Math.abs(lse - (max + Math.log(sum))) < 1e-5, `row ${r} logsumexp ${lse}`);
+      const weights = hostData<Float32Array>(out.sampling_weights);
+      for (let v = 0; v < V; v++) {
+        // float32 rounding of (logit − max) · invT moves the exponent by ~1e-7 of its size.
+        const arg = (logits[r * V + v] - max) / 0.8;
+        const want = Math.exp(arg);
+        const got = weights[r * V + v];
+        const tol = 2e-7 * (1 + Math.abs(arg)) * want;
+        assert.ok(Math.abs(got - want) <= tol, `row ${r} token ${v}: ${got} vs ${want}`);
+      }
       argmaxes.add(arg);
     }
     assert.ok(argmaxes.size > 1, 'the rows should not all pick the same token');

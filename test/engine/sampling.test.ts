@@ -6,6 +6,7 @@ import {
   greedyToken,
   logSoftmax,
   logSumExp,
+  nucleusTokens,
   sampleToken,
   validateSampling,
   type SamplingOptions,
@@ -418,6 +419,44 @@ describe('sampleToken', () => {
     }
   });
 
+  test('the nucleus is exactly the full-sort reference set, through every radix path', () => {
+    // Reference: rank by weight (ties: lower id), keep a token while the mass ranked above it is
+    // below top_p (minus the float32 tolerance) of the total; the top token always.
+    const reference = (w: Float32Array, topP: number): number[] => {
+      const order = Array.from(w, (_, t) => t).sort((a, b) => w[b] - w[a] || a - b);
+      let total = 0;
+      for (const x of w) total += x;
+      const target = Math.max((topP - 1e-6) * total, Number.MIN_VALUE);
+      const kept: number[] = [];
+      let before = 0;
+      for (const t of order) {
+        if (before >= target) break;
+        kept.push(t);
+        before += w[t];
+      }
+      return kept.filter((t) => w[t] > 0).sort((a, b) => a - b);
+    };
+    const rand = new Rng(99);
+    const rows: [string, Float32Array][] = [
+      ['peaked', Float32Array.from({ length: 5000 }, () => Math.exp(-12 * rand.nextFloat()))],
+      ['flat', Float32Array.from({ length: 60000 }, () => Math.exp(-0.5 * rand.nextFloat()))],
+      // Every weight in one float32 bucket and in the first float64 radix level: the ranking
+      // narrows through the deeper levels.
+      ['narrow', Float32Array.from({ length: 60000 }, () => 0.5 + 1e-4 * rand.nextFloat())],
+      // Few distinct values: ties inside and across buckets, broken by token id.
+      [
+        'ties',
+        Float32Array.from({ length: 20000 }, () => Math.exp(-Math.floor(rand.nextFloat() * 8) / 4)),
+      ],
+      ['equal', new Float32Array(50000).fill(1)],
+      ['underflow', Float32Array.from({ length: 3000 }, (_, t) => (t % 3 === 0 ? 0 : 1 / (t + 1)))],
+    ];
+    for (const [name, w] of rows)
+      for (const topP of [1e-9, 0.1, 0.5, 0.9, 0.95, 0.999])
+        assert.deepEqual(nucleusTokens(w, topP), reference(w, topP), `${name} top_p ${topP}`);
+    assert.equal(nucleusTokens(new Float32Array(50000).fill(1), 0.5).length, 25000);
+  });
+
   test('top-p breaks ties by lower token id', () => {
     // A flat distribution: the nucleus of mass 0.5 is exactly the 500 lowest ids.
     const V = 1000;
@@ -516,6 +555,41 @@ describe('sampleToken', () => {
       () => sampleToken(x, 0, V, opts({ greedy: true }), new Rng(1), NaN),
       'E_SAMPLING_LOGITS',
       /cannot sample from logits containing NaN/,
+    );
+  });
+
+  test('weights from the graph (float32) draw the same tokens as the host exp', () => {
+    const V = 500;
+    const x = randomLogits(V, 21);
+    let max = -Infinity;
+    for (const v of x) max = Math.max(max, v);
+    const lse = Math.fround(logSumExp(x, 0, V));
+    for (const o of [
+      DEFAULT_SAMPLING,
+      opts({ temperature: 0.7 }),
+      opts({ temperature: 1.3, topK: 40 }),
+      opts({ temperature: 0.8, topP: 0.9 }),
+    ]) {
+      const w = Float32Array.from(x, (l) => Math.exp((l - max) / o.temperature));
+      const a = new Rng(5);
+      const b = new Rng(5);
+      for (let i = 0; i < 500; i++) {
+        const host = sampleToken(x, 0, V, o, a, lse);
+        const given = sampleToken(x, 0, V, o, b, lse, w);
+        assert.equal(given.token, host.token, `draw ${i} with ${JSON.stringify(o)}`);
+        assert.equal(given.logprob, host.logprob);
+      }
+    }
+    throwsCode(
+      () => sampleToken(x, 0, V, DEFAULT_SAMPLING, new Rng(1), lse, new Float32Array(V - 1)),
+      'E_SAMPLING_INPUT',
+      /sampling weights hold 499 values but the logits 500/,
+    );
+    const nan = Float32Array.from(x, () => NaN);
+    throwsCode(
+      () => sampleToken(x, 0, V, DEFAULT_SAMPLING, new Rng(1), lse, nan),
+      'E_SAMPLING_LOGITS',
+      /NaN/,
     );
   });
 

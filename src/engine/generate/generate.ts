@@ -91,8 +91,15 @@ export class Generator {
     return logits;
   }
 
-  /** One forward pass over `ids` at batch 1 with an empty cache (decoder graph, see inference-graphs.ts). */
-  private async prefill(ids: number[], fetch?: string[]): Promise<Record<string, Tensor>> {
+  /**
+   * One forward pass over `ids` at batch 1 with an empty cache (decoder graph, see
+   * inference-graphs.ts), its sampling weights at inverse temperature `invT`.
+   */
+  private async prefill(
+    ids: number[],
+    fetch?: string[],
+    invT = 1,
+  ): Promise<Record<string, Tensor>> {
     const P = ids.length;
     const { numHiddenLayers: L, numKeyValueHeads: KV, headDim: D } = this.cfg;
     const empty = new Float32Array(0);
@@ -104,6 +111,7 @@ export class Generator {
         BigInt64Array.from(ids, (_, i) => BigInt(i)),
         [1, P],
       ),
+      inv_temperature: invTemperature(invT),
     };
     for (let l = 0; l < L; l++) {
       feeds[pastKeyName(l)] = tensor('float32', empty, [1, KV, 0, D]);
@@ -171,7 +179,9 @@ export class Generator {
     const L = this.cfg.numHiddenLayers;
     const KV = this.cfg.numKeyValueHeads;
     const D = this.cfg.headDim;
-    let out = await this.prefill(promptIds);
+    // The graph computes the sampling weights at this temperature (unused when greedy).
+    const invT = isGreedy(opts) ? 1 : 1 / opts.temperature;
+    let out = await this.prefill(promptIds, undefined, invT);
     if (stats) {
       stats.prefillTokens += P;
       stats.prefillMs += performance.now() - t0;
@@ -207,6 +217,7 @@ export class Generator {
         ),
         attention_mask: cache.attentionMask(1),
         position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(cache.length)), [n, 1]),
+        inv_temperature: invTemperature(invT),
         ...cache.feeds(),
       };
       out = await this.session.run(stepFeeds, stepFetch);
@@ -294,7 +305,8 @@ export class Generator {
 
 /**
  * How row i of a decoder run draws its next token: from the graph's argmax and log-prob terms
- * when greedy (the logits may not have been fetched), else by sampling its logits.
+ * when greedy (the logits may not have been fetched), else by sampling its logits with the
+ * weights the graph computed at the options' temperature.
  */
 function drawsOf(
   out: Record<string, Tensor>,
@@ -308,7 +320,12 @@ function drawsOf(
     return (i) => greedyToken(Number(arg[i]), max[i], lse[i]);
   }
   const logits = hostData<Float32Array>(out.logits);
-  return (i, rng) => sampleToken(logits, i * vocab, vocab, opts, rng, lse[i]);
+  const weights = hostData<Float32Array>(out.sampling_weights);
+  return (i, rng) => sampleToken(logits, i * vocab, vocab, opts, rng, lse[i], weights);
+}
+
+function invTemperature(invT: number): Tensor {
+  return tensor('float32', Float32Array.of(invT), [1]);
 }
 
 function disposeAll(feeds: Record<string, Tensor>): void {

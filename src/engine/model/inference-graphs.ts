@@ -30,11 +30,14 @@ export const newValueName = (l: number): string => `new_key_values.${l}.value`;
 /**
  * Prefill + decode with a KV cache, one graph for both (prefill = empty past):
  * inputs  input_ids [batch, seq], attention_mask [batch, past + seq],
- *         position_ids [batch, seq], past_key_values.{l}.key/value [batch, kv_heads, past, head_dim]
+ *         position_ids [batch, seq], past_key_values.{l}.key/value [batch, kv_heads, past, head_dim],
+ *         inv_temperature [1] = 1 / sampling temperature (1 when greedy)
  * outputs logits [batch, 1, vocab] (last position),
  *         logsumexp [batch, 1] = log Σ_v exp(logits[b, 0, v]), the log-partition of each row,
  *         max_logit [batch, 1] and argmax [batch, 1] (int64, lowest id on ties): a greedy step
  *         fetches these instead of the logits (see generate.ts),
+ *         sampling_weights [batch, 1, vocab] = exp((logits − max_logit) · inv_temperature), the unnormalised
+ *         sampling distribution at that temperature,
  *         new_key_values.{l}.key/value [batch, kv_heads, seq, head_dim] (the new tokens only).
  * The caller owns the cache (generate/kv-cache.ts): `past` may be a buffer with spare capacity
  * whose unused positions are masked out, so the cache is never copied through the graph.
@@ -53,6 +56,7 @@ export function buildDecoderGraph(
     key: b.input(pastKeyName(l), float, kvDims),
     value: b.input(pastValueName(l), float, kvDims),
   }));
+  const invTemperature = b.input('inv_temperature', float, [1]);
   const out = llamaForward(b, cfg, binder, {
     inputIds,
     attentionMask,
@@ -61,11 +65,12 @@ export function buildDecoderGraph(
     lastPositionOnly: true,
   });
   // Built before the outputs: b.output renames each value's producer to the output's name.
-  const stats = rowStatsOf(b, out.logits);
+  const stats = rowStatsOf(b, out.logits, invTemperature);
   b.output(out.logits, 'logits', float, ['batch', 1, cfg.vocabSize]);
   b.output(stats.logSumExp, 'logsumexp', float, ['batch', 1]);
   b.output(stats.max, 'max_logit', float, ['batch', 1]);
   b.output(stats.argMax, 'argmax', 'int64', ['batch', 1]);
+  b.output(stats.weights, 'sampling_weights', float, ['batch', 1, cfg.vocabSize]);
   const newDims = ['batch', cfg.numKeyValueHeads, 'seq', cfg.headDim];
   out.newKeyValues.forEach((p, l) => {
     b.output(p.key, newKeyName(l), float, newDims);
@@ -83,16 +88,25 @@ export function buildDecoderGraph(
  * on a 49152-token row.
  * max and argMax give a greedy step its token and log-prob (max − logSumExp) without the logits
  * leaving the graph: the host scan for the argmax cost ~0.08 ms per row.
+ * weights = exp((logits − max) · invT) [B, S, V] are what sampling at temperature 1/invT draws
+ * from: one Math.exp per token cost ~0.55 ms per row on the host (V8's exp is scalar), ~0.02 ms
+ * here. A greedy run computes them too (onnxruntime runs the whole graph whatever is fetched).
  */
-function rowStatsOf(b: GraphBuilder, logits: V): { logSumExp: V; max: V; argMax: V } {
+function rowStatsOf(
+  b: GraphBuilder,
+  logits: V,
+  invT: V,
+): { logSumExp: V; max: V; argMax: V; weights: V } {
   return b.scope('row_stats', () => {
     const max = b.reduceMax(logits, [-1]); // [B, S, 1]
-    const sum = b.reduceSum(b.exp(b.sub(logits, max)), [-1], false); // [B, S]
+    const shifted = b.sub(logits, max); // [B, S, V]
+    const sum = b.reduceSum(b.exp(shifted), [-1], false); // [B, S]
     const flatMax = b.squeeze(max, [-1]); // [B, S]
     return {
       logSumExp: b.add(flatMax, b.log(sum)),
       max: flatMax,
       argMax: b.argMax(logits, -1, false),
+      weights: b.exp(b.mul(shifted, invT)),
     };
   });
 }
