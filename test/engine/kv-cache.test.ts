@@ -96,3 +96,22 @@ test('KvCache never grows past its maximum length, and refuses positions beyond 
   );
   assert.equal(cache.length, 10, 'a refused append leaves the cache as it was');
 });
+
+test('KvCache.reserve before the first append lays the cache out at that capacity', () => {
+  const [rows, KV, D] = [2, 2, 3];
+  const cache = new KvCache(1, rows, KV, D, 40, 4);
+  cache.reserve(6);
+  assert.equal(cache.capacity, 8, 'rounded up to the chunk');
+  cache.append([newBlock(0, 0, 1, KV, 5, D, 0)], [newBlock(0, 1, 1, KV, 5, D, 0)], 5);
+  cache.append([newBlock(0, 0, rows, KV, 1, D, 5)], [newBlock(0, 1, rows, KV, 1, D, 5)], 1);
+  assert.equal(cache.capacity, 8, 'the appends fit without growing');
+  const keys = hostData<Float32Array>(cache.feeds()['past_key_values.0.key']);
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < KV; h++)
+      for (let t = 0; t < 6; t++)
+        for (let d = 0; d < D; d++)
+          assert.equal(keys[((r * KV + h) * 8 + t) * D + d], tag(0, 0, t < 5 ? 0 : r, h, t, d));
+  cache.reserve(3);
+  assert.equal(cache.capacity, 8, 'reserving less than the capacity changes nothing');
+  assert.throws(() => cache.reserve(41), /the KV cache holds 40 positions, 41 were asked for/);
+});

@@ -189,6 +189,8 @@ export class Generator {
 
     // The prompt's keys and values go to every candidate's rows of the cache.
     const cache = new KvCache(L, n, KV, D, P + opts.maxNewTokens);
+    // Room for the first decode step too: otherwise that step grows the cache it just filled.
+    cache.reserve(P + 1);
     this.appendNew(cache, out, P);
     // Every candidate samples its first token from the same prefill logits.
     const firstDraw = drawsOf(out, vocab, opts);

@@ -101,8 +101,12 @@ export class KvCache {
     return tensor('int64', mask, [this.rows, width]);
   }
 
-  /** Grow every buffer to hold at least `needed` positions, keeping what is filled. */
-  private reserve(needed: number): void {
+  /**
+   * Grow every buffer to hold at least `needed` positions, keeping what is filled. Reserving
+   * before the first append lays it out at that capacity directly: a growth moves the whole cache
+   * (~4 ms at batch 8 for SmolLM2 at 128 positions).
+   */
+  reserve(needed: number): void {
     if (needed <= this.cap) return;
     if (needed > this.maxLength)
       fail(
