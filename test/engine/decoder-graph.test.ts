@@ -1,7 +1,11 @@
 // The decoder graph's per-row statistics (logsumexp, max_logit, argmax), which let generation
 // score and draw tokens without scanning the logits on the host.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { modelTensorShapes } from '../../src/engine/model/config.js';
@@ -101,5 +105,26 @@ test('GraphBuilder.argMax gives ties to the lowest index, as the host sampler do
     assert.deepEqual([...hostData<BigInt64Array>(out.arg)].map(Number), [1, 1]);
   } finally {
     await session.release();
+  }
+});
+
+test('onnxruntime fuses every RMSNorm of the decoder into one SimplifiedLayerNormalization', async () => {
+  const cfg = tinyConfig({ numHiddenLayers: 3 });
+  const graph = buildDecoderGraph(cfg, initializerBinder(randomWeights(modelTensorShapes(cfg), 5)));
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-fused-'));
+  try {
+    const path = join(dir, 'decoder.onnx');
+    const session = await OrtSession.create(toOnnxBytes(graph), { optimizedModelPath: path });
+    await session.release();
+    const ops = onnxProto.onnx.ModelProto.decode(readFileSync(path)).graph!.node!.map(
+      (n) => n.opType,
+    );
+    // Two norms per layer and the final one; a pattern onnxruntime does not recognise (x·x, a
+    // Reciprocal) would leave six kernels each.
+    const fused = ops.filter((op) => op === 'SimplifiedLayerNormalization').length;
+    assert.equal(fused, 2 * cfg.numHiddenLayers + 1, ops.join(','));
+    assert.ok(!ops.includes('ReduceMean'), 'an RMSNorm was left unfused');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -223,6 +223,9 @@ export class GraphBuilder {
   neg(x: V): V {
     return this.op1('Neg', [x]);
   }
+  pow(x: V, y: V): V {
+    return this.op1('Pow', [x, y]);
+  }
   sqrt(x: V): V {
     return this.op1('Sqrt', [x]);
   }

@@ -41,6 +41,8 @@ export interface SessionOptions {
    * peak memory on the 135M benchmark for no speed gain.
    */
   memPattern?: boolean;
+  /** Write the model as onnxruntime optimized it to this path (to check which ops it fused). */
+  optimizedModelPath?: string;
 }
 
 function envOptimization(): SessionOptions['optimization'] | undefined {
@@ -65,6 +67,7 @@ export class OrtSession {
     };
     if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
+    if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
     if (device !== 'cpu' && opts.keepOnDevice?.length) {
       options.preferredOutputLocation = Object.fromEntries(
         opts.keepOnDevice.map((n) => [n, 'gpu-buffer']),
