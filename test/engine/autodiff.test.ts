@@ -245,6 +245,12 @@ const CASES: Case[] = [
     build: (b, [x]) => b.op1('Pow', [x, b.constF(3)]),
   },
   {
+    name: 'Pow x^2 (constant exponent 2: the gradient uses x itself)',
+    inputs: [f([2, 3])],
+    out: [2, 3],
+    build: (b, [x]) => b.pow(x, b.constF(2)),
+  },
+  {
     name: 'Pow x^p (both inputs, broadcast)',
     inputs: [pos([2, 3]), f([3])],
     out: [2, 3],

@@ -255,16 +255,19 @@ export const GRAD_RULES: Readonly<Record<string, GradEntry>> = {
       if (ctx.needs(0)) {
         const init = b.initializers.get(p);
         let pf: V;
-        let pm1: V;
+        let xpm1: V; // x^(p-1)
         if (init && init.data.length === 1 && !(init.data instanceof BigInt64Array)) {
-          pf = b.constF(Number(init.data[0]));
-          pm1 = b.constF(Number(init.data[0]) - 1);
+          const pv = Number(init.data[0]);
+          pf = b.constF(pv);
+          // x² (RMSNorm) is the common case: x¹ is x itself, not a Pow kernel over the
+          // activations (onnxruntime's Pow calls pow() per element).
+          xpm1 = pv === 2 ? x : b.op1('Pow', [x, b.constF(pv - 1)]);
         } else {
           const e = ctx.elem(p);
           pf = e === 'float32' || e === 'float64' ? p : b.cast(p, b.float);
-          pm1 = b.sub(pf, b.constF(1));
+          xpm1 = b.op1('Pow', [x, b.sub(pf, b.constF(1))]);
         }
-        gx = ctx.sumTo(b.mul(b.mul(g, pf), b.op1('Pow', [x, pm1])), x, yd);
+        gx = ctx.sumTo(b.mul(b.mul(g, pf), xpm1), x, yd);
       }
       const gp = ctx.needs(1)
         ? ctx.sumTo(b.mul(b.mul(g, n.outputs[0]), b.log(x)), p, yd)
