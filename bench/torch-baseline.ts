@@ -4,6 +4,8 @@ export interface TorchNumbers {
   prefill_tok_s: number;
   decode_b1_tok_s: number;
   decode_b8_tok_s: number;
+  /** Batch 8 sampling at the given temperature / top-p, transformers' warpers. */
+  decode_b8_sampled_tok_s: number;
   threads: number;
   torch: string;
   blas: string;
@@ -15,7 +17,14 @@ export interface TorchNumbers {
  */
 export function runTorchBaseline(
   modelDir: string,
-  o: { threads: number; promptLen: number; newTokens: number; repeats: number },
+  o: {
+    threads: number;
+    promptLen: number;
+    newTokens: number;
+    repeats: number;
+    temperature: number;
+    topP: number;
+  },
 ): TorchNumbers {
   return runPythonBaseline<TorchNumbers>(
     'torch_llama.py',
@@ -30,6 +39,10 @@ export function runTorchBaseline(
       String(o.newTokens),
       '--repeats',
       String(o.repeats),
+      '--temperature',
+      String(o.temperature),
+      '--top-p',
+      String(o.topP),
       '--json',
     ],
     30,

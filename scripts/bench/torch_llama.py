@@ -15,6 +15,8 @@ warmup, on fixed random prompt ids (--seed):
   decode_b1_tok_s  batch --batch (default 1): prefill untimed, then new_tokens greedy steps
                    (one token per sequence per step, with cache); batch * new_tokens / time
   decode_b8_tok_s  the same at batch 8 (eight different prompts of prompt_len tokens)
+  decode_b8_sampled_tok_s  the same, sampling at --temperature / --top-p (0.8 / 0.95) the way
+                   transformers does, with each drawn token's log-prob
 Prefill computes lm_head logits for the last position only (what a generate loop needs), unless
 --prefill-logits all. One-row matmuls (decode at batch 1, the last-position lm_head) use torch.mv,
 which OpenBLAS runs 2-4x faster than the M=1 sgemm that F.linear issues (--gemv off: F.linear
@@ -313,8 +315,35 @@ def best_time(fn, repeats):
     return best
 
 
-def bench_decode(model, prompts, new_tokens, repeats):
-    """Aggregate tokens/s of new_tokens greedy cached steps after an untimed prefill."""
+def greedy_pick(logits):
+    return logits.argmax(-1, keepdim=True)
+
+
+def top_p_sampler(temperature, top_p, seed):
+    """transformers' sampling: TemperatureLogitsWarper, TopPLogitsWarper (sort, softmax, cumsum,
+    drop the tail whose cumulative probability is <= 1 - top_p, keep at least one token), then
+    softmax + torch.multinomial; plus the log-prob of each drawn token under the raw logits, which
+    a pipeline stores (our engine computes it too)."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def pick(logits):
+        scores = logits / temperature
+        sorted_scores, sorted_idx = torch.sort(scores, descending=False)
+        cumulative = sorted_scores.softmax(-1).cumsum(-1)
+        remove_sorted = cumulative <= (1 - top_p)
+        remove_sorted[..., -1:] = False
+        remove = remove_sorted.scatter(1, sorted_idx, remove_sorted)
+        probs = scores.masked_fill(remove, float("-inf")).softmax(-1)
+        nxt = torch.multinomial(probs, 1, generator=gen)
+        torch.log_softmax(logits, -1).gather(-1, nxt)
+        return nxt
+
+    return pick
+
+
+def bench_decode(model, prompts, new_tokens, repeats, pick=greedy_pick):
+    """Aggregate tokens/s of new_tokens cached steps (greedy unless `pick` says otherwise) after an
+    untimed prefill."""
     b, t = prompts.shape
 
     def run():
@@ -322,7 +351,7 @@ def bench_decode(model, prompts, new_tokens, repeats):
         logits = model.forward(prompts, cache, logits="last")[:, -1]
         t0 = time.perf_counter()
         for _ in range(new_tokens):
-            nxt = logits.argmax(-1, keepdim=True)
+            nxt = pick(logits)
             logits = model.forward(nxt, cache, logits="last")[:, -1]
         return time.perf_counter() - t0
 
@@ -341,6 +370,8 @@ def main():
     ap.add_argument("--big-batch", type=int, default=8, help="batch of the decode_b8 measurement")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0, help="seed of the random prompt ids")
+    ap.add_argument("--temperature", type=float, default=0.8, help="of the sampled batch-8 decode")
+    ap.add_argument("--top-p", type=float, default=0.95, help="of the sampled batch-8 decode")
     ap.add_argument("--prefill-logits", choices=("last", "all"), default="last")
     ap.add_argument(
         "--gemv",
@@ -395,11 +426,16 @@ def main():
         t_prefill = best_time(prefill, args.repeats)
         b1, t_b1 = bench_decode(model, prompt_b, args.new_tokens, args.repeats)
         b8, t_b8 = bench_decode(model, prompt_big, args.new_tokens, args.repeats)
+        sampler = top_p_sampler(args.temperature, args.top_p, args.seed)
+        b8s, t_b8s = bench_decode(model, prompt_big, args.new_tokens, args.repeats, sampler)
 
     result = {
         "prefill_tok_s": args.prompt_len / t_prefill,
         "decode_b1_tok_s": b1,
         "decode_b8_tok_s": b8,
+        "decode_b8_sampled_tok_s": b8s,
+        "temperature": args.temperature,
+        "top_p": args.top_p,
         "threads": args.threads,
         "torch": torch.__version__,
         "blas": blas["name"],
@@ -411,7 +447,7 @@ def main():
         "repeats": args.repeats,
         "prefill_logits": args.prefill_logits,
         "gemv": args.gemv,
-        "times_s": {"prefill": t_prefill, "decode_b1": t_b1, "decode_b8": t_b8, "load": t_load},
+        "times_s": {"prefill": t_prefill, "decode_b1": t_b1, "decode_b8": t_b8, "decode_b8_sampled": t_b8s, "load": t_load},
         "cache_check": check,
         "env": {k: os.environ.get(k) for k in thread_env(args.threads)},
     }
