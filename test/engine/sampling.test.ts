@@ -7,6 +7,7 @@ import {
   logSoftmax,
   logSumExp,
   nucleusTokens,
+  sampleFromGraph,
   sampleToken,
   validateSampling,
   type SamplingOptions,
@@ -579,7 +580,27 @@ describe('sampleToken', () => {
         assert.equal(given.token, host.token, `draw ${i} with ${JSON.stringify(o)}`);
         assert.equal(given.logprob, host.logprob);
       }
+      // sampleFromGraph skips the max and total passes: same draws, same log-probs.
+      const c = new Rng(6);
+      const d = new Rng(6);
+      for (let i = 0; i < 500; i++) {
+        const ref = sampleToken(x, 0, V, o, c, lse, w);
+        const fast = sampleFromGraph(x, 0, V, o, d, { logSumExp: lse, maxLogit: max, weights: w });
+        assert.deepEqual(fast, ref, `draw ${i} with ${JSON.stringify(o)}`);
+      }
     }
+    const row = { logSumExp: lse, maxLogit: max, weights: Float32Array.from(x, () => 1) };
+    for (const [bad, code] of [
+      [{ ...row, weights: Float32Array.from(x, (_, i) => (i === 7 ? NaN : 1)) }, /NaN/],
+      [{ ...row, maxLogit: Infinity }, /Infinity/],
+      [{ ...row, logSumExp: NaN }, /NaN/],
+    ] as const)
+      for (const topP of [1, 0.9])
+        throwsCode(
+          () => sampleFromGraph(x, 0, V, opts({ topP }), new Rng(1), bad),
+          'E_SAMPLING_LOGITS',
+          code,
+        );
     throwsCode(
       () => sampleToken(x, 0, V, DEFAULT_SAMPLING, new Rng(1), lse, new Float32Array(V - 1)),
       'E_SAMPLING_INPUT',

@@ -8,7 +8,7 @@ import { Rng } from './rng.js';
 import {
   greedyToken,
   isGreedy,
-  sampleToken,
+  sampleFromGraph,
   validateSampling,
   type SampleResult,
   type SamplingOptions,
@@ -323,7 +323,13 @@ function drawsOf(
   }
   const logits = hostData<Float32Array>(out.logits);
   const weights = hostData<Float32Array>(out.sampling_weights);
-  return (i, rng) => sampleToken(logits, i * vocab, vocab, opts, rng, lse[i], weights);
+  const max = hostData<Float32Array>(out.max_logit);
+  return (i, rng) =>
+    sampleFromGraph(logits, i * vocab, vocab, opts, rng, {
+      logSumExp: lse[i],
+      maxLogit: max[i],
+      weights,
+    });
 }
 
 function invTemperature(invT: number): Tensor {

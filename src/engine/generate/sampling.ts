@@ -254,7 +254,7 @@ export function sampleToken(
   } else if (fullVocab && src) {
     token =
       opts.topP < 1
-        ? drawFromNucleus(src, base, vocabSize, total, opts.topP, rng)
+        ? drawFromNucleus(src, base, vocabSize, opts.topP, rng)
         : drawFromRow(src, base, vocabSize, rng.nextFloat() * total);
   } else {
     // Top-k: the candidates are compacted into weights/ids[0 .. m) in token order.
@@ -314,11 +314,10 @@ function drawFromNucleus(
   src: Float32Array,
   base: number,
   V: number,
-  total: number,
   topP: number,
   rng: Rng,
 ): number {
-  const cut = nucleusCut(src, base, V, nucleusTarget(topP, total));
+  const cut = nucleusCut(src, base, V, topP);
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const u = rng.nextFloat() * cut.mass;
   let acc = 0;
@@ -353,7 +352,7 @@ function inNucleus(cut: NucleusCut, k: number, x: number, t: number): boolean {
 }
 
 /**
- * The nucleus of a row of float32 weights src[base + t], without moving them, by one level of
+ * The top-p nucleus of a row of float32 weights src[base + t], without moving them, by one level of
  * radix select: a histogram of (count, mass) keyed by each weight's top 16 bits (sign, exponent,
  * 7 mantissa bits; for non-negative floats larger bits mean a larger value) puts the buckets
  * above the one where the running mass reaches the target wholly in the nucleus and those below
@@ -361,7 +360,7 @@ function inNucleus(cut: NucleusCut, k: number, x: number, t: number): boolean {
  * lowest-ranked token kept. A sampling model's flat early distributions keep ~80% of a 49k
  * vocabulary at top_p 0.95; ranking them all cost ~0.9 ms a row.
  */
-function nucleusCut(src: Float32Array, base: number, V: number, target: number): NucleusCut {
+function nucleusCut(src: Float32Array, base: number, V: number, topP: number): NucleusCut {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const count = bucketCount;
   const mass = bucketMass;
@@ -374,6 +373,16 @@ function nucleusCut(src: Float32Array, base: number, V: number, target: number):
     if (k > top) top = k;
     if (k < bottom) bottom = k;
   }
+  // The row's total from the bucket masses saves a pass; NaN weights (bits above every finite
+  // float's) make it NaN.
+  let total = 0;
+  for (let k = bottom; k <= top; k++) total += mass[k];
+  if (Number.isNaN(total)) {
+    count.fill(0, bottom, top + 1);
+    mass.fill(0, bottom, top + 1);
+    badLogits(NaN);
+  }
+  const target = nucleusTarget(topP, total);
   let before = 0;
   let edge = top;
   for (; edge >= bottom; edge--) {
@@ -415,9 +424,7 @@ function nucleusCut(src: Float32Array, base: number, V: number, target: number):
  * it runs the same selection as sampling.
  */
 export function nucleusTokens(row: Float32Array, topP: number): number[] {
-  let total = 0;
-  for (const x of row) total += x;
-  const cut = nucleusCut(row, 0, row.length, nucleusTarget(topP, total));
+  const cut = nucleusCut(row, 0, row.length, topP);
   const bits = new Uint32Array(row.buffer, row.byteOffset, row.length);
   const out: number[] = [];
   for (let t = 0; t < row.length; t++)
@@ -440,6 +447,58 @@ export function greedyToken(argMax: number, maxLogit: number, logSumExp: number)
   const logSum = logSumExp - maxLogit;
   if (Number.isNaN(logSum)) badLogits(NaN);
   return { token: argMax, logprob: maxLogit - maxLogit - logSum };
+}
+
+/** What the decoder graph computes over one row of logits (see inference-graphs.ts). */
+export interface GraphRowStats {
+  /** log Σ exp(logits): the row's log-partition at temperature 1. */
+  logSumExp: number;
+  maxLogit: number;
+  /**
+   * exp((logits − maxLogit) / T) at the options' temperature, the whole batch laid out like the
+   * logits (the row at the same offset).
+   */
+  weights: Float32Array;
+}
+
+/**
+ * A non-greedy draw of one row from the decoder graph's statistics: the same distribution, log-prob
+ * and errors as `sampleToken(logits, offset, vocabSize, opts, rng, logSumExp, weights)`, without
+ * the passes over the vocabulary that the graph already made (max, total). Top-k goes through
+ * `sampleToken`.
+ */
+export function sampleFromGraph(
+  logits: Float32Array,
+  offset: number,
+  vocabSize: number,
+  opts: SamplingOptions,
+  rng: Rng,
+  row: GraphRowStats,
+): SampleResult {
+  checkRange(logits, offset, vocabSize);
+  if (row.weights.length !== logits.length)
+    fail(
+      'E_SAMPLING_INPUT',
+      `sampling weights hold ${row.weights.length} values but the logits ${logits.length}`,
+      'pass the sampling_weights output of the same decoder run as the logits',
+    );
+  validateSampling(opts);
+  if (isGreedy(opts) || (opts.topK > 0 && opts.topK < vocabSize))
+    return sampleToken(logits, offset, vocabSize, opts, rng, row.logSumExp, row.weights);
+  const { maxLogit, logSumExp, weights } = row;
+  if (!Number.isFinite(maxLogit)) badLogits(maxLogit);
+  const logSum = logSumExp - maxLogit;
+  if (Number.isNaN(logSum)) badLogits(NaN);
+  let token: number;
+  if (opts.topP < 1) {
+    token = drawFromNucleus(weights, offset, vocabSize, opts.topP, rng);
+  } else {
+    let total = 0;
+    for (let i = offset; i < offset + vocabSize; i++) total += weights[i];
+    if (Number.isNaN(total)) badLogits(NaN);
+    token = drawFromRow(weights, offset, vocabSize, rng.nextFloat() * total);
+  }
+  return { token, logprob: logits[offset + token] - maxLogit - logSum };
 }
 
 function badLogits(max: number): never {
