@@ -383,16 +383,7 @@ function nucleusCut(src: Float32Array, base: number, V: number, topP: number): N
     badLogits(NaN);
   }
   const target = nucleusTarget(topP, total);
-  let before = 0;
-  let edge = top;
-  for (; edge >= bottom; edge--) {
-    if (count[edge] === 0) continue;
-    if (before + mass[edge] >= target) break;
-    before += mass[edge];
-  }
-  // The histogram is all zeros between uses; only [bottom, top] was touched.
-  count.fill(0, bottom, top + 1);
-  mass.fill(0, bottom, top + 1);
+  const { edge, before } = boundaryBucket(bottom, top, 0, target);
   // Rounding can leave the whole mass below target: then every token is kept.
   if (edge < bottom) return { edge: -1, keepW: Infinity, keepId: -1, mass: before };
 
@@ -597,16 +588,9 @@ function nucleusSize(
       if (k > top) top = k;
       if (k < bottom) bottom = k;
     }
-    // The boundary bucket: the first, from the top, whose mass takes the running total to target.
-    let edge = top;
-    for (; edge >= bottom; edge--) {
-      if (count[edge] === 0) continue;
-      if (before + mass[edge] >= target) break;
-      before += mass[edge];
-    }
-    // The histogram is all zeros between uses; only [bottom, top] was touched.
-    count.fill(0, bottom, top + 1);
-    mass.fill(0, bottom, top + 1);
+    const boundary = boundaryBucket(bottom, top, before, target);
+    const edge = boundary.edge;
+    before = boundary.before;
     if (edge < bottom) return hi; // rounding left the mass below target: all of [lo, hi) is in
     // Three-way partition: buckets above the edge, then the edge bucket, then the rest.
     let rest = hi;
@@ -619,6 +603,31 @@ function nucleusSize(
     hi = rest;
   }
   return rankedNucleus(w, id, lo, hi, before, target);
+}
+
+/**
+ * The boundary bucket of the histogram in bucketCount/bucketMass over [bottom, top]: the first,
+ * from the top, whose mass takes the running total (from `before`) to `target`, and the mass of
+ * the buckets above it; edge < bottom when the whole mass stays below. Clears the histogram
+ * (it is all zeros between uses; only [bottom, top] was touched).
+ */
+function boundaryBucket(
+  bottom: number,
+  top: number,
+  before: number,
+  target: number,
+): { edge: number; before: number } {
+  const count = bucketCount;
+  const mass = bucketMass;
+  let edge = top;
+  for (; edge >= bottom; edge--) {
+    if (count[edge] === 0) continue;
+    if (before + mass[edge] >= target) break;
+    before += mass[edge];
+  }
+  count.fill(0, bottom, top + 1);
+  mass.fill(0, bottom, top + 1);
+  return { edge, before };
 }
 
 /** Sets at most this large are ranked directly, without the histogram. */
