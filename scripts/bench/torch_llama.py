@@ -455,13 +455,14 @@ def main():
         print(json.dumps(result))
     else:
         print(
-            "prefill %.1f tok/s | decode b%d %.1f tok/s | decode b%d %.1f tok/s | %d threads, torch %s, %s"
+            "prefill %.1f tok/s | decode b%d %.1f tok/s | decode b%d %.1f tok/s (sampled %.1f) | %d threads, torch %s, %s"
             % (
                 result["prefill_tok_s"],
                 args.batch,
                 b1,
                 args.big_batch,
                 b8,
+                b8s,
                 args.threads,
                 torch.__version__,
                 blas["name"],
