@@ -6,13 +6,13 @@ import {
   greedyToken,
   logSoftmax,
   logSumExp,
-  nucleusTokens,
   sampleFromGraph,
   sampleToken,
   validateSampling,
   type SamplingOptions,
 } from '../../src/engine/generate/sampling.js';
 import { StopStringMatcher } from '../../src/engine/generate/stop.js';
+import { nucleusTokens } from '../../src/engine/generate/top-p.js';
 import { isPipelineError } from '../../src/engine/errors.js';
 import { throwsCode } from '../helpers/errors.js';
 
