@@ -170,8 +170,9 @@ function ensureScratch(n: number): void {
  * `logSumExp`, when given, is the row's log-partition log Σ exp(logits) as the model graph
  * computed it (the decoder's `logsumexp` output); the log-prob is then logit − logSumExp, and
  * greedy and top-k draws skip the exp over the whole vocabulary that dominates this function.
- * `samplingWeights`, when given, holds exp((logits − max) / temperature) at the same offsets, computed by
- * the graph at `opts.temperature` (the decoder's `sampling_weights`), and replaces that exp.
+ * `samplingWeights`, when given, holds exp((logits − max) / temperature) at the same offsets,
+ * computed by the graph at `opts.temperature` (the decoder's `sampling_weights`), and replaces
+ * that exp.
  */
 export function sampleToken(
   logits: Float32Array,
@@ -183,12 +184,7 @@ export function sampleToken(
   samplingWeights?: Float32Array,
 ): SampleResult {
   checkRange(logits, offset, vocabSize);
-  if (samplingWeights !== undefined && samplingWeights.length !== logits.length)
-    fail(
-      'E_SAMPLING_INPUT',
-      `sampling weights hold ${samplingWeights.length} values but the logits ${logits.length}`,
-      'pass the sampling_weights output of the same decoder run as the logits',
-    );
+  if (samplingWeights !== undefined) checkWeights(logits, samplingWeights);
   validateSampling(opts);
   const end = offset + vocabSize;
   const given = samplingWeights;
@@ -214,21 +210,17 @@ export function sampleToken(
   let base = offset;
   let total = 0;
   let exactTotal = 0; // float64 exps at temperature 1 give the log-partition to full precision
-  if (fullVocab) {
-    if (given) {
-      for (let i = offset; i < end; i++) total += given[i];
-    } else {
-      ensureScratch(vocabSize);
-      const w = weights32;
-      for (let i = offset; i < end; i++) {
-        const e = Math.exp((logits[i] - max) * invT); // at temperature 1 the product is exact
-        exactTotal += e;
-        w[i - offset] = e;
-        total += w[i - offset];
-      }
-      src = w;
-      base = 0;
+  if (fullVocab && !given) {
+    ensureScratch(vocabSize);
+    const w = weights32;
+    for (let i = offset; i < end; i++) {
+      const e = Math.exp((logits[i] - max) * invT); // at temperature 1 the product is exact
+      exactTotal += e;
+      w[i - offset] = e;
+      total += w[i - offset];
     }
+    src = w;
+    base = 0;
   }
   // log p(token) = logit − max − logSum, logSum = log Σ exp(logit − max): the caller's
   // log-partition when given, else the weights' total when they are at temperature 1, else a pass.
@@ -248,11 +240,8 @@ export function sampleToken(
   if (greedy) {
     token = arg - offset;
   } else if (fullVocab && src) {
-    token =
-      opts.topP < 1
-        ? drawFromNucleus(src, base, vocabSize, opts.topP, rng)
-        : drawFromRow(src, base, vocabSize, rng.nextFloat() * total);
-    if (token < 0) badLogits(NaN);
+    // The host weights' total is known; the graph's is summed (or histogrammed) by the draw.
+    token = drawFromWeights(src, base, vocabSize, opts.topP, rng, given ? undefined : total);
   } else {
     // Top-k: the candidates are compacted into weights/ids[0 .. m) in token order.
     const threshold = kthLargest(logits, offset, end, topK);
@@ -290,10 +279,19 @@ export function isGreedy(opts: SamplingOptions): boolean {
  * log-prob and same errors as `sampleToken` on the logits with `isGreedy` options.
  */
 export function greedyToken(argMax: number, maxLogit: number, logSumExp: number): SampleResult {
+  const logSum = graphLogSum(maxLogit, logSumExp);
+  return { token: argMax, logprob: maxLogit - maxLogit - logSum };
+}
+
+/**
+ * log Σ exp(logit − max) from the graph's max logit and log-partition, with the errors
+ * `sampleToken` raises for logits holding Infinity, NaN or only -Infinity.
+ */
+function graphLogSum(maxLogit: number, logSumExp: number): number {
   if (!Number.isFinite(maxLogit)) badLogits(maxLogit);
   const logSum = logSumExp - maxLogit;
   if (Number.isNaN(logSum)) badLogits(NaN);
-  return { token: argMax, logprob: maxLogit - maxLogit - logSum };
+  return logSum;
 }
 
 /** What the decoder graph computes over one row of logits (see inference-graphs.ts). */
@@ -322,31 +320,46 @@ export function sampleFromGraph(
   rng: Rng,
   row: GraphRowStats,
 ): SampleResult {
-  checkRange(logits, offset, vocabSize);
-  if (row.weights.length !== logits.length)
-    fail(
-      'E_SAMPLING_INPUT',
-      `sampling weights hold ${row.weights.length} values but the logits ${logits.length}`,
-      'pass the sampling_weights output of the same decoder run as the logits',
-    );
-  validateSampling(opts);
   if (isGreedy(opts) || (opts.topK > 0 && opts.topK < vocabSize))
     return sampleToken(logits, offset, vocabSize, opts, rng, row.logSumExp, row.weights);
-  const { maxLogit, logSumExp, weights } = row;
-  if (!Number.isFinite(maxLogit)) badLogits(maxLogit);
-  const logSum = logSumExp - maxLogit;
-  if (Number.isNaN(logSum)) badLogits(NaN);
-  let token: number;
-  if (opts.topP < 1) {
-    token = drawFromNucleus(weights, offset, vocabSize, opts.topP, rng);
+  checkRange(logits, offset, vocabSize);
+  checkWeights(logits, row.weights);
+  validateSampling(opts);
+  const logSum = graphLogSum(row.maxLogit, row.logSumExp);
+  const token = drawFromWeights(row.weights, offset, vocabSize, opts.topP, rng);
+  return { token, logprob: logits[offset + token] - row.maxLogit - logSum };
+}
+
+/**
+ * A draw of token t over float32 weights src[base + t], t in [0, V), with top-p applied; `total`
+ * is their sum when the caller already has it. NaN weights raise E_SAMPLING_LOGITS.
+ */
+function drawFromWeights(
+  src: Float32Array,
+  base: number,
+  V: number,
+  topP: number,
+  rng: Rng,
+  total?: number,
+): number {
+  if (topP < 1) {
+    const token = drawFromNucleus(src, base, V, topP, rng);
     if (token < 0) badLogits(NaN);
-  } else {
-    let total = 0;
-    for (let i = offset; i < offset + vocabSize; i++) total += weights[i];
-    if (Number.isNaN(total)) badLogits(NaN);
-    token = drawFromRow(weights, offset, vocabSize, rng.nextFloat() * total);
+    return token;
   }
-  return { token, logprob: logits[offset + token] - maxLogit - logSum };
+  let sum = total ?? 0;
+  if (total === undefined) for (let i = base; i < base + V; i++) sum += src[i];
+  if (Number.isNaN(sum)) badLogits(NaN);
+  return drawFromRow(src, base, V, rng.nextFloat() * sum);
+}
+
+function checkWeights(logits: Float32Array, weights: Float32Array): void {
+  if (weights.length !== logits.length)
+    fail(
+      'E_SAMPLING_INPUT',
+      `sampling weights hold ${weights.length} values but the logits ${logits.length}`,
+      'pass the sampling_weights output of the same decoder run as the logits',
+    );
 }
 
 function badLogits(max: number): never {
