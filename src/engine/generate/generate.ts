@@ -316,14 +316,13 @@ function drawsOf(
   opts: SamplingOptions,
 ): (i: number, rng: Rng) => SampleResult {
   const lse = hostData<Float32Array>(out.logsumexp);
+  const max = hostData<Float32Array>(out.max_logit);
   if (isGreedy(opts)) {
     const arg = hostData<BigInt64Array>(out.argmax);
-    const max = hostData<Float32Array>(out.max_logit);
     return (i) => greedyToken(Number(arg[i]), max[i], lse[i]);
   }
   const logits = hostData<Float32Array>(out.logits);
   const weights = hostData<Float32Array>(out.sampling_weights);
-  const max = hostData<Float32Array>(out.max_logit);
   return (i, rng) =>
     sampleFromGraph(logits, i * vocab, vocab, opts, rng, {
       logSumExp: lse[i],

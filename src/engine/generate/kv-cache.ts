@@ -3,6 +3,13 @@ import { pastKeyName, pastValueName } from '../model/inference-graphs.js';
 import { tensor, type Tensor } from '../runtime/ort-session.js';
 
 /**
+ * Runs up to this many floats are copied by a loop: a decode step appends one head_dim run per
+ * (layer, row, head), 1440 of them at batch 8 for SmolLM2, and a `subarray` view per run made
+ * the append cost ~0.5 ms of each step (object allocation and the collections it sets off).
+ */
+const SMALL_RUN = 256;
+
+/**
  * The KV cache of a batch of candidates, kept on the host and fed to the decoder graph as its
  * `past` inputs without copying (onnxruntime reads the buffers in place). Each layer's keys and
  * values are one buffer [rows, kv_heads, capacity, head_dim]; positions at or past `length` are
@@ -17,13 +24,6 @@ import { tensor, type Tensor } from '../runtime/ort-session.js';
  * batch 8 (page faults and the garbage collections that 60 fresh ~1 MB arrays set off), ~2 ms of
  * every decode step. Positions past `length` hold stale values; the attention mask hides them.
  */
-/**
- * Runs up to this many floats are copied by a loop: a decode step appends one head_dim run per
- * (layer, row, head), 1440 of them at batch 8 for SmolLM2, and a `subarray` view per run made
- * the append cost ~0.5 ms of each step (object allocation and the collections it sets off).
- */
-const SMALL_RUN = 256;
-
 export class KvCache {
   private readonly keys: Float32Array[];
   private readonly values: Float32Array[];

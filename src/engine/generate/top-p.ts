@@ -112,17 +112,14 @@ function nucleusCut(
     if (k > top) top = k;
     if (k < bottom) bottom = k;
   }
-  // The row's total from the bucket masses saves a pass; NaN weights (bits above every finite
-  // float's) make it NaN, and the caller reports them.
+  // The row's total from the bucket masses saves a pass. NaN weights (bits above every finite
+  // float's) make it and the target NaN; boundaryBucket still clears the histogram, and the
+  // caller reports them.
   let total = 0;
   for (let k = bottom; k <= top; k++) total += mass[k];
-  if (Number.isNaN(total)) {
-    count.fill(0, bottom, top + 1);
-    mass.fill(0, bottom, top + 1);
-    return undefined;
-  }
   const target = nucleusTarget(topP, total);
   const { edge, before } = boundaryBucket(bottom, top, 0, target);
+  if (Number.isNaN(total)) return undefined;
   // Rounding can leave the whole mass below target: then every token is kept.
   if (edge < bottom) return { edge: -1, keepW: Infinity, keepId: -1, mass: before };
 

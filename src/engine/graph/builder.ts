@@ -60,7 +60,10 @@ export class GraphBuilder {
     }
   }
 
-  /** Build `fn()` (which computes from the activation `input`) as a Checkpoint: a stretch the backward pass may recompute. */
+  /**
+   * Build `fn()` (which computes from the activation `input`) as a Checkpoint: a stretch the
+   * backward pass may recompute.
+   */
   checkpoint(input: V, fn: () => V): V {
     const from = this.nodes.length;
     const output = fn();

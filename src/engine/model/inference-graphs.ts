@@ -36,8 +36,8 @@ export const newValueName = (l: number): string => `new_key_values.${l}.value`;
  *         logsumexp [batch, 1] = log Σ_v exp(logits[b, 0, v]), the log-partition of each row,
  *         max_logit [batch, 1] and argmax [batch, 1] (int64, lowest id on ties): a greedy step
  *         fetches these instead of the logits (see generate.ts),
- *         sampling_weights [batch, 1, vocab] = exp((logits − max_logit) · inv_temperature), the unnormalised
- *         sampling distribution at that temperature,
+ *         sampling_weights [batch, 1, vocab] = exp((logits − max_logit) · inv_temperature),
+ *         the unnormalised sampling distribution at that temperature,
  *         new_key_values.{l}.key/value [batch, kv_heads, seq, head_dim] (the new tokens only).
  * The caller owns the cache (generate/kv-cache.ts): `past` may be a buffer with spare capacity
  * whose unused positions are masked out, so the cache is never copied through the graph.
