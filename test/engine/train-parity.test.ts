@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonl } from '../../src/cli/read-jsonl.js';
 import { loadModel } from '../../src/engine/model/load-model.js';
-import { loadLoraAdapter } from '../../src/engine/model/peft-adapter.js';
+import { loadLoraAdapter, type LoraAdapter } from '../../src/engine/model/peft-adapter.js';
 import { SafetensorsFile } from '../../src/engine/model/safetensors.js';
 import { DEFAULT_LORA_TARGETS } from '../../src/engine/train/lora.js';
 import { tokenizePairs } from '../../src/engine/train/pair-batches.js';
 import { DpoTrainer, type TrainerOptions } from '../../src/engine/train/trainer.js';
+import type { Tokenizer } from '../../src/engine/tokenizer/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { relMaxDiff } from '../helpers/reference.js';
@@ -81,19 +82,27 @@ async function setup(t: import('node:test').TestContext) {
     chosen: c,
     rejected: expected.reference_model_logps.rejected[i],
   }));
-  return { root, expected, rows, refs };
+  // The fixture pairs tokenized by a model's own tokenizer.
+  const pairsFor = (tokenizer: Tokenizer) =>
+    tokenizePairs(
+      tokenizer,
+      rows.map((r) => r.value),
+      rows.map((r) => r.where),
+      4096,
+    );
+  return { root, expected, rows, refs, pairsFor };
+}
+
+/** LoRA training options matching a PEFT adapter's rank and alpha. */
+function loraOf(adapter: LoraAdapter) {
+  return { r: adapter.config.r, alpha: adapter.config.loraAlpha, targets: DEFAULT_LORA_TARGETS };
 }
 
 test('full fine-tune: DPO loss, rewards and every gradient match PyTorch (1e-3 relative)', async (t) => {
   const s = await setup(t);
   if (!s) return;
   const policy = loadModel(join(s.root, 'dpo', 'tiny-llama', 'policy'));
-  const pairs = tokenizePairs(
-    policy.tokenizer,
-    s.rows.map((r) => r.value),
-    s.rows.map((r) => r.where),
-    4096,
-  );
+  const pairs = s.pairsFor(policy.tokenizer);
   // The reference log-probs come from our own inference graph on tiny-llama…
   const computed = await DpoTrainer.referenceLogps(loadModel(join(s.root, 'tiny-llama')), pairs, {
     padId: 0,
@@ -126,17 +135,12 @@ test('LoRA: loss and every lora_A/lora_B gradient match PEFT + PyTorch (1e-3 rel
   if (!s) return;
   const base = loadModel(join(s.root, 'tiny-llama'));
   const adapter = loadLoraAdapter(join(s.root, 'dpo', 'tiny-llama', 'lora-adapter'));
-  const pairs = tokenizePairs(
-    base.tokenizer,
-    s.rows.map((r) => r.value),
-    s.rows.map((r) => r.where),
-    4096,
-  );
+  const pairs = s.pairsFor(base.tokenizer);
   const trainer = await DpoTrainer.create(
     base,
     options({
       kind: 'lora',
-      lora: { r: adapter.config.r, alpha: adapter.config.loraAlpha, targets: DEFAULT_LORA_TARGETS },
+      lora: loraOf(adapter),
     }),
     adapter,
   );
@@ -159,11 +163,7 @@ test('gradient checkpointing recomputes every layer and leaves loss and gradient
   if (!s) return;
   const dir = join(s.root, 'dpo', 'tiny-llama');
   const adapter = loadLoraAdapter(join(dir, 'lora-adapter'));
-  const lora = {
-    r: adapter.config.r,
-    alpha: adapter.config.loraAlpha,
-    targets: DEFAULT_LORA_TARGETS,
-  };
+  const lora = loraOf(adapter);
   const cases = [
     {
       name: 'full',
@@ -180,12 +180,7 @@ test('gradient checkpointing recomputes every layer and leaves loss and gradient
   ];
   for (const c of cases) {
     const model = loadModel(c.model);
-    const pairs = tokenizePairs(
-      model.tokenizer,
-      s.rows.map((r) => r.value),
-      s.rows.map((r) => r.where),
-      4096,
-    );
+    const pairs = s.pairsFor(model.tokenizer);
     const trainer = await DpoTrainer.create(
       model,
       { ...options(c.mode), gradientCheckpointing: true },
@@ -213,17 +208,8 @@ test('gradient accumulation: two micro-batches of one pair step the weights like
   if (!s) return;
   const base = loadModel(join(s.root, 'tiny-llama'));
   const adapter = loadLoraAdapter(join(s.root, 'dpo', 'tiny-llama', 'lora-adapter'));
-  const lora = {
-    r: adapter.config.r,
-    alpha: adapter.config.loraAlpha,
-    targets: DEFAULT_LORA_TARGETS,
-  };
-  const pairs = tokenizePairs(
-    base.tokenizer,
-    s.rows.map((r) => r.value),
-    s.rows.map((r) => r.where),
-    4096,
-  );
+  const lora = loraOf(adapter);
+  const pairs = s.pairsFor(base.tokenizer);
   const refs = s.refs;
   const stepWith = async (gradAccum: number, micro: Parameters<DpoTrainer['step']>[0]) => {
     const trainer = await DpoTrainer.create(
