@@ -66,10 +66,18 @@ async function main(): Promise<void> {
   await engine.generate([{ ids: prompt }], opts);
   await engine.generate([{ ids: prompt }], { ...opts, n: 8, maxNewTokens: 3 });
 
-  // Best of `repeats`, with the three measurements interleaved: this machine's speed drifts by
-  // ±15% over minutes, and timing all batch-1 runs before all batch-8 runs let a drift between
-  // them move the batch-8/batch-1 ratio by half a point.
+  // Best of `repeats`, with the measurements interleaved: this machine's speed drifts by ±15%
+  // over minutes, and timing all batch-1 runs before all batch-8 runs let a drift between them
+  // move the batch-8/batch-1 ratio by half a point.
   const rate = (tokens: number, ms: number) => (tokens * 1000) / ms;
+  const decodeRate = async (o: Partial<typeof opts>): Promise<number> => {
+    const { stats } = await engine.generate([{ ids: prompt }], {
+      ...opts,
+      maxNewTokens: newTokens + 1,
+      ...o,
+    });
+    return rate(stats.decodeTokens, stats.decodeMs);
+  };
   let prefill = 0;
   let decodeB1 = 0;
   let decodeB8 = 0;
@@ -80,33 +88,13 @@ async function main(): Promise<void> {
   for (let r = 0; r < repeats; r++) {
     const p = await engine.generate([{ ids: prompt }], { ...opts, n: 1, maxNewTokens: 1 });
     prefill = Math.max(prefill, rate(p.stats.prefillTokens, p.stats.prefillMs));
-    let pairB1 = 0;
-    for (const n of [1, 8]) {
-      const { stats } = await engine.generate([{ ids: prompt }], {
-        ...opts,
-        n,
-        maxNewTokens: newTokens + 1,
-      });
-      const tokS = rate(stats.decodeTokens, stats.decodeMs);
-      if (n === 1) {
-        decodeB1 = Math.max(decodeB1, tokS);
-        pairB1 = tokS;
-      } else {
-        decodeB8 = Math.max(decodeB8, tokS);
-        pairRatios.push(tokS / pairB1);
-      }
-    }
-    const sampled = await engine.generate([{ ids: prompt }], {
-      ...opts,
-      ...sampling,
-      greedy: false,
-      n: 8,
-      maxNewTokens: newTokens + 1,
-    });
-    decodeB8Sampled = Math.max(
-      decodeB8Sampled,
-      rate(sampled.stats.decodeTokens, sampled.stats.decodeMs),
-    );
+    const b1 = await decodeRate({ n: 1 });
+    const b8 = await decodeRate({ n: 8 });
+    const b8Sampled = await decodeRate({ n: 8, greedy: false, ...sampling });
+    decodeB1 = Math.max(decodeB1, b1);
+    decodeB8 = Math.max(decodeB8, b8);
+    decodeB8Sampled = Math.max(decodeB8Sampled, b8Sampled);
+    pairRatios.push(b8 / b1);
   }
   await engine.close();
 
