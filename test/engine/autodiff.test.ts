@@ -11,7 +11,7 @@ import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { modelTensorShapes, type ModelConfig } from '../../src/engine/model/config.js';
 import { tokenLogprobsOf } from '../../src/engine/model/inference-graphs.js';
 import { llamaForward, type WeightBinder } from '../../src/engine/model/llama-graph.js';
-import { tinyConfig } from '../helpers/tiny-config.js';
+import { testRng, tinyConfig } from '../helpers/tiny-config.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../../src/engine/runtime/ort-session.js';
 import { throwsCode } from '../helpers/errors.js';
 
@@ -20,17 +20,6 @@ import { throwsCode } from '../helpers/errors.js';
 const H = 1e-6;
 const TOL = 1e-6;
 const MAX = Number.MAX_SAFE_INTEGER;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -91,7 +80,7 @@ const errOf = (a: number, fd: number) => Math.abs(a - fd) / Math.max(1, Math.abs
 let maxErrSeen = 0;
 
 async function checkCase(c: Case, symbolic: boolean, seed: number): Promise<number> {
-  const r = rng(seed);
+  const r = testRng(seed);
   const b = new GraphBuilder(c.name, 'float64');
   const names = c.inputs.map((_, i) => `x${i}`);
   const dimsOf = (name: string, dims: number[]) =>
@@ -618,7 +607,7 @@ interface LlamaData {
 }
 
 function llamaData(cfg: ModelConfig, seed: number): LlamaData {
-  const r = rng(seed);
+  const r = testRng(seed);
   const weights = new Map<string, Float64Array>();
   for (const [k, dims] of modelTensorShapes(cfg)) {
     const n = numel(dims);
@@ -673,7 +662,7 @@ async function llamaGradCheck(cfg: ModelConfig, perTensor: number, seed: number)
     optimization: 'basic',
     threads: 1,
   });
-  const r = rng(seed + 1);
+  const r = testRng(seed + 1);
   const grads = new Map<string, Float64Array>();
   let worst = 0;
   try {

@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
-import { modelTensorShapes } from '../../src/engine/model/config.js';
 import {
   buildDecoderGraph,
   initializerBinder,
@@ -16,28 +15,12 @@ import {
   pastValueName,
 } from '../../src/engine/model/inference-graphs.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../../src/engine/runtime/ort-session.js';
-import { tinyConfig } from '../helpers/tiny-config.js';
-
-/** Deterministic weights in [-0.5, 0.5) (norm weights around 1), by checkpoint key. */
-function randomWeights(shapes: Map<string, number[]>, seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 2 ** 32 - 0.5;
-  };
-  const table = new Map<string, { dims: number[]; data: Float32Array }>();
-  for (const [key, dims] of shapes) {
-    const data = new Float32Array(dims.reduce((x, y) => x * y, 1));
-    for (let i = 0; i < data.length; i++) data[i] = (key.endsWith('norm.weight') ? 1 : 0) + next();
-    table.set(key, { dims, data });
-  }
-  return { get: (key: string) => table.get(key)! };
-}
+import { testRng, tinyConfig, tinyWeights } from '../helpers/tiny-config.js';
 
 test('decoder graph: argmax, max_logit, logsumexp and sampling weights agree with a host scan of its logits', async () => {
   // A vocabulary of 4096 makes the reductions run in several blocks.
   const cfg = tinyConfig({ vocabSize: 4096 });
-  const graph = buildDecoderGraph(cfg, initializerBinder(randomWeights(modelTensorShapes(cfg), 3)));
+  const graph = buildDecoderGraph(cfg, initializerBinder(tinyWeights(cfg, testRng(3))));
   const session = await OrtSession.create(toOnnxBytes(graph));
   try {
     const [B, S] = [4, 6];
@@ -110,7 +93,7 @@ test('GraphBuilder.argMax gives ties to the lowest index, as the host sampler do
 
 test('onnxruntime fuses every RMSNorm of the decoder into one SimplifiedLayerNormalization', async () => {
   const cfg = tinyConfig({ numHiddenLayers: 3 });
-  const graph = buildDecoderGraph(cfg, initializerBinder(randomWeights(modelTensorShapes(cfg), 5)));
+  const graph = buildDecoderGraph(cfg, initializerBinder(tinyWeights(cfg, testRng(5))));
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-fused-'));
   try {
     const path = join(dir, 'decoder.onnx');

@@ -11,7 +11,6 @@ import { readJsonl } from '../../src/cli/read-jsonl.js';
 import { isPipelineError } from '../../src/engine/errors.js';
 import { scoreSequences, type ScoreSequence } from '../../src/engine/generate/score.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
-import { modelTensorShapes } from '../../src/engine/model/config.js';
 import { buildLogprobsGraph, initializerBinder } from '../../src/engine/model/inference-graphs.js';
 import { loadModel, type LoadedModel } from '../../src/engine/model/load-model.js';
 import { loadLoraAdapter } from '../../src/engine/model/peft-adapter.js';
@@ -30,7 +29,7 @@ import { DEFAULT_LORA_TARGETS, type LoraSpec } from '../../src/engine/train/lora
 import { gradAccIn, gradAccOut } from '../../src/engine/train/train-graph.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
-import { tinyConfig } from '../helpers/tiny-config.js';
+import { testRng, tinyConfig, tinyWeights } from '../helpers/tiny-config.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
 
@@ -206,35 +205,14 @@ test('KTO step graph: loss and TRL metrics equal the float64 formula on separate
 
 // ---- gradients vs finite differences, float64 -----------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('KTO step graph: LoRA gradients match float64 finite differences with z0 detached', async (t) => {
   const cfg = tinyConfig();
-  const r = rng(5);
-  const weights = new Map<string, { dims: number[]; data: Float32Array }>();
-  for (const [k, dims] of modelTensorShapes(cfg)) {
-    const n = dims.reduce((a, b) => a * b, 1);
-    const norm = k.endsWith('norm.weight');
-    weights.set(k, {
-      dims,
-      data: Float32Array.from({ length: n }, () =>
-        norm ? 1 + 0.2 * (r() - 0.5) : 0.6 * (r() - 0.5),
-      ),
-    });
-  }
+  const r = testRng(5);
+  const weights = tinyWeights(cfg, r);
   const lora: LoraSpec = { r: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'] };
   const { graph, params } = buildKtoGraph({
     cfg,
-    weights: { get: (k) => weights.get(k)! },
+    weights,
     mode: { kind: 'lora', lora },
     lossOptions: lossOptions({ beta: 1, desirableWeight: 1.2, undesirableWeight: 0.7 }),
     optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0 },
@@ -328,7 +306,7 @@ test('KTO step graph: LoRA gradients match float64 finite differences with z0 de
       { name: 'z0 clamped at 0', refKl: [5, 5, 5].map((d) => klMean + d) },
     ];
     const H = 1e-5;
-    const pick = rng(9);
+    const pick = testRng(9);
     let worst = 0;
     let correction = 0;
     for (const c of cases) {
