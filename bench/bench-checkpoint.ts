@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '../src/engine/generate/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { cacheRoot } from '../src/engine/model/builtin-tiny.js';
 import { writeSafetensors, type TensorToWrite } from '../src/engine/model/safetensors.js';
 import { builtinTinyTokenizerFiles } from '../src/engine/tokenizer/builtin-tiny-tokenizer.js';

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalEngine } from '../src/engine/local-engine.js';
-import { Rng } from '../src/engine/generate/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { ensureBenchCheckpoint } from './bench-checkpoint.js';
 import { runTorchBaseline, type TorchNumbers } from './torch-baseline.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { PipelineError } from '../engine/errors.js';
+import { PipelineError } from '../core/errors.js';
 
 export interface JsonlRow {
   value: unknown;

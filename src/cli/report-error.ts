@@ -1,4 +1,4 @@
-import { isPipelineError } from '../engine/errors.js';
+import { isPipelineError } from '../core/errors.js';
 import { EXIT_FAILURE } from './exit-codes.js';
 
 /**

@@ -1,7 +1,7 @@
 // Worker-thread host of a LocalEngine: onnxruntime's session.run blocks its thread, so the CLI,
 // the UI and the pipeline's queues talk to the model through messages (see engine.ts).
 import { parentPort } from 'node:worker_threads';
-import { isPipelineError } from './errors.js';
+import { isPipelineError } from '../core/errors.js';
 import { LocalEngine } from './local-engine.js';
 import { runTraining, type TrainJob } from './train/run-training.js';
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { PipelineError } from './errors.js';
+import { PipelineError } from '../core/errors.js';
 import type { Request, Response } from './engine-worker.js';
 import type { GenerateOptions, GenerateResult, GenerateStats } from './generate/generate.js';
 import type { EngineOpenOptions, ModelInfo, PromptInput, ScoreResult } from './local-engine.js';

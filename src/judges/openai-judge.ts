@@ -17,8 +17,8 @@
 // stored row; a server that echoes the key in its error text has it masked.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PipelineError } from '../engine/errors.js';
-import type { JudgeSpec } from '../pipeline/schema.js';
+import { PipelineError } from '../core/errors.js';
+import type { JudgeSpec } from '../spec/schema.js';
 import type { Rubric } from '../prompts/rubric.js';
 import type { JudgeSampling, PairwiseSample, ScoreSample } from './model-judge.js';
 

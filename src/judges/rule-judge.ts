@@ -1,5 +1,5 @@
 import { loadPhraseList, findPhrases } from '../prompts/prompt-set.js';
-import type { RuleSpec } from '../pipeline/schema.js';
+import type { RuleSpec } from '../spec/schema.js';
 
 export interface RuleOutcome {
   rule: string;

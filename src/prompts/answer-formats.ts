@@ -3,7 +3,7 @@
 // returns { ok: false, reason }, and the judge stage counts that as a parse failure: a wrong
 // score silently turned into a preference pair is worse than a discarded sample.
 
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 
 export const ANSWER_FORMAT_NAMES = [
   'score-line',

@@ -10,7 +10,7 @@
 // principles in pairwise judging), so it is strict: lower case, digits, '-', '_', '.'. Wording may
 // change freely under a stable id; the constitution's hash records which wording a run used.
 
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 import { readTextFile, sha256 } from './read-text.js';
 
 export interface Principle {

@@ -6,7 +6,7 @@
 // text, one phrase per line.
 
 import { basename, extname } from 'node:path';
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 import { readTextFile } from './read-text.js';
 
 export type Role = 'system' | 'user' | 'assistant';

@@ -24,7 +24,7 @@ import {
   type Node as YamlNode,
   type YAMLMap,
 } from 'yaml';
-import { fail, PipelineError } from '../engine/errors.js';
+import { fail, PipelineError } from '../core/errors.js';
 import {
   ANSWER_FORMAT_NAMES,
   answerFormat,

@@ -4,7 +4,7 @@
 
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { VIOLATION_PREFIX } from '../pipeline/eval-metrics.js';
+import { VIOLATION_PREFIX } from '../spec/eval-metrics.js';
 import type { RunStore } from '../store/run-store.js';
 import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
 

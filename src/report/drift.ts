@@ -2,7 +2,7 @@
 // M_0) and vs the previous evaluated round, and whether that change is a regression by the
 // metric's declared better direction (metricInfo). Pure: tests check its numbers directly.
 
-import { EVAL_METRIC_INFO, VIOLATION_PREFIX, metricInfo } from '../pipeline/eval-metrics.js';
+import { EVAL_METRIC_INFO, VIOLATION_PREFIX, metricInfo } from '../spec/eval-metrics.js';
 import type { EvalMetricRow } from '../store/types.js';
 
 export interface DriftRow {

@@ -2,7 +2,7 @@
 // Conversational rows: the prompt is the stored chat messages and each completion is a
 // one-message assistant list, which is what TRL's DPOTrainer / KTOTrainer accept as is.
 
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 import type { RunStore } from '../store/run-store.js';
 import type { ChatMessage, PairRow } from '../store/types.js';
 

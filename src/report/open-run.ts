@@ -2,7 +2,7 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 import { RUN_DB_FILE, runDbPath } from '../store/run-dirs.js';
 import { openStore, type RunStore } from '../store/run-store.js';
 

@@ -1,7 +1,7 @@
-import { Rng } from '../engine/generate/rng.js';
+import { Rng } from '../core/rng.js';
 import { promptText } from '../judges/model-judge.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { CritiqueStageSpec } from '../pipeline/schema.js';
+import type { RunContext } from './context.js';
+import type { CritiqueStageSpec } from '../spec/schema.js';
 import { samplePrinciple } from '../prompts/constitution.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';

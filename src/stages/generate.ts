@@ -1,6 +1,6 @@
 import type { GenerateOptions } from '../engine/generate/generate.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { GenerateStageSpec } from '../pipeline/schema.js';
+import type { RunContext } from './context.js';
+import type { GenerateStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { PipelineError } from '../engine/errors.js';
-import { Rng } from '../engine/generate/rng.js';
+import { PipelineError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import {
   judgeByGeneration,
   judgeByLogprobs,
@@ -17,9 +17,9 @@ import {
   type OpenAIClient,
 } from '../judges/openai-judge.js';
 import { RuleJudge } from '../judges/rule-judge.js';
-import type { ModelRef } from '../pipeline/engine-pool.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { JudgeSpec, JudgeStageSpec } from '../pipeline/schema.js';
+import type { ModelRef } from './engine-pool.js';
+import type { RunContext } from './context.js';
+import type { JudgeSpec, JudgeStageSpec } from '../spec/schema.js';
 import { loadConstitution, samplePrinciple, type Constitution } from '../prompts/constitution.js';
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';

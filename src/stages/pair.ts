@@ -1,6 +1,6 @@
-import { Rng } from '../engine/generate/rng.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { JudgeStageSpec, PairStageSpec } from '../pipeline/schema.js';
+import { Rng } from '../core/rng.js';
+import type { RunContext } from './context.js';
+import type { JudgeStageSpec, PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';

@@ -1,6 +1,6 @@
-import { Rng } from '../engine/generate/rng.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { PromptsSpec } from '../pipeline/schema.js';
+import { Rng } from '../core/rng.js';
+import type { RunContext } from './context.js';
+import type { PromptsSpec } from '../spec/schema.js';
 import type { PromptRow as SeedPrompt } from '../prompts/prompt-set.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';

@@ -3,8 +3,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import type { TrainJob } from '../engine/train/run-training.js';
-import type { RunContext } from '../pipeline/run-context.js';
-import type { TrainStageSpec } from '../pipeline/schema.js';
+import type { RunContext } from './context.js';
+import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import type { StageResult } from './generate.js';
 

@@ -4,7 +4,7 @@
 // a canonical JSON encoding (sorted keys) rather than JSON.stringify.
 
 import { createHash } from 'node:crypto';
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 
 function bad(path: string, what: string): never {
   fail(

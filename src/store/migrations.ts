@@ -12,7 +12,7 @@
 //   is ON for every connection and cannot be switched off inside the migration transaction.
 
 import type Database from 'better-sqlite3';
-import { fail } from '../engine/errors.js';
+import { fail } from '../core/errors.js';
 
 /** 'RLAF' as a big-endian int32: `PRAGMA application_id` marks a file as a run database. */
 export const APPLICATION_ID = 0x524c4146;

@@ -4,7 +4,7 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail, isPipelineError } from '../engine/errors.js';
+import { fail, isPipelineError } from '../core/errors.js';
 import { openStore } from './run-store.js';
 import type { RunCounts, RunRow, StoredError } from './types.js';
 

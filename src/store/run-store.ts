@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { PipelineError, fail, isPipelineError } from '../engine/errors.js';
+import { PipelineError, fail, isPipelineError } from '../core/errors.js';
 import { contentHash, inputHash } from './hash.js';
 import { SCHEMA_VERSION, checkIdentity, migrate } from './migrations.js';
 import { dirError, storeError } from './store-errors.js';

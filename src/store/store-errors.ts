@@ -2,7 +2,7 @@
 // disk or a read-only folder reads as an instruction, never as a native stack trace. The
 // original error stays attached as `cause` for --debug.
 
-import { PipelineError, isPipelineError } from '../engine/errors.js';
+import { PipelineError, isPipelineError } from '../core/errors.js';
 
 /** SQLite's extended result code, e.g. SQLITE_CONSTRAINT_FOREIGNKEY (better-sqlite3's SqliteError). */
 function sqliteCode(e: unknown): string | undefined {

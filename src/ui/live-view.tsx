@@ -11,7 +11,7 @@ import {
   type ReactNode,
 } from 'react';
 import { Box, Text, render, useInput, useStdin, useStdout } from 'ink';
-import type { EventSink } from '../pipeline/events.js';
+import type { EventSink } from '../events.js';
 import {
   currentRoundView,
   elapsedSeconds,

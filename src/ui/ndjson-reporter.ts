@@ -1,7 +1,7 @@
 // `--json`: every event as one JSON line on stdout, exactly as the runner emitted it, for jq,
 // dashboards and tests. Non-finite numbers (a NaN loss) become null, as JSON has no NaN.
 
-import type { EventSink } from '../pipeline/events.js';
+import type { EventSink } from '../events.js';
 import { drained, type Reporter, type Writer } from './reporter.js';
 
 export function createNdjsonReporter(opts: { out?: Writer } = {}): Reporter {

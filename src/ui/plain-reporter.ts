@@ -2,7 +2,7 @@
 // stderr, never a cursor or color escape; and a summary on stdout when the run ends, so
 // `pipeline run x.yaml > summary.txt` keeps just the result.
 
-import type { EventSink, PipelineEvent } from '../pipeline/events.js';
+import type { EventSink, PipelineEvent } from '../events.js';
 import {
   findRound,
   initialRunState,

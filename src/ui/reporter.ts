@@ -1,7 +1,7 @@
 // What every output mode (live view, plain lines, NDJSON) gives the CLI: a sink for the runner and
 // a `done()` to await once the runner has returned, before the process prints anything else.
 
-import type { EventSink } from '../pipeline/events.js';
+import type { EventSink } from '../events.js';
 
 export interface Reporter {
   sink: EventSink;

@@ -3,7 +3,7 @@
 // once, here, and tested here. The reducer never mutates its input (unchanged parts are shared),
 // and every list it keeps is bounded so a long run or an event flood costs O(1) per event.
 
-import type { PipelineEvent, StageKind, StageStatus } from '../pipeline/events.js';
+import type { PipelineEvent, StageKind, StageStatus } from '../events.js';
 import { oneLine } from './format.js';
 
 /** Characters kept of a candidate or judgement for the one-line preview. */

@@ -2,7 +2,7 @@
 // reducer is O(1) per event), but listeners (React) hear about it at most once per `throttleMs`,
 // so a flood of progress or train-step events never turns into a flood of renders.
 
-import type { EventSink, PipelineEvent } from '../pipeline/events.js';
+import type { EventSink, PipelineEvent } from '../events.js';
 import { initialRunState, reduceRunState, type RunState } from './run-state.js';
 
 export interface ViewStore {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '../../src/engine/generate/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { GraphBuilder, type V } from '../../src/engine/graph/builder.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
@@ -24,7 +24,7 @@ import {
   referencePreferenceLoss,
   type KtoLogpsArrays,
   type PairLogpsArrays,
-} from '../../src/engine/train/losses/reference.js';
+} from '../helpers/reference-losses.js';
 import { fixture } from '../helpers/fixtures.js';
 import { throwsCode } from '../helpers/errors.js';
 

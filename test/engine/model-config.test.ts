@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipelineError } from '../../src/engine/errors.js';
+import { PipelineError } from '../../src/core/errors.js';
 import {
   checkWeights,
   loadModelConfig,

@@ -2,7 +2,7 @@
 // and closed forms; learning-rate schedules against transformers' formulas.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/engine/generate/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { OrtSession, hostData, tensor } from '../../src/engine/runtime/ort-session.js';
@@ -12,7 +12,7 @@ import {
   referenceAdamWStep,
   referenceClipByGlobalNorm,
   type AdamWScalars,
-} from '../../src/engine/train/optim/reference-adamw.js';
+} from '../helpers/reference-adamw.js';
 import { learningRateAt, type ScheduleOptions } from '../../src/engine/train/optim/schedule.js';
 import { throwsCode } from '../helpers/errors.js';
 

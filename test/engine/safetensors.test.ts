@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { PipelineError } from '../../src/engine/errors.js';
+import { PipelineError } from '../../src/core/errors.js';
 import {
   MAX_HEADER_BYTES,
   SafetensorsFile,

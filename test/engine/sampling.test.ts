@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/engine/generate/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import {
   DEFAULT_SAMPLING,
   greedyToken,
@@ -13,7 +13,7 @@ import {
 } from '../../src/engine/generate/sampling.js';
 import { StopStringMatcher } from '../../src/engine/generate/stop.js';
 import { nucleusTokens } from '../../src/engine/generate/top-p.js';
-import { isPipelineError } from '../../src/engine/errors.js';
+import { isPipelineError } from '../../src/core/errors.js';
 import { throwsCode } from '../helpers/errors.js';
 
 // ---- helpers ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonl } from '../../src/cli/read-jsonl.js';
-import { isPipelineError } from '../../src/engine/errors.js';
+import { isPipelineError } from '../../src/core/errors.js';
 import { scoreSequences, type ScoreSequence } from '../../src/engine/generate/score.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { buildLogprobsGraph, initializerBinder } from '../../src/engine/model/inference-graphs.js';
@@ -24,7 +24,7 @@ import {
   type KtoTrainerOptions,
 } from '../../src/engine/train/kto-trainer.js';
 import type { LossOptions } from '../../src/engine/train/losses/index.js';
-import { referenceKtoLoss } from '../../src/engine/train/losses/reference.js';
+import { referenceKtoLoss } from '../helpers/reference-losses.js';
 import { DEFAULT_LORA_TARGETS, type LoraSpec } from '../../src/engine/train/lora.js';
 import { gradAccIn, gradAccOut } from '../../src/engine/train/train-graph.js';
 import { runCli } from '../helpers/cli.js';

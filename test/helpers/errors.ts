@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isPipelineError } from '../../src/engine/errors.js';
+import { isPipelineError } from '../../src/core/errors.js';
 
 /**
  * Asserts that `fn` throws a PipelineError with `code` whose message contains every mention (a

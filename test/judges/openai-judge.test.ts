@@ -7,15 +7,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPipelineError, type PipelineError } from '../../src/engine/errors.js';
+import { isPipelineError, type PipelineError } from '../../src/core/errors.js';
 import {
   createOpenAIClient,
   openaiJudgeByGeneration,
   openaiJudgePairwise,
   type OpenAIJudgeSpec,
 } from '../../src/judges/openai-judge.js';
-import { readPipelineFile } from '../../src/pipeline/read-pipeline-file.js';
-import { PipelineValidationError, validatePipeline } from '../../src/pipeline/validate-spec.js';
+import { readPipelineFile } from '../../src/spec/read-file.js';
+import { PipelineValidationError, validatePipeline } from '../../src/spec/validate/index.js';
 import { loadRubric } from '../../src/prompts/rubric.js';
 import { openStore } from '../../src/store/run-store.js';
 import { binPath, fromRoot, repoRoot } from '../helpers/paths.js';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fromRoot } from '../helpers/paths.js';
-import { Rng } from '../../src/engine/generate/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import {
   loadConstitution,
   parseConstitution,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPipelineError } from '../../src/engine/errors.js';
+import { isPipelineError } from '../../src/core/errors.js';
 
 /** Assert that fn throws a PipelineError with this code, whose message matches every pattern. */
 export function throwsCode(fn: () => unknown, code: string, ...patterns: RegExp[]): void {

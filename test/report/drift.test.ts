@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDrift, registerDrift } from '../../src/cli/commands/drift.js';
-import { isPipelineError } from '../../src/engine/errors.js';
-import { metricInfo } from '../../src/pipeline/eval-metrics.js';
+import { isPipelineError } from '../../src/core/errors.js';
+import { metricInfo } from '../../src/spec/eval-metrics.js';
 import { driftTable, isRegression, type DriftTable } from '../../src/report/drift.js';
 import { openRun } from '../../src/report/open-run.js';
 import { stdoutWantsColor } from '../../src/report/format.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerExport } from '../../src/cli/commands/export.js';
 import { isPreferenceRow, parseScoreRow } from '../../src/engine/data/trl-rows.js';
-import { isPipelineError } from '../../src/engine/errors.js';
+import { isPipelineError } from '../../src/core/errors.js';
 import {
   PAIRS_PER_ROUND,
   ROUNDS,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPipelineError, type PipelineError } from '../../src/engine/errors.js';
+import { isPipelineError, type PipelineError } from '../../src/core/errors.js';
 import { openStore, type RunStore, type OpenStoreOptions } from '../../src/store/run-store.js';
 import type { SamplingRecord } from '../../src/store/types.js';
 

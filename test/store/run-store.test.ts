@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { PipelineError } from '../../src/engine/errors.js';
+import { PipelineError } from '../../src/core/errors.js';
 import { inputHash } from '../../src/store/hash.js';
 import { openStore, type RunStore } from '../../src/store/run-store.js';
 import { PIPELINE_YAML, SAMPLING, seededStore, tempDir, throwsCode, tick } from './fixtures.js';

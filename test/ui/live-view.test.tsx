@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { render as inkRender } from 'ink';
 import { render, cleanup } from 'ink-testing-library';
-import type { PipelineEvent } from '../../src/pipeline/events.js';
+import type { PipelineEvent } from '../../src/events.js';
 import { LiveView, STOPPING_TEXT, clipText, startLiveView } from '../../src/ui/live-view.js';
 import { createViewStore } from '../../src/ui/view-store.js';
 import { T0, oneRoundScript } from './script.js';

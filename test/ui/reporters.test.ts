@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PipelineEvent } from '../../src/pipeline/events.js';
+import type { PipelineEvent } from '../../src/events.js';
 import { createPlainReporter, formatSummary } from '../../src/ui/plain-reporter.js';
 import { createNdjsonReporter } from '../../src/ui/ndjson-reporter.js';
 import { chooseReporter, pickReporterKind } from '../../src/ui/choose-reporter.js';

@@ -1,7 +1,7 @@
 // Scripted event sequences for the UI tests: a clock that only moves when told to, and a full
 // one-round run with every event type.
 
-import type { PipelineEvent } from '../../src/pipeline/events.js';
+import type { PipelineEvent } from '../../src/events.js';
 
 export const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
-import { PipelineError } from '../../engine/errors.js';
+import { PipelineError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { intArg } from '../options.js';
 import { EXPORT_FORMATS, exportRows, toJsonl, type ExportFormat } from '../../report/export.js';

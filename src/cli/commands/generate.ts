@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { Engine } from '../../engine/engine.js';
-import { PipelineError } from '../../engine/errors.js';
+import { PipelineError } from '../../core/errors.js';
 import { DEFAULT_GENERATE, type GenerateResult } from '../../engine/generate/generate.js';
 import type { PromptInput } from '../../engine/local-engine.js';
 import type { Device } from '../../engine/runtime/ort-session.js';

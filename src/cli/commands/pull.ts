@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { PipelineError } from '../../engine/errors.js';
+import { PipelineError } from '../../core/errors.js';
 import {
   DEFAULT_HUB_URL,
   defaultPullDir,
@@ -9,7 +9,7 @@ import {
   parseRepoId,
   pullModel,
   type PullProgress,
-} from '../../engine/model/pull.js';
+} from '../../hub/pull.js';
 
 interface PullFlags {
   revision?: string;

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { PipelineError } from '../../engine/errors.js';
-import { runPipeline } from '../../pipeline/runner.js';
+import { PipelineError } from '../../core/errors.js';
+import { runPipeline } from '../../run/runner.js';
 import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
 

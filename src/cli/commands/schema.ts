@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { pipelineJsonSchema } from '../../pipeline/schema.js';
+import { pipelineJsonSchema } from '../../spec/schema.js';
 
 export function registerSchema(program: Command, ctx: CliContext): void {
   program

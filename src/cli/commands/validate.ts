@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { readPipelineFile } from '../../pipeline/read-pipeline-file.js';
-import { validatePipeline } from '../../pipeline/validate-spec.js';
+import { readPipelineFile } from '../../spec/read-file.js';
+import { validatePipeline } from '../../spec/validate/index.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 

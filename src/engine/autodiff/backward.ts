@@ -3,7 +3,7 @@
 // onnxruntime-node has no training API, so a training step is one ONNX graph holding the
 // forward pass, these gradient nodes and the optimiser update.
 
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import type { Checkpoint, GraphBuilder, V } from '../graph/builder.js';
 import type { GraphNode } from '../graph/ir.js';
 import { GRAD_RULES, NO_GRADIENT_OPS, NodeGradContext, type GradEntry } from './rules.js';

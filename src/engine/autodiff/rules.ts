@@ -5,7 +5,7 @@
 // reduce over broadcast axes with `ctx.sumTo`, statically when the shapes prove which axes, and
 // with Shape/Equal/NonZero/ReduceSum at runtime when they do not (symbolic batch/seq dims).
 
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { onnxTypeCode, type GraphBuilder, type V } from '../graph/builder.js';
 import type { ElemType, GraphNode } from '../graph/ir.js';
 import { dimDiv, dimProd, range, type Dim, type ShapeTable } from './shapes.js';

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import type { ChatMessage, Tokenizer } from '../tokenizer/tokenizer.js';
 
 /**

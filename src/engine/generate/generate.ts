@@ -1,10 +1,10 @@
-import { PipelineError } from '../errors.js';
+import { PipelineError } from '../../core/errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { newKeyName, newValueName, pastKeyName, pastValueName } from '../model/inference-graphs.js';
 import { KvCache } from './kv-cache.js';
 import { hostData, tensor, type OrtSession, type Tensor } from '../runtime/ort-session.js';
 import { StreamDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../core/rng.js';
 import {
   greedyToken,
   isGreedy,

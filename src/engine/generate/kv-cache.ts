@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { pastKeyName, pastValueName } from '../model/inference-graphs.js';
 import { tensor, type Tensor } from '../runtime/ort-session.js';
 

@@ -18,8 +18,8 @@
 // the vocabulary. Scratch arrays are reused across calls (each worker thread has its own module
 // instance, and sampling is synchronous).
 
-import { fail } from '../errors.js';
-import type { Rng } from './rng.js';
+import { fail } from '../../core/errors.js';
+import type { Rng } from '../../core/rng.js';
 import { drawFromNucleus, drawFromRow, nucleusSize, nucleusTarget } from './top-p.js';
 
 export interface SamplingOptions {

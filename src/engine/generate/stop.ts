@@ -10,7 +10,7 @@
 // incomplete at that moment does not count: stop strings ["<", "x<y"] over the deltas "x<", "y"
 // stop at "<" and emit "x".)
 
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 
 export class StopStringMatcher {
   private readonly stops: readonly string[];

@@ -4,7 +4,7 @@
 // mass reaches top_p of the total. Nothing sorts the vocabulary: a radix select on the weights'
 // bits narrows the boundary, and a weighted quickselect ranks what is left.
 
-import type { Rng } from './rng.js';
+import type { Rng } from '../../core/rng.js';
 
 // float32 logits carry ~1e-7 relative error, so a nucleus whose mass equals top_p up to that
 // noise counts as having reached it; otherwise top_p 0.8 over probabilities 0.5, 0.3, ... would

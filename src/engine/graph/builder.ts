@@ -1,4 +1,4 @@
-import { PipelineError } from '../errors.js';
+import { PipelineError } from '../../core/errors.js';
 import type {
   AttrValue,
   ElemType,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { PipelineError } from '../errors.js';
+import { PipelineError } from '../../core/errors.js';
 import { onnxTypeCode } from './builder.js';
 import type { AttrValue, Graph, ValueInfo } from './ir.js';
 

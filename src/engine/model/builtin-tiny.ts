@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../generate/rng.js';
+import { Rng } from '../../core/rng.js';
 import { builtinTinyTokenizerFiles } from '../tokenizer/builtin-tiny-tokenizer.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors.js';
 

@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { SafetensorsFile, type TensorInfo } from './safetensors.js';
 
 export interface WeightSource {

@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import type { WeightSource } from './checkpoint.js';
 import { isFloatDtype } from './safetensors.js';
 

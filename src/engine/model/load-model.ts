@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';

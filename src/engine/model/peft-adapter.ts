@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { SafetensorsFile } from './safetensors.js';
 
 /** The parts of PEFT's adapter_config.json (LoRA) that change the numbers. */

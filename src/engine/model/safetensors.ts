@@ -6,7 +6,7 @@
 // allocation.
 
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';

@@ -1,7 +1,7 @@
 // The only module that imports onnxruntime-node. Everything above it sees `Tensor` and
 // `OrtSession`; `session.run` is synchronous native work, so callers live in a worker thread.
 import * as ort from 'onnxruntime-node';
-import { PipelineError } from '../errors.js';
+import { PipelineError } from '../../core/errors.js';
 import type { ElemType, TypedData } from '../graph/ir.js';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 
 export interface ChatMessage {
   role: string;

@@ -2,9 +2,9 @@
 // forward passes, the loss, backward, clipping and AdamW; this file tokenizes unpaired rows,
 // fixes the batches (and with them the mismatched KL completions) before training so reference
 // log-probs can be precomputed for exactly those sequences, and runs the steps.
-import { fail, PipelineError } from '../errors.js';
+import { fail, PipelineError } from '../../core/errors.js';
 import { parseKtoRow, promptIds, responseIds } from '../data/trl-rows.js';
-import { Rng } from '../generate/rng.js';
+import { Rng } from '../../core/rng.js';
 import type { ScoreSequence } from '../generate/score.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';

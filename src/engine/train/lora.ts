@@ -1,7 +1,7 @@
 import type { GraphBuilder, V } from '../graph/builder.js';
 import type { ModelConfig } from '../model/config.js';
 import { PEFT_PREFIX } from '../model/peft-adapter.js';
-import type { Rng } from '../generate/rng.js';
+import type { Rng } from '../../core/rng.js';
 
 /** The Linear modules LoRA may target, by their short names (PEFT `target_modules`). */
 export const LINEAR_MODULES = [

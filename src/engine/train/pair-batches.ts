@@ -1,7 +1,7 @@
-import { fail } from '../errors.js';
+import { fail } from '../../core/errors.js';
 import { isPreferenceRow, parseScoreRow, promptIds, responseIds } from '../data/trl-rows.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { Rng } from '../generate/rng.js';
+import type { Rng } from '../../core/rng.js';
 import type { ScoreSequence } from '../generate/score.js';
 
 /** One preference pair as token ids (TRL conventions: see data/trl-rows.ts). */

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail, isPipelineError, PipelineError } from '../errors.js';
+import { fail, isPipelineError, PipelineError } from '../../core/errors.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { loadLoraAdapter } from '../model/peft-adapter.js';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors.js';

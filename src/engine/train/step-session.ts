@@ -2,8 +2,8 @@
 // kto-graph.ts) that yields gradients, the trainable parameters and AdamW moments carried from one
 // step to the next, and the optimizer step itself (optim/adamw-session.ts, in place). The trainers
 // only lay out their micro-batches and name metrics.
-import { PipelineError } from '../errors.js';
-import { Rng } from '../generate/rng.js';
+import { PipelineError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
 import { toOnnxBytes } from '../graph/serialize.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';

@@ -1,5 +1,5 @@
-import { PipelineError } from '../errors.js';
-import { Rng } from '../generate/rng.js';
+import { PipelineError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
 import { scoreSequences, type ScoreSequence } from '../generate/score.js';
 import { toOnnxBytes } from '../graph/serialize.js';
 import {

@@ -2,7 +2,7 @@
 // loss uses only ops our autodiff differentiates (Add, Sub, Mul, Div, Neg, Log, Exp, Sigmoid,
 // Tanh, Relu, LogSoftmax, Gather, Concat, Unsqueeze, Expand, ReduceMean, ReduceSum, Max, Identity);
 // Shape/Greater/Cast appear only where no gradient flows (constant shapes, metrics).
-import { fail } from '../../errors.js';
+import { fail } from '../../../core/errors.js';
 import type { GraphBuilder, V } from '../../graph/builder.js';
 import type { LossOptions, PairLogps } from './types.js';
 

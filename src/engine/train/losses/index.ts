@@ -2,7 +2,7 @@
 // (TRL `loss_type` list + `loss_weights`: loss = Σ_k w_k · loss_k, each loss_k a mean over the
 // batch), get a scalar loss and TRL-named metrics. One file per loss, each opening with its equation
 // and source; `reference.ts` is the float64 JS twin used by the tests.
-import { fail } from '../../errors.js';
+import { fail } from '../../../core/errors.js';
 import type { GraphBuilder, V } from '../../graph/builder.js';
 import { buildApoZeroLoss } from './apo-zero.js';
 import { PairTerms, greaterF, meanAll } from './common.js';

@@ -18,7 +18,7 @@
 // (torch takes the norm of the per-tensor norms: the same number up to rounding),
 // every gradient multiplied by min(max_norm / (total + 1e-6), 1); the norm before clipping is
 // returned (what TRL/transformers log as `grad_norm`).
-import { fail } from '../../errors.js';
+import { fail } from '../../../core/errors.js';
 import type { GraphBuilder, V } from '../../graph/builder.js';
 
 export interface AdamWParam {

@@ -9,7 +9,7 @@
 //   cosine                lr · s/max(1, W)  for s < W, else
 //                         lr · max(0, ½(1 + cos(π · 2 · 0.5 · (s − W)/max(1, T − W))))
 //                         (num_cycles = 0.5: a half cosine from lr to 0)
-import { fail } from '../../errors.js';
+import { fail } from '../../../core/errors.js';
 
 export type LrSchedule = 'constant' | 'constant_with_warmup' | 'linear' | 'cosine';
 export const LR_SCHEDULES: readonly LrSchedule[] = [

@@ -19,7 +19,7 @@ import { createReadStream, existsSync, readFileSync, readdirSync, statSync } fro
 import { link, mkdir, open, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ListFileEntry } from '@huggingface/hub';
-import { PipelineError, fail, isPipelineError } from '../errors.js';
+import { PipelineError, fail, isPipelineError } from '../core/errors.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 export const PULL_RECORD_FILE = '.pull.json';

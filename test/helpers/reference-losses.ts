@@ -1,7 +1,7 @@
 // Float64 JS twins of every loss, written straight from the TRL formulas (see each loss file's
 // header) with the textbook stable forms of log σ and log(1 − eˣ), independently of the graph
 // code. The tests compare the graphs against these.
-import type { LossOptions, LossType } from './types.js';
+import type { LossOptions, LossType } from '../../src/engine/train/losses/types.js';
 
 export interface PairLogpsArrays {
   chosen: ArrayLike<number>;

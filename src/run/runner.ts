@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PipelineError, isPipelineError } from '../engine/errors.js';
-import { Rng } from '../engine/generate/rng.js';
+import { PipelineError, isPipelineError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import { loadPromptSet } from '../prompts/prompt-set.js';
 import { checkRubricUse, loadRubric, type RubricMode } from '../prompts/rubric.js';
 import { runCritiqueStage } from '../stages/critique.js';
@@ -16,12 +16,12 @@ import { inputHash } from '../store/hash.js';
 import { openStore, type RunStore } from '../store/run-store.js';
 import { assertRunId, runDbPath } from '../store/run-dirs.js';
 import type { PromptRow } from '../store/types.js';
-import { EnginePool } from './engine-pool.js';
-import type { EventSink, PipelineEvent } from './events.js';
-import { readPipelineFile } from './read-pipeline-file.js';
-import { RunContext, type Policy } from './run-context.js';
-import type { JudgeStageSpec, PipelineSpec, StageSpec } from './schema.js';
-import { validatePipeline, type ValidatedPipeline } from './validate-spec.js';
+import { EnginePool } from '../stages/engine-pool.js';
+import type { EventSink, PipelineEvent } from '../events.js';
+import { readPipelineFile } from '../spec/read-file.js';
+import { RunContext, type Policy } from '../stages/context.js';
+import type { JudgeStageSpec, PipelineSpec, StageSpec } from '../spec/schema.js';
+import { validatePipeline, type ValidatedPipeline } from '../spec/validate/index.js';
 
 export interface RunOptions {
   file: string;

@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { isPipelineError } from '../../src/engine/errors.js';
-import { readPipelineFile } from '../../src/pipeline/read-pipeline-file.js';
+import { isPipelineError } from '../../src/core/errors.js';
+import { readPipelineFile } from '../../src/spec/read-file.js';
 import {
   editDistance,
   PipelineValidationError,
   suggest,
   validatePipeline,
   type ValidateOptions,
-} from '../../src/pipeline/validate-spec.js';
-import { locate } from '../../src/pipeline/yaml-locate.js';
+} from '../../src/spec/validate/index.js';
+import { locate } from '../../src/spec/yaml-locate.js';
 
 // Files a full pipeline refers to, relative to the pipeline file.
 const PROJECT_FILES = [

@@ -1,5 +1,5 @@
 // Float64 JS twins of adamw.ts (same operation order), used by the tests.
-import type { AdamWHyper } from './adamw.js';
+import type { AdamWHyper } from '../../src/engine/train/optim/adamw.js';
 
 export type AdamWScalars = Omit<AdamWHyper, 'lr' | 'step'> & { lr: number; step: number };
 

@@ -9,8 +9,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type * as z from 'zod';
-import { PipelineError } from '../engine/errors.js';
-import type { PipelineFile } from './read-pipeline-file.js';
+import { PipelineError } from '../../core/errors.js';
+import type { PipelineFile } from '../read-file.js';
 import {
   judgeSchema,
   JUDGE_NAME_PATTERN,
@@ -22,8 +22,8 @@ import {
   type PipelineSpec,
   type StageKind,
   type StageSpec,
-} from './schema.js';
-import { locate } from './yaml-locate.js';
+} from '../schema.js';
+import { locate } from '../yaml-locate.js';
 
 export const BUILTIN_MODELS = ['builtin:tiny'] as const;
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { PipelineError } from '../engine/errors.js';
+import { PipelineError } from '../core/errors.js';
 
 /** Pipeline files are small; anything larger is a mistake (or an attack), not a pipeline. */
 export const MAX_PIPELINE_FILE_BYTES = 1024 * 1024;

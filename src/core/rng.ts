@@ -8,7 +8,7 @@
 // State words are the low then high halves of the first two splitmix64 outputs; the tests pin
 // outputs computed with the reference C code.
 
-import { fail } from '../errors.js';
+import { fail } from './errors.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { Rng } from '../engine/generate/rng.js';
+import { Rng } from '../core/rng.js';
 import { inputHash } from '../store/hash.js';
 import type { RunStore } from '../store/run-store.js';
 import type { EnginePool, ModelRef } from './engine-pool.js';
-import type { PipelineEvent } from './events.js';
-import type { PipelineSpec } from './schema.js';
+import type { PipelineEvent } from '../events.js';
+import type { PipelineSpec } from '../spec/schema.js';
 
 type Payload = PipelineEvent extends infer E
   ? E extends PipelineEvent

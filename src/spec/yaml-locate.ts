@@ -3,7 +3,7 @@
 // node's source range; the LineCounter turns offsets into 1-based line/column.
 
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
-import type { PipelineFile } from './read-pipeline-file.js';
+import type { PipelineFile } from './read-file.js';
 
 export interface SourceLocation {
   /** 1-based. */

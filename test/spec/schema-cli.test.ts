@@ -7,8 +7,8 @@ import { Command } from 'commander';
 import type { CliContext } from '../../src/cli/context.js';
 import { registerSchema } from '../../src/cli/commands/schema.js';
 import { registerValidate } from '../../src/cli/commands/validate.js';
-import { pipelineJsonSchema, STAGE_KINDS } from '../../src/pipeline/schema.js';
-import { PipelineValidationError } from '../../src/pipeline/validate-spec.js';
+import { pipelineJsonSchema, STAGE_KINDS } from '../../src/spec/schema.js';
+import { PipelineValidationError } from '../../src/spec/validate/index.js';
 
 type Json = Record<string, unknown>;
 

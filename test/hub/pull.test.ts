@@ -27,14 +27,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { fixture } from '../helpers/fixtures.js';
-import { PipelineError, isPipelineError } from '../../src/engine/errors.js';
+import { PipelineError, isPipelineError } from '../../src/core/errors.js';
 import {
   formatBytes,
   parseRepoId,
   pullModel,
   type PullProgress,
   type PullRecord,
-} from '../../src/engine/model/pull.js';
+} from '../../src/hub/pull.js';
 import { registerPull } from '../../src/cli/commands/pull.js';
 import type { CliContext } from '../../src/cli/context.js';
 
