@@ -1,6 +1,8 @@
-// Flat config: typescript-eslint's recommended rules without type information, so lint stays fast.
+// Flat config: typescript-eslint's recommended rules without type information, so lint stays fast,
+// plus the house's import direction (eslint/layers.js).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', '.cache/'] },
@@ -16,5 +18,10 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { layers },
+    rules: { 'layers/direction': 'error' },
   },
 );

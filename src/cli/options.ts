@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { DEVICES } from '../engine/runtime/ort-session.js';
+import { DEVICES } from '../engine/index.js';
 
 /** Commander parsers: a bad value is a usage error (exit 2) that names the flag's rule. */
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -1,5 +1,4 @@
-import type { Engine } from '../engine/engine.js';
-import type { ChatMessage } from '../engine/tokenizer/tokenizer.js';
+import type { ChatMessage, Engine } from '../engine/index.js';
 import type { Rubric } from '../prompts/rubric.js';
 
 export interface ScoreSample {

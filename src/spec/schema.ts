@@ -11,7 +11,7 @@
 // `.default()` would drop the text from the JSON Schema.
 
 import * as z from 'zod';
-import type { LossType } from '../engine/train/losses/index.js';
+import type { LossType } from '../engine/index.js';
 
 /** The judge name that means "the current policy M_t judges its own answers". */
 export const SELF_JUDGE = 'self';

@@ -1,5 +1,4 @@
-import { Engine } from '../engine/engine.js';
-import type { Device } from '../engine/runtime/ort-session.js';
+import { type Device, Engine } from '../engine/index.js';
 
 export interface ModelRef {
   path: string;

@@ -1,4 +1,4 @@
-import type { GenerateOptions } from '../engine/generate/generate.js';
+import type { GenerateOptions } from '../engine/index.js';
 import type { RunContext } from './context.js';
 import type { GenerateStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';

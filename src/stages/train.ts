@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Engine } from '../engine/engine.js';
-import type { TrainJob } from '../engine/train/run-training.js';
+import { Engine, type TrainJob } from '../engine/index.js';
 import type { RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';

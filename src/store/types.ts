@@ -1,6 +1,6 @@
 // Row and input shapes of the run database, camelCased, with JSON columns parsed.
 
-import type { ChatMessage } from '../engine/tokenizer/tokenizer.js';
+import type { ChatMessage } from '../engine/index.js';
 
 export type { ChatMessage };
 

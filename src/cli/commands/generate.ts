@@ -1,9 +1,12 @@
 import { Option, type Command } from 'commander';
-import { Engine } from '../../engine/engine.js';
+import {
+  DEFAULT_GENERATE,
+  type Device,
+  Engine,
+  type GenerateResult,
+  type PromptInput,
+} from '../../engine/index.js';
 import { PipelineError } from '../../core/errors.js';
-import { DEFAULT_GENERATE, type GenerateResult } from '../../engine/generate/generate.js';
-import type { PromptInput } from '../../engine/local-engine.js';
-import type { Device } from '../../engine/runtime/ort-session.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, floatArg, intArg, threadsOption } from '../options.js';
 import { readJsonl } from '../read-jsonl.js';

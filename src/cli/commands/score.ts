@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
-import { Engine } from '../../engine/engine.js';
-import type { Device } from '../../engine/runtime/ort-session.js';
+import { type Device, Engine } from '../../engine/index.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, intArg, threadsOption } from '../options.js';
 import { readJsonl } from '../read-jsonl.js';

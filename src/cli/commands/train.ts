@@ -1,9 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Engine } from '../../engine/engine.js';
-import type { Device } from '../../engine/runtime/ort-session.js';
-import { LOSS_TYPES, type LossType } from '../../engine/train/losses/index.js';
-import { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from '../../engine/train/lora.js';
-import type { StepMetrics } from '../../engine/train/trainer.js';
+import {
+  DEFAULT_LORA_TARGETS,
+  type Device,
+  Engine,
+  LINEAR_MODULES,
+  LOSS_TYPES,
+  type LossType,
+  type StepMetrics,
+} from '../../engine/index.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, floatArg, intArg, threadsOption } from '../options.js';
 import { readJsonl } from '../read-jsonl.js';

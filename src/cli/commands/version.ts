@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { packageVersion } from '../version.js';
-import { onnxruntimeVersion } from '../../engine/runtime/versions.js';
+import { onnxruntimeVersion } from '../../engine/index.js';
 
 export function registerVersion(program: Command, ctx: CliContext): void {
   program

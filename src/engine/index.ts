@@ -1,0 +1,16 @@
+// The engine's public face: everything outside src/engine/ imports the engine from here (the
+// layer lint enforces it), so the library's inside can move without touching its users.
+export { Engine } from './engine.js';
+export type { PromptInput } from './local-engine.js';
+export {
+  DEFAULT_GENERATE,
+  type GenerateOptions,
+  type GenerateResult,
+} from './generate/generate.js';
+export { DEVICES, type Device } from './runtime/ort-session.js';
+export { onnxruntimeVersion } from './runtime/versions.js';
+export type { ChatMessage } from './tokenizer/tokenizer.js';
+export { LOSS_TYPES, type LossType } from './train/losses/index.js';
+export { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from './train/lora.js';
+export type { TrainJob } from './train/run-training.js';
+export type { StepMetrics } from './train/trainer.js';
