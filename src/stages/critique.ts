@@ -6,8 +6,9 @@ import { samplePrinciple } from '../prompts/constitution.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
-import { generateOptions, type StageResult } from './generate.js';
-import { loadJudgeTexts } from './judge.js';
+import { generateOptions } from './sampling.js';
+import { loadJudgeTexts } from './judge-setup.js';
+import type { StageResult } from './stage.js';
 
 /**
  * Constitutional AI's supervised step: the policy critiques its first answer against a sampled

@@ -4,18 +4,14 @@ import { openaiJudgeByGeneration } from '../judges/openai-judge.js';
 import { ruleName } from '../judges/rule-judge.js';
 import { VIOLATION_PREFIX } from '../spec/eval-metrics.js';
 import type { RunContext } from './context.js';
-import type { EvaluateStageSpec, GateSpec, JudgeStageSpec } from '../spec/schema.js';
+import type { EvaluateStageSpec, JudgeStageSpec } from '../spec/schema.js';
 import { findPhrases, loadPhraseList, loadPromptSet } from '../prompts/prompt-set.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { CandidateRow } from '../store/types.js';
-import { generateOptions, type StageResult } from './generate.js';
-import { judgeIdentity, resolveJudge, serverDetail } from './judge.js';
-
-export interface GateHit {
-  gate: GateSpec;
-  value: number;
-}
+import { generateOptions } from './sampling.js';
+import { judgeIdentity, resolveJudge, serverDetail } from './judge-setup.js';
+import type { GateHit, StageResult } from './stage.js';
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 

@@ -1,36 +1,9 @@
-import type { GenerateOptions } from '../engine/index.js';
+import { generateOptions } from './sampling.js';
+import type { StageResult } from './stage.js';
 import type { RunContext } from './context.js';
 import type { GenerateStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
-
-export interface StageResult {
-  counts: Record<string, number>;
-}
-
-export function generateOptions(
-  s: {
-    temperature: number;
-    top_p?: number;
-    top_k?: number;
-    max_new_tokens: number;
-    stop?: string[];
-  },
-  n: number,
-  seed: number,
-): GenerateOptions {
-  return {
-    n,
-    maxNewTokens: s.max_new_tokens,
-    seed,
-    stopStrings: s.stop ?? [],
-    ignoreEos: false,
-    temperature: s.temperature,
-    topP: s.top_p ?? 1,
-    topK: s.top_k ?? 0,
-    greedy: s.temperature === 0,
-  };
-}
 
 /**
  * N candidates per prompt from the current policy; the N share one prefill. A prompt whose N

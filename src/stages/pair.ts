@@ -4,7 +4,7 @@ import type { JudgeStageSpec, PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
-import type { StageResult } from './generate.js';
+import type { StageResult } from './stage.js';
 
 type Scored = CandidateScore & { score: number };
 

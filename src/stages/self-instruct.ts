@@ -5,7 +5,7 @@ import type { PromptRow as SeedPrompt } from '../prompts/prompt-set.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
-import { generateOptions } from './generate.js';
+import { generateOptions } from './sampling.js';
 
 const EXAMPLES = 4;
 

@@ -5,7 +5,7 @@ import { Engine, type TrainJob } from '../engine/index.js';
 import type { RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
-import type { StageResult } from './generate.js';
+import type { StageResult } from './stage.js';
 
 function fileHash(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
