@@ -232,86 +232,9 @@ function trainChart(
  * two runs, each chart shows both (colour, dash or a facet per run).
  */
 export function buildCharts(runs: readonly RunChartData[]): Chart[] {
-  const multiRun = runs.length > 1;
-  const charts: Chart[] = [];
-
-  {
-    const id = 'judge-scores';
-    const title = 'Judge-score histogram per round';
-    const description = "eval metric 'mean_score', detail.histogram: probe answers per score";
-    const values = scoreHistogramRows(runs);
-    charts.push(
-      chartOf(
-        { id, title, description },
-        values,
-        "no 'mean_score' metric with detail.histogram",
-        () =>
-          asSpec({
-            data: { values },
-            mark: 'bar',
-            width: 120,
-            height: 120,
-            encoding: {
-              ...(values.every((v) => Number.isInteger(v.score))
-                ? {
-                    x: { field: 'score', type: 'ordinal', axis: ordinalAxis('score') },
-                    y: { field: 'count', type: 'quantitative', title: 'answers' },
-                  }
-                : {
-                    x: {
-                      field: 'score',
-                      type: 'quantitative',
-                      bin: { maxbins: 12 },
-                      title: 'score (binned)',
-                    },
-                    y: {
-                      field: 'count',
-                      aggregate: 'sum',
-                      type: 'quantitative',
-                      title: 'answers',
-                    },
-                  }),
-              column: { field: 'round', type: 'ordinal', title: 'round' },
-              ...(multiRun ? { row: { field: 'run', type: 'nominal', title: 'run' } } : {}),
-            },
-          }),
-      ),
-    );
-  }
-
-  {
-    const id = 'lengths';
-    const title = 'Response length per round';
-    const description =
-      "eval metric 'mean_length', detail.lengths: characters per probe answer (box: quartiles, whiskers: 1.5 IQR)";
-    const values = lengthRows(runs);
-    charts.push(
-      chartOf(
-        { id, title, description },
-        values,
-        "no 'mean_length' metric with detail.lengths",
-        () =>
-          asSpec({
-            data: { values },
-            mark: { type: 'boxplot', extent: 1.5, size: 24 },
-            width: multiRun ? WIDTH / 2 : WIDTH,
-            height: HEIGHT,
-            encoding: {
-              x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
-              y: { field: 'length', type: 'quantitative', title: 'characters' },
-              ...(multiRun
-                ? {
-                    color: { field: 'run', type: 'nominal', title: 'run' },
-                    column: { field: 'run', type: 'nominal', title: 'run' },
-                  }
-                : {}),
-            },
-          }),
-      ),
-    );
-  }
-
-  charts.push(
+  return [
+    scoreHistogramChart(runs),
+    lengthChart(runs),
     trainChart(
       'reward-margins',
       'Reward margin over training steps',
@@ -328,52 +251,134 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
       [0, 1],
     ),
     trainChart('loss', 'Training loss', 'loss', runs, 'loss'),
+    winRateChart(runs),
+    violationChart(runs),
+    judgeRatesChart(runs),
+  ];
+}
+
+/** Histogram of the probe answers' judge scores, one facet per round. */
+function scoreHistogramChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'judge-scores';
+  const title = 'Judge-score histogram per round';
+  const description = "eval metric 'mean_score', detail.histogram: probe answers per score";
+  const values = scoreHistogramRows(runs);
+
+  return chartOf(
+    { id, title, description },
+    values,
+    "no 'mean_score' metric with detail.histogram",
+    () =>
+      asSpec({
+        data: { values },
+        mark: 'bar',
+        width: 120,
+        height: 120,
+        encoding: {
+          ...(values.every((v) => Number.isInteger(v.score))
+            ? {
+                x: { field: 'score', type: 'ordinal', axis: ordinalAxis('score') },
+                y: { field: 'count', type: 'quantitative', title: 'answers' },
+              }
+            : {
+                x: {
+                  field: 'score',
+                  type: 'quantitative',
+                  bin: { maxbins: 12 },
+                  title: 'score (binned)',
+                },
+                y: {
+                  field: 'count',
+                  aggregate: 'sum',
+                  type: 'quantitative',
+                  title: 'answers',
+                },
+              }),
+          column: { field: 'round', type: 'ordinal', title: 'round' },
+          ...(multiRun ? { row: { field: 'run', type: 'nominal', title: 'run' } } : {}),
+        },
+      }),
+  );
+}
+
+/** Box plot of probe-answer lengths per round. */
+function lengthChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'lengths';
+  const title = 'Response length per round';
+  const description =
+    "eval metric 'mean_length', detail.lengths: characters per probe answer (box: quartiles, whiskers: 1.5 IQR)";
+  const values = lengthRows(runs);
+
+  return chartOf(
+    { id, title, description },
+    values,
+    "no 'mean_length' metric with detail.lengths",
+    () =>
+      asSpec({
+        data: { values },
+        mark: { type: 'boxplot', extent: 1.5, size: 24 },
+        width: multiRun ? WIDTH / 2 : WIDTH,
+        height: HEIGHT,
+        encoding: {
+          x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
+          y: { field: 'length', type: 'quantitative', title: 'characters' },
+          ...(multiRun
+            ? {
+                color: { field: 'run', type: 'nominal', title: 'run' },
+                column: { field: 'run', type: 'nominal', title: 'run' },
+              }
+            : {}),
+        },
+      }),
+  );
+}
+
+/** Win rate against round 0's answers over rounds. */
+function winRateChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'win-rate';
+  const title = 'Win rate vs round 0';
+  const description = "eval metric 'win_rate': pairwise vs M_0's answers, ties count half";
+  const values = metricRows(runs, (m) => (m === 'win_rate' ? m : null));
+
+  return chartOf({ id, title, description }, values, "no 'win_rate' metric", () =>
+    lineOverRounds(values, 'win rate', multiRun, false, [0, 1]),
+  );
+}
+
+/** Per-principle violation rates over rounds. */
+function violationChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'violations';
+  const title = 'Violation rate per principle';
+  const description = `eval metrics '${VIOLATION_PREFIX}<principle>': share of probe answers violating it`;
+  const values = metricRows(runs, (m) =>
+    m.startsWith(VIOLATION_PREFIX) ? m.slice(VIOLATION_PREFIX.length) : null,
   );
 
-  {
-    const id = 'win-rate';
-    const title = 'Win rate vs round 0';
-    const description = "eval metric 'win_rate': pairwise vs M_0's answers, ties count half";
-    const values = metricRows(runs, (m) => (m === 'win_rate' ? m : null));
-    charts.push(
-      chartOf({ id, title, description }, values, "no 'win_rate' metric", () =>
-        lineOverRounds(values, 'win rate', multiRun, false, [0, 1]),
-      ),
-    );
-  }
+  return chartOf({ id, title, description }, values, `no '${VIOLATION_PREFIX}*' metrics`, () =>
+    lineOverRounds(values, 'violation rate', multiRun, true),
+  );
+}
 
-  {
-    const id = 'violations';
-    const title = 'Violation rate per principle';
-    const description = `eval metrics '${VIOLATION_PREFIX}<principle>': share of probe answers violating it`;
-    const values = metricRows(runs, (m) =>
-      m.startsWith(VIOLATION_PREFIX) ? m.slice(VIOLATION_PREFIX.length) : null,
-    );
-    charts.push(
-      chartOf({ id, title, description }, values, `no '${VIOLATION_PREFIX}*' metrics`, () =>
-        lineOverRounds(values, 'violation rate', multiRun, true),
-      ),
-    );
-  }
+/** The judge's tie and parse-failure rates over rounds. */
+function judgeRatesChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'judge-rates';
+  const title = 'Judge tie and parse-failure rates';
+  const description = "eval metrics 'tie_rate' and 'parse_failure_rate'";
+  const values = metricRows(runs, (m) =>
+    m === 'tie_rate' || m === 'parse_failure_rate' ? m : null,
+  );
 
-  {
-    const id = 'judge-rates';
-    const title = 'Judge tie and parse-failure rates';
-    const description = "eval metrics 'tie_rate' and 'parse_failure_rate'";
-    const values = metricRows(runs, (m) =>
-      m === 'tie_rate' || m === 'parse_failure_rate' ? m : null,
-    );
-    charts.push(
-      chartOf(
-        { id, title, description },
-        values,
-        "no 'tie_rate' or 'parse_failure_rate' metric",
-        () => lineOverRounds(values, 'rate', multiRun, true),
-      ),
-    );
-  }
-
-  return charts;
+  return chartOf(
+    { id, title, description },
+    values,
+    "no 'tie_rate' or 'parse_failure_rate' metric",
+    () => lineOverRounds(values, 'rate', multiRun, true),
+  );
 }
 
 /**
