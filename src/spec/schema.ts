@@ -12,6 +12,7 @@
 
 import * as z from 'zod';
 import { DEVICES, LOSS_TYPES, type LossType } from '../engine/index.js';
+import type { EvalMetric } from './eval-metrics.js';
 import type { StageKind } from './stage-kinds.js';
 
 export { STAGE_KINDS, type StageKind } from './stage-kinds.js';
@@ -32,6 +33,7 @@ export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin
  */
 export const DPO_LOSSES = LOSS_TYPES.filter((l): l is Exclude<LossType, 'kto'> => l !== 'kto');
 export const LR_SCHEDULERS = ['constant', 'linear', 'cosine'] as const;
+/** The metrics a gate may test: some of the evaluate stage's metrics (eval-metrics.ts). */
 export const EVAL_METRICS = [
   'mean_score',
   'win_rate',
@@ -40,7 +42,7 @@ export const EVAL_METRICS = [
   'refusal_rate',
   'boilerplate_rate',
   'judge_agreement',
-] as const;
+] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
 
@@ -522,11 +524,6 @@ export type PromptsSpec = z.output<typeof promptsSchema>;
 export type JudgeSpec = z.output<typeof judgeSchema>;
 export type RuleSpec = z.output<typeof ruleSchema>;
 export type StageSpec = z.output<typeof stageSchema>;
-// The union above must list exactly the kinds of stage-kinds.ts (the events and the UI name
-// stages by that list): adding a stage schema without its kind, or the reverse, fails to compile.
-type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
-type _StageKindsMatch = Assert<SameKinds<StageSpec['kind'], StageKind>>;
 export type GenerateStageSpec = Extract<StageSpec, { kind: 'generate' }>;
 export type CritiqueStageSpec = Extract<StageSpec, { kind: 'critique' }>;
 export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
@@ -535,6 +532,15 @@ export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;
 export type GateSpec = z.output<typeof gateSchema>;
+
+// Each list of kinds must name exactly the members of its union: the stage kinds because the
+// events and the UI name stages by that list, the judge and rule kinds for whoever lists them.
+// Adding a schema without its kind, or the reverse, fails to compile.
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+type _StageKindsMatch = Assert<SameKinds<StageSpec['kind'], StageKind>>;
+type _JudgeKindsMatch = Assert<SameKinds<JudgeSpec['kind'], (typeof JUDGE_KINDS)[number]>>;
+type _RuleKindsMatch = Assert<SameKinds<RuleSpec['kind'], (typeof RULE_KINDS)[number]>>;
 
 /**
  * The JSON Schema of a pipeline file, for editor completion (e.g. yaml-language-server's
