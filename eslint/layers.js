@@ -14,7 +14,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 /** Layer -> layers it may import (its own files are always allowed). */
 export const LAYERS = {
   core: [],
-  events: ['core'],
+  events: ['core', 'spec'], // spec for StageKind (type only), the one list of stage kinds
   engine: ['core'],
   hub: ['core'],
   spec: ['core', 'engine'],

@@ -1,7 +1,9 @@
 // The runner's typed events: the only thing the UI (Ink view, plain lines, NDJSON) sees of a run.
 // Every event is a plain JSON object so it can be written as one NDJSON line as is.
 
-export type StageKind = 'generate' | 'critique' | 'judge' | 'pair' | 'train' | 'evaluate';
+import type { StageKind } from './spec/stage-kinds.js';
+
+export type { StageKind };
 export type StageStatus = 'running' | 'done' | 'skipped' | 'interrupted' | 'failed';
 
 interface Base {

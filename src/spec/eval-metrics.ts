@@ -9,7 +9,7 @@ export interface EvalMetricInfo {
   better: 'higher' | 'lower' | 'none';
 }
 
-export const EVAL_METRIC_INFO: Record<string, EvalMetricInfo> = {
+export const EVAL_METRIC_INFO = {
   // detail: { histogram: Record<score, count>, scale: [lo, hi], judge: string }
   mean_score: { label: 'mean judge score on probes (anchor judge)', better: 'higher' },
   // detail: { wins, losses, ties, judge } — pairwise vs round 0's answers to the same probes
@@ -30,7 +30,13 @@ export const EVAL_METRIC_INFO: Record<string, EvalMetricInfo> = {
   tie_rate: { label: 'judge tie rate (pairwise)', better: 'none' },
   // fraction of probes whose anchor score moved by at most 1 point vs the previous round's judge
   judge_agreement: { label: 'agreement of the round judge with the anchor', better: 'higher' },
-};
+} satisfies Record<string, EvalMetricInfo>;
+
+/** A metric the evaluate stage stores under a fixed name (violation rates are named per rule). */
+export type EvalMetric = keyof typeof EVAL_METRIC_INFO;
+
+/** The table indexed by any name (a stored metric may be one this version does not know). */
+const KNOWN: Record<string, EvalMetricInfo | undefined> = EVAL_METRIC_INFO;
 
 /** Per-principle (or per-rule) violation rates are stored as `violation/<id>`, lower is better. */
 export const VIOLATION_PREFIX = 'violation/';
@@ -38,5 +44,5 @@ export const VIOLATION_PREFIX = 'violation/';
 export function metricInfo(metric: string): EvalMetricInfo {
   if (metric.startsWith(VIOLATION_PREFIX))
     return { label: `violation rate: ${metric.slice(VIOLATION_PREFIX.length)}`, better: 'lower' };
-  return EVAL_METRIC_INFO[metric] ?? { label: metric, better: 'none' };
+  return KNOWN[metric] ?? { label: metric, better: 'none' };
 }

@@ -11,36 +11,29 @@
 // `.default()` would drop the text from the JSON Schema.
 
 import * as z from 'zod';
-import type { LossType } from '../engine/index.js';
+import { DEVICES, LOSS_TYPES, type LossType } from '../engine/index.js';
+import type { EvalMetric } from './eval-metrics.js';
+import type { StageKind } from './stage-kinds.js';
+
+export { STAGE_KINDS, type StageKind } from './stage-kinds.js';
 
 /** The judge name that means "the current policy M_t judges its own answers". */
 export const SELF_JUDGE = 'self';
 
-export const DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
 export const REFERENCES = ['round-start', 'initial'] as const;
-export const STAGE_KINDS = ['generate', 'critique', 'judge', 'pair', 'train', 'evaluate'] as const;
 export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
 export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases'] as const;
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
 export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin'] as const;
 /**
- * TRL's `loss_type` values for the DPO family that this project trains: the paired losses (kto
- * needs unpaired rows, which pair stages do not make), plus `sft`, TRL's name for the NLL term on
- * chosen answers when combined with a preference loss.
+ * TRL's `loss_type` values for the DPO family that this project trains: the engine's losses
+ * (`sft` is TRL's name for the NLL term on chosen answers when combined with a preference loss)
+ * except `kto`, which needs unpaired rows and pair stages make pairs.
  */
-export const DPO_LOSSES = [
-  'sigmoid',
-  'ipo',
-  'hinge',
-  'robust',
-  'sigmoid_norm',
-  'apo_zero',
-  'sft',
-  'simpo',
-  'orpo',
-] as const satisfies readonly LossType[];
+export const DPO_LOSSES = LOSS_TYPES.filter((l): l is Exclude<LossType, 'kto'> => l !== 'kto');
 export const LR_SCHEDULERS = ['constant', 'linear', 'cosine'] as const;
+/** The metrics a gate may test: some of the evaluate stage's metrics (eval-metrics.ts). */
 export const EVAL_METRICS = [
   'mean_score',
   'win_rate',
@@ -49,7 +42,7 @@ export const EVAL_METRICS = [
   'refusal_rate',
   'boilerplate_rate',
   'judge_agreement',
-] as const;
+] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
 
@@ -531,7 +524,6 @@ export type PromptsSpec = z.output<typeof promptsSchema>;
 export type JudgeSpec = z.output<typeof judgeSchema>;
 export type RuleSpec = z.output<typeof ruleSchema>;
 export type StageSpec = z.output<typeof stageSchema>;
-export type StageKind = StageSpec['kind'];
 export type GenerateStageSpec = Extract<StageSpec, { kind: 'generate' }>;
 export type CritiqueStageSpec = Extract<StageSpec, { kind: 'critique' }>;
 export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
@@ -540,6 +532,15 @@ export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;
 export type GateSpec = z.output<typeof gateSchema>;
+
+// Each list of kinds must name exactly the members of its union: the stage kinds because the
+// events and the UI name stages by that list, the judge and rule kinds for whoever lists them.
+// Adding a schema without its kind, or the reverse, fails to compile.
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+type _StageKindsMatch = Assert<SameKinds<StageSpec['kind'], StageKind>>;
+type _JudgeKindsMatch = Assert<SameKinds<JudgeSpec['kind'], (typeof JUDGE_KINDS)[number]>>;
+type _RuleKindsMatch = Assert<SameKinds<RuleSpec['kind'], (typeof RULE_KINDS)[number]>>;
 
 /**
  * The JSON Schema of a pipeline file, for editor completion (e.g. yaml-language-server's

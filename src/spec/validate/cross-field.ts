@@ -1,0 +1,185 @@
+// Checks that span fields, which the schema cannot express: stage order, enough candidates to
+// pair, judge names that resolve, settings that contradict each other. They run on the parts that
+// parsed (see parsed-parts.ts), so a file with schema errors still gets these reported too.
+
+import { SELF_JUDGE, type TrainStageSpec } from '../schema.js';
+import type { StageKind } from '../stage-kinds.js';
+import { didYouMean } from './did-you-mean.js';
+import type { ParsedParts, ParsedStage } from './parsed-parts.js';
+import type { Path, Problems } from './problems.js';
+import { isRecord, rawStages, stageKindOf } from './raw-value.js';
+
+/** Run every cross-field check, in the order their problems are reported at one spot. */
+export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts): void {
+  checkStageOrder(out, parts);
+  checkJudgeNames(out, raw, parts);
+  checkStageSettings(out, parts);
+  checkJudgeSettings(out, parts);
+}
+
+function checkStageOrder(out: Problems, parts: ParsedParts): void {
+  const seen = new Set<StageKind>();
+  let trains = 0;
+  for (const st of parts.stages) {
+    if (!st.kind) continue;
+    const at: Path = ['stages', st.index, 'kind'];
+    switch (st.kind) {
+      case 'critique':
+        if (!seen.has('generate'))
+          out.add(
+            at,
+            'a critique stage needs answers to critique (expected a generate stage before it)',
+          );
+        break;
+      case 'judge':
+        if (!seen.has('generate') && !seen.has('critique'))
+          out.add(
+            at,
+            'a judge stage needs candidates to rate (expected a generate or critique stage before it)',
+          );
+        break;
+      case 'pair':
+        if (!seen.has('judge'))
+          out.add(at, 'a pair stage needs scored candidates (expected a judge stage before it)');
+        else checkEnoughCandidates(out, parts, st.index);
+        break;
+      case 'train':
+        trains++;
+        if (trains > 1)
+          out.add(
+            at,
+            'a second train stage in one round (expected at most one train stage per round)',
+          );
+        else if (!seen.has('pair'))
+          out.add(at, 'a train stage needs preference pairs (expected a pair stage before it)');
+        break;
+      case 'generate':
+      case 'evaluate':
+        break;
+    }
+    seen.add(st.kind);
+  }
+}
+
+/** A pair needs two answers to one prompt: N >= 2 candidates, or a critique adding a revision. */
+function checkEnoughCandidates(out: Problems, parts: ParsedParts, pairIndex: number): void {
+  const before = parts.stages.slice(0, pairIndex);
+  if (before.some((s) => s.kind === 'critique')) return;
+  const gens = before.filter((s) => s.kind === 'generate');
+  // An invalid generate stage is already reported; guessing its count would only add noise.
+  if (gens.length === 0 || gens.some((g) => !g.spec)) return;
+  const total = gens.reduce((n, g) => n + (g.spec?.kind === 'generate' ? g.spec.candidates : 0), 0);
+  if (total >= 2) return;
+  const last = gens[gens.length - 1];
+  out.add(
+    ['stages', last.index, 'candidates'],
+    `a pair stage needs two answers per prompt but generate makes ${total} ` +
+      '(expected candidates >= 2, or a critique stage whose revision adds one)',
+  );
+}
+
+function checkJudgeNames(out: Problems, raw: unknown, parts: ParsedParts): void {
+  const defined = [...parts.judges.keys()].filter((n) => n !== SELF_JUDGE);
+  if (parts.judges.has(SELF_JUDGE))
+    out.add(
+      ['judges', SELF_JUDGE],
+      `'${SELF_JUDGE}' is the built-in name of the current policy (expected another name for this judge)`,
+      'key',
+    );
+  const check = (name: unknown, path: Path): void => {
+    if (typeof name !== 'string' || name === SELF_JUDGE || defined.includes(name)) return;
+    const list = defined.length
+      ? `one of the judges defined under judges: ${defined.join(', ')}`
+      : 'a judge defined under judges: (none are)';
+    out.add(
+      path,
+      `unknown judge '${name}'${didYouMean(name, [SELF_JUDGE, ...defined])} (expected '${SELF_JUDGE}' or ${list})`,
+    );
+  };
+  // Read the names from the raw stages so a stage with an unrelated error still gets checked.
+  rawStages(raw).forEach((st, i) => {
+    const kind = stageKindOf(st);
+    if (!isRecord(st) || (kind !== 'judge' && kind !== 'evaluate')) return;
+    check(st.judge, ['stages', i, 'judge']);
+    if (kind === 'judge' && Array.isArray(st.judges))
+      st.judges.forEach((name, j) => check(name, ['stages', i, 'judges', j]));
+  });
+}
+
+function checkStageSettings(out: Problems, parts: ParsedParts): void {
+  const judgeRubric = parts.stages.some((s) => s.spec?.kind === 'judge');
+  for (const st of parts.stages) {
+    const s = st.spec;
+    if (s?.kind === 'train') checkTrainSettings(out, st, s);
+    else if (s?.kind === 'judge' && s.mode === 'logprobs') {
+      // Log-prob judging continues a prefilled "Score: " reply, which chat-completions servers
+      // cannot do portably (see judges/openai-judge.ts).
+      const server = s.judges.find((name) => parts.judges.get(name)?.kind === 'openai');
+      if (server)
+        out.add(
+          ['stages', st.index, 'mode'],
+          `mode logprobs cannot be used with judge '${server}' (kind openai): a chat-completions ` +
+            'server cannot continue a prefilled "Score: " reply ' +
+            '(expected mode: generate or pairwise, or a local model judge for logprobs)',
+        );
+    } else if (s?.kind === 'evaluate') {
+      const j = parts.judges.get(s.judge);
+      if (!s.rubric && !judgeRubric && j?.kind !== 'rule')
+        out.add(
+          ['stages', st.index],
+          `the evaluate stage at stages[${st.index}] has no rubric for judge '${s.judge}' ` +
+            '(expected rubric: <file>, or a judge stage whose rubric it reuses)',
+        );
+    }
+  }
+}
+
+function checkTrainSettings(out: Problems, st: ParsedStage, s: TrainStageSpec): void {
+  const at = (...p: Path): Path => ['stages', st.index, ...p];
+  const dup = s.loss.find((l, i) => s.loss.indexOf(l) !== i);
+  if (dup) out.add(at('loss'), `loss '${dup}' is listed twice (expected each loss at most once)`);
+  if (s.loss_weights && s.loss_weights.length !== s.loss.length)
+    out.add(
+      at('loss_weights'),
+      `loss_weights has ${s.loss_weights.length} weight${s.loss_weights.length === 1 ? '' : 's'} ` +
+        `for ${s.loss.length} loss${s.loss.length === 1 ? '' : 'es'} (expected one weight per entry of loss)`,
+    );
+  if (s.full && isRecord(st.raw) && 'lora' in st.raw)
+    out.add(
+      at('lora'),
+      'lora settings given with full: true, which trains every weight without an adapter ' +
+        '(expected either full: true or lora settings, not both)',
+      'key',
+    );
+}
+
+function checkJudgeSettings(out: Problems, parts: ParsedParts): void {
+  for (const [name, j] of parts.judges) {
+    if (j?.kind !== 'rule') continue;
+    j.rules.forEach((r, k) => {
+      const at = (...p: Path): Path => ['judges', name, 'rules', k, ...p];
+      if (r.kind === 'regex') {
+        try {
+          new RegExp(r.pattern, r.flags);
+        } catch (e) {
+          const why = (e as Error).message.replace(
+            /^Invalid regular expression: \/.*\/[a-z]*: /,
+            '',
+          );
+          out.add(
+            at('pattern'),
+            `invalid regular expression '${r.pattern}': ${why} (expected a JavaScript regular expression)`,
+          );
+        }
+      } else if (r.kind === 'length') {
+        if (r.min === undefined && r.max === undefined)
+          out.add(
+            ['judges', name, 'rules', k],
+            'a length rule without min or max checks nothing (expected min, max or both)',
+          );
+        else if (r.min !== undefined && r.max !== undefined && r.min > r.max)
+          out.add(at('max'), `max ${r.max} is below min ${r.min} (expected max >= min)`);
+      }
+    });
+  }
+}
