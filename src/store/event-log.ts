@@ -25,7 +25,7 @@ export interface EventRow {
   data: unknown;
 }
 
-/** A run event by shape: any PipelineEvent fits. */
+/** A run event by its shape: any PipelineEvent fits. */
 export interface LoggableEvent {
   type: string;
   /** ISO time the event was emitted; stored as `at`. */
@@ -35,7 +35,7 @@ export interface LoggableEvent {
   stage?: number;
   /** The run's id: implied by the store, so not repeated in the payload. */
   runId?: string;
-  [field: string]: unknown;
+  /** Every other field of the event is its payload (the `data` column). */
 }
 
 export interface EventQuery {
@@ -75,7 +75,7 @@ export function withEventLog<B extends StoreClass>(Base: B) {
     }
 
     /** Logs a run event (a PipelineEvent) at the time it was emitted; returns its id. */
-    appendEvent(e: LoggableEvent): number {
+    appendEvent<E extends LoggableEvent>(e: E): number {
       return this.guard(`logging event ${e.type}`, () => {
         const { type, time, round, stage, runId: _runId, ...payload } = e;
         const data = Object.keys(payload).length > 0 ? payload : null;

@@ -64,7 +64,6 @@ export function withRounds<B extends StoreClass>(Base: B) {
       return this.#s.getRound.get(runId, round) as RoundRow | undefined;
     }
 
-
     /**
      * Creates or updates round `round`. A round's policy and reference checkpoints are part of its
      * provenance: once set, changing them fails with E_STORE_CONFLICT. Status 'running' stamps
