@@ -10,23 +10,16 @@ import type {
   PairRow,
   RunCounts,
   RunRow,
+  StageRow,
   StepStatus,
-  StoredError,
   Verdict,
 } from '../store/types.js';
 import { eventLog, type EventLogSummary } from './event-log.js';
 import { durationMs } from './format.js';
 
-export interface StageSummary {
-  stageIndex: number;
-  kind: string;
-  status: StepStatus;
-  attempts: number;
-  startedAt: string | null;
-  finishedAt: string | null;
+/** A stage run of the round, with how long it took. */
+export interface StageSummary extends Omit<StageRow, 'runId' | 'round'> {
   durationMs: number | null;
-  counts: Record<string, number> | null;
-  error: StoredError | null;
 }
 
 export interface RoundSummary {
