@@ -1,5 +1,6 @@
 // What `pipeline show` prints: per round, its stages (status, counts, timings) and row counts,
-// and a few sample pairs traced to their prompt, both answers and the judges' raw texts.
+// a few sample pairs traced to their prompt, both answers and the judges' raw texts, and the
+// run's event log.
 
 import type { RunStore } from '../store/run-store.js';
 import type {
@@ -9,22 +10,16 @@ import type {
   PairRow,
   RunCounts,
   RunRow,
+  StageRow,
   StepStatus,
-  StoredError,
   Verdict,
 } from '../store/types.js';
+import { eventLog, type EventLogSummary } from './event-log.js';
 import { durationMs } from './format.js';
 
-export interface StageSummary {
-  stageIndex: number;
-  kind: string;
-  status: StepStatus;
-  attempts: number;
-  startedAt: string | null;
-  finishedAt: string | null;
+/** A stage run of the round, with how long it took. */
+export interface StageSummary extends Omit<StageRow, 'runId' | 'round'> {
   durationMs: number | null;
-  counts: Record<string, number> | null;
-  error: StoredError | null;
 }
 
 export interface RoundSummary {
@@ -89,6 +84,7 @@ export interface RunOverview {
   durationMs: number | null;
   rounds: RoundSummary[];
   samplePairs: SamplePair[];
+  events: EventLogSummary;
 }
 
 export interface OverviewOptions {
@@ -96,6 +92,8 @@ export interface OverviewOptions {
   pairs?: number;
   /** Take sample pairs from this round only. */
   round?: number;
+  /** How many of the newest logged events (default 10). */
+  events?: number;
   /** Clock for the duration of a run still running. */
   now?: Date;
 }
@@ -228,5 +226,6 @@ export function runOverview(store: RunStore, opts: OverviewOptions = {}): RunOve
     ),
     rounds,
     samplePairs,
+    events: eventLog(store, opts.events ?? 10),
   };
 }

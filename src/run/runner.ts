@@ -15,6 +15,7 @@ import { runPairStage } from '../stages/pair.js';
 import { selfInstructPrompts } from '../stages/self-instruct.js';
 import { runTrainStage } from '../stages/train.js';
 import { inputHash } from '../store/hash.js';
+import { loggingSink } from './event-log.js';
 import { openStore, type RunStore } from '../store/run-store.js';
 import { assertRunId, runDbPath } from '../store/run-dirs.js';
 import type { PromptRow } from '../store/types.js';
@@ -119,7 +120,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   mkdirSync(runDir, { recursive: true });
   const store = openStore(dbPath);
   const signal = opts.signal ?? new AbortController().signal;
-  const sink = opts.sink ?? (() => {});
+  const sink = loggingSink(store, opts.sink ?? (() => {}));
   const t0 = performance.now();
   const engines = new EnginePool();
   let ctx: RunContext | undefined;

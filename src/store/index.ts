@@ -1,5 +1,14 @@
 // The store layer: the provenance ledger of a run in SQLite (see run-store.ts).
 //
+//   open.ts          opening a run database: folders, permissions, pragmas, migration
+//   store-base.ts    the connection, the selected run, the rules every statement runs under
+//   run-store.ts     openStore and RunStore: runs and texts, assembled from the parts below
+//   rounds.ts        rounds and stage runs (what resume reads)
+//   ledger/*.ts      prompts, candidates, judgements, pairs (+ discards), training (checkpoints,
+//                    train steps, eval metrics): each table group's SQL, row types and methods
+//   event-log.ts     the run's lifecycle events (written by the runner, read by `pipeline show`)
+//   trace.ts         the provenance trace of a preference pair
+//
 // How a stage resumes without duplicating work (the pattern every stage follows):
 //
 //   const store = openStore(runDbPath('runs', runId));        // creates folders + schema

@@ -8,6 +8,7 @@ import {
   textTable,
   truncate,
 } from '../../report/format.js';
+import type { LoggedEvent } from '../../report/event-log.js';
 import { withRun } from '../../report/open-run.js';
 import {
   runOverview,
@@ -21,6 +22,7 @@ interface ShowFlags {
   pairs: number;
   round?: number;
   maxChars: number;
+  events: number;
   json?: boolean;
 }
 
@@ -128,6 +130,16 @@ function pairText(p: SamplePair, maxChars: number): string {
   return s;
 }
 
+function eventsText(o: RunOverview): string {
+  const { total, recent, notable } = o.events;
+  if (total === 0) return '\nevents: none logged\n';
+  const line = (e: LoggedEvent) => `  ${formatTimestamp(e.at)}  ${e.text}\n`;
+  let s = `\nevents: the last ${recent.length} of ${total}\n` + recent.map(line).join('');
+  if (notable.length > 0)
+    s += `\nwarnings, gates and stops: ${notable.length}\n` + notable.map(line).join('');
+  return s;
+}
+
 export function registerShow(program: Command, ctx: CliContext): void {
   program
     .command('show')
@@ -145,10 +157,13 @@ export function registerShow(program: Command, ctx: CliContext): void {
         .argParser(intArg(0))
         .default(400),
     )
+    .addOption(
+      new Option('--events <n>', 'newest logged events to show').argParser(intArg(0)).default(10),
+    )
     .option('--json', 'print the overview as one JSON object (texts untruncated)')
     .action(async (runId: string, f: ShowFlags) => {
       const o = await withRun(f.root, runId, (store) =>
-        runOverview(store, { pairs: f.pairs, round: f.round }),
+        runOverview(store, { pairs: f.pairs, round: f.round, events: f.events }),
       );
       if (f.json) {
         ctx.out(JSON.stringify(o, null, 2) + '\n');
@@ -163,6 +178,6 @@ export function registerShow(program: Command, ctx: CliContext): void {
           '\n';
         for (const p of o.samplePairs) s += pairText(p, f.maxChars);
       }
-      ctx.out(s);
+      ctx.out(s + eventsText(o));
     });
 }
