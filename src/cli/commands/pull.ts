@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { PipelineError } from '../../core/errors.js';
+import { formatBytes } from '../../hub/disk-space.js';
+import { pullModel, type PullProgress } from '../../hub/pull.js';
 import {
   DEFAULT_HUB_URL,
   defaultPullDir,
-  formatBytes,
   normalizeHubUrl,
   parseRepoId,
-  pullModel,
-  type PullProgress,
-} from '../../hub/pull.js';
+} from '../../hub/repo-id.js';
 
 interface PullFlags {
   revision?: string;
