@@ -43,13 +43,8 @@ export function ensureBuiltinTiny(root = cacheRoot()): string {
   return dir;
 }
 
-// The recipe: hidden size, MLP size, layers, attention heads, KV heads, head size.
-const H = 256;
-const I = 688;
-const L = 4;
-const NH = 4;
-const KV = 2;
-const D = 64;
+// The recipe's sizes: hidden, MLP, layers, attention heads, KV heads, head.
+const { H, I, L, NH, KV, D } = { H: 256, I: 688, L: 4, NH: 4, KV: 2, D: 64 } as const;
 
 function tinyConfig(vocab: number): Record<string, unknown> {
   return {
