@@ -19,7 +19,8 @@ import { loadModel } from '../src/engine/model/load-model.js';
 import { OrtSession, tensor } from '../src/engine/runtime/ort-session.js';
 import { DEFAULT_LORA_TARGETS, loraModules } from '../src/engine/train/lora.js';
 import type { TokenizedPair } from '../src/engine/train/pair-batches.js';
-import { DpoTrainer, type TrainerOptions } from '../src/engine/train/trainer.js';
+import type { TrainerOptions } from '../src/engine/train/trainer-options.js';
+import { DpoTrainer } from '../src/engine/train/trainer.js';
 import { ensureBenchCheckpoint } from './bench-checkpoint.js';
 import {
   runTorchTrainBaseline,

@@ -11,7 +11,8 @@ import { loadLoraAdapter, type LoraAdapter } from '../../src/engine/model/peft-a
 import { SafetensorsFile } from '../../src/engine/model/safetensors.js';
 import { DEFAULT_LORA_TARGETS } from '../../src/engine/train/lora.js';
 import { tokenizePairs } from '../../src/engine/train/pair-batches.js';
-import { DpoTrainer, type TrainerOptions } from '../../src/engine/train/trainer.js';
+import type { TrainerOptions } from '../../src/engine/train/trainer-options.js';
+import { DpoTrainer } from '../../src/engine/train/trainer.js';
 import type { Tokenizer } from '../../src/engine/tokenizer/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';

@@ -28,13 +28,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { fixture } from '../helpers/fixtures.js';
 import { PipelineError, isPipelineError } from '../../src/core/errors.js';
-import {
-  formatBytes,
-  parseRepoId,
-  pullModel,
-  type PullProgress,
-  type PullRecord,
-} from '../../src/hub/pull.js';
+import { formatBytes } from '../../src/hub/disk-space.js';
+import { pullModel, type PullProgress } from '../../src/hub/pull.js';
+import type { PullRecord } from '../../src/hub/record.js';
+import { parseRepoId } from '../../src/hub/repo-id.js';
 import { registerPull } from '../../src/cli/commands/pull.js';
 import type { CliContext } from '../../src/cli/context.js';
 

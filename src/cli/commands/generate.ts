@@ -99,16 +99,9 @@ function toJson(r: GenerateResult) {
   };
 }
 
-export function registerGenerate(program: Command, ctx: CliContext): void {
-  program
-    .command('generate')
-    .description('sample completions from a model (candidates of a prompt share one prefill)')
-    .option('--model <dir>', 'Hugging Face model folder or builtin:tiny', 'builtin:tiny')
-    .option('--adapter <dir>', 'PEFT LoRA adapter folder to apply to the model')
-    .option('--prompt <text>', 'one user message (rendered with the chat template unless --raw)')
-    .option('--messages <json>', 'a chat as a JSON list of {"role","content"} messages')
-    .option('--data <file.jsonl>', 'prompts, one JSON row per line: {"prompt": text | messages}')
-    .option('--raw', 'use --prompt as raw text, without the chat template')
+/** How many candidates and how they are sampled: length, temperature, top-p/top-k, seed, stops. */
+function samplingOptions(cmd: Command): Command {
+  return cmd
     .addOption(new Option('--n <n>', 'candidates per prompt').argParser(intArg(1, 1024)).default(1))
     .addOption(
       new Option('--max-new-tokens <k>', 'tokens to generate at most')
@@ -141,48 +134,63 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
       new Option('--stop <string...>', 'stop when the text contains one of these strings').default(
         [],
       ),
-    )
+    );
+}
+
+/** Generate for every prompt; completions on stdout (or `--json`), decode rates on stderr. */
+async function runGenerate(f: GenerateFlags, ctx: CliContext): Promise<void> {
+  const prompts = collectPrompts(f);
+  const engine = await Engine.open(f.model, {
+    adapter: f.adapter,
+    device: f.device,
+    threads: f.threads,
+  });
+  try {
+    const opts = {
+      n: f.n,
+      maxNewTokens: f.maxNewTokens,
+      seed: f.seed,
+      stopStrings: f.stop,
+      ignoreEos: !!f.ignoreEos,
+      temperature: f.temperature,
+      topP: f.topP,
+      topK: f.topK,
+      greedy: !!f.greedy,
+    };
+    const { results, stats } = await engine.generate(prompts, opts, ({ index, result }) => {
+      if (f.json) return;
+      result.completions.forEach((c, i) => {
+        const head =
+          prompts.length > 1 || f.n > 1
+            ? `[prompt ${index + 1}, candidate ${i + 1}, ${c.finishReason}] `
+            : '';
+        ctx.out(`${head}${c.text}\n`);
+      });
+    });
+    if (f.json) ctx.out(JSON.stringify({ results: results.map(toJson) }) + '\n');
+    const rate = (tokens: number, ms: number) => (ms > 0 ? ((tokens * 1000) / ms).toFixed(1) : '-');
+    ctx.err(
+      `${engine.info.ref}: prefill ${stats.prefillTokens} tokens (${rate(stats.prefillTokens, stats.prefillMs)} tok/s), ` +
+        `decode ${stats.decodeTokens} tokens (${rate(stats.decodeTokens, stats.decodeMs)} tok/s) on ${f.device}\n`,
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
+export function registerGenerate(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('generate')
+    .description('sample completions from a model (candidates of a prompt share one prefill)')
+    .option('--model <dir>', 'Hugging Face model folder or builtin:tiny', 'builtin:tiny')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder to apply to the model')
+    .option('--prompt <text>', 'one user message (rendered with the chat template unless --raw)')
+    .option('--messages <json>', 'a chat as a JSON list of {"role","content"} messages')
+    .option('--data <file.jsonl>', 'prompts, one JSON row per line: {"prompt": text | messages}')
+    .option('--raw', 'use --prompt as raw text, without the chat template');
+  samplingOptions(cmd)
     .addOption(deviceOption())
     .addOption(threadsOption())
     .option('--json', 'print {"results": [...]} as JSON')
-    .action(async (f: GenerateFlags) => {
-      const prompts = collectPrompts(f);
-      const engine = await Engine.open(f.model, {
-        adapter: f.adapter,
-        device: f.device,
-        threads: f.threads,
-      });
-      try {
-        const opts = {
-          n: f.n,
-          maxNewTokens: f.maxNewTokens,
-          seed: f.seed,
-          stopStrings: f.stop,
-          ignoreEos: !!f.ignoreEos,
-          temperature: f.temperature,
-          topP: f.topP,
-          topK: f.topK,
-          greedy: !!f.greedy,
-        };
-        const { results, stats } = await engine.generate(prompts, opts, ({ index, result }) => {
-          if (f.json) return;
-          result.completions.forEach((c, i) => {
-            const head =
-              prompts.length > 1 || f.n > 1
-                ? `[prompt ${index + 1}, candidate ${i + 1}, ${c.finishReason}] `
-                : '';
-            ctx.out(`${head}${c.text}\n`);
-          });
-        });
-        if (f.json) ctx.out(JSON.stringify({ results: results.map(toJson) }) + '\n');
-        const rate = (tokens: number, ms: number) =>
-          ms > 0 ? ((tokens * 1000) / ms).toFixed(1) : '-';
-        ctx.err(
-          `${engine.info.ref}: prefill ${stats.prefillTokens} tokens (${rate(stats.prefillTokens, stats.prefillMs)} tok/s), ` +
-            `decode ${stats.decodeTokens} tokens (${rate(stats.decodeTokens, stats.decodeMs)} tok/s) on ${f.device}\n`,
-        );
-      } finally {
-        await engine.close();
-      }
-    });
+    .action((f: GenerateFlags) => runGenerate(f, ctx));
 }

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { PipelineError } from '../../core/errors.js';
+import { formatBytes } from '../../hub/disk-space.js';
+import { pullModel, type PullProgress, type PullResult } from '../../hub/pull.js';
 import {
   DEFAULT_HUB_URL,
   defaultPullDir,
-  formatBytes,
   normalizeHubUrl,
   parseRepoId,
-  pullModel,
-  type PullProgress,
-} from '../../hub/pull.js';
+} from '../../hub/repo-id.js';
 
 interface PullFlags {
   revision?: string;
@@ -65,29 +64,7 @@ export function registerPull(program: Command, ctx: CliContext): void {
 
       if (!flags.json)
         ctx.err(`pulling ${repo}@${flags.revision ?? 'main'} from ${hubUrl} into ${outDir}\n`);
-      const quarters = new Map<string, number>();
-      const onProgress = (e: PullProgress): void => {
-        if (flags.json) return;
-        const n = `[${e.fileIndex + 1}/${e.fileCount}]`;
-        const size = formatBytes(e.totalBytes ?? e.bytes);
-        if (e.phase === 'skipped') ctx.err(`  ${n} ${e.file}  ${size}  (already present)\n`);
-        else if (e.phase === 'done')
-          ctx.err(
-            `  ${n} ${e.file}  ${size}` +
-              (e.resumedFrom ? `  (resumed at ${formatBytes(e.resumedFrom)})` : '') +
-              '\n',
-          );
-        else if (e.totalBytes && e.totalBytes >= LARGE_FILE) {
-          const q = Math.floor((4 * e.bytes) / e.totalBytes);
-          if (q > 0 && q < 4 && q > (quarters.get(e.file) ?? 0)) {
-            quarters.set(e.file, q);
-            ctx.err(
-              `  ${n} ${e.file}  ${formatBytes(e.bytes)} of ${formatBytes(e.totalBytes)}...\n`,
-            );
-          }
-        }
-      };
-
+      const onProgress = flags.json ? () => {} : progressPrinter(ctx);
       const r = await pullModel({
         repo,
         revision: flags.revision,
@@ -96,30 +73,58 @@ export function registerPull(program: Command, ctx: CliContext): void {
         accessToken,
         onProgress,
       });
-      for (const w of r.warnings) ctx.err(`warning: ${w}\n`);
-      if (flags.json) {
-        ctx.out(
-          JSON.stringify({
-            repo: r.repo,
-            revision: r.revision,
-            commit: r.commit ?? null,
-            hubUrl: r.hubUrl,
-            outDir: r.outDir,
-            files: r.files,
-            downloaded: r.downloaded,
-            skipped: r.skipped,
-            bytes: r.bytes,
-            totalBytes: r.totalBytes,
-            warnings: r.warnings,
-          }) + '\n',
-        );
-        return;
-      }
-      const at = r.commit ? ` (commit ${r.commit.slice(0, 12)})` : '';
-      ctx.out(
-        `pulled ${r.repo}@${r.revision}${at} into ${r.outDir}: ${r.files.length} files, ` +
-          `${formatBytes(r.totalBytes)}; downloaded ${r.downloaded.length} (${formatBytes(r.bytes)}), ` +
-          `${r.skipped.length} already present\n`,
-      );
+      printSummary(r, !!flags.json, ctx);
     });
+}
+
+/** A line per finished or skipped file on stderr, and a line at each quarter of a large file. */
+function progressPrinter(ctx: CliContext): (e: PullProgress) => void {
+  const quarters = new Map<string, number>();
+  return (e) => {
+    const n = `[${e.fileIndex + 1}/${e.fileCount}]`;
+    const size = formatBytes(e.totalBytes ?? e.bytes);
+    if (e.phase === 'skipped') ctx.err(`  ${n} ${e.file}  ${size}  (already present)\n`);
+    else if (e.phase === 'done')
+      ctx.err(
+        `  ${n} ${e.file}  ${size}` +
+          (e.resumedFrom ? `  (resumed at ${formatBytes(e.resumedFrom)})` : '') +
+          '\n',
+      );
+    else if (e.totalBytes && e.totalBytes >= LARGE_FILE) {
+      const q = Math.floor((4 * e.bytes) / e.totalBytes);
+      if (q > 0 && q < 4 && q > (quarters.get(e.file) ?? 0)) {
+        quarters.set(e.file, q);
+        ctx.err(`  ${n} ${e.file}  ${formatBytes(e.bytes)} of ${formatBytes(e.totalBytes)}...\n`);
+      }
+    }
+  };
+}
+
+/** Warnings on stderr; the summary on stdout, one line or (`--json`) one JSON object. */
+function printSummary(r: PullResult, json: boolean, ctx: CliContext): void {
+  for (const w of r.warnings) ctx.err(`warning: ${w}\n`);
+  if (json) {
+    ctx.out(
+      JSON.stringify({
+        repo: r.repo,
+        revision: r.revision,
+        commit: r.commit ?? null,
+        hubUrl: r.hubUrl,
+        outDir: r.outDir,
+        files: r.files,
+        downloaded: r.downloaded,
+        skipped: r.skipped,
+        bytes: r.bytes,
+        totalBytes: r.totalBytes,
+        warnings: r.warnings,
+      }) + '\n',
+    );
+    return;
+  }
+  const at = r.commit ? ` (commit ${r.commit.slice(0, 12)})` : '';
+  ctx.out(
+    `pulled ${r.repo}@${r.revision}${at} into ${r.outDir}: ${r.files.length} files, ` +
+      `${formatBytes(r.totalBytes)}; downloaded ${r.downloaded.length} (${formatBytes(r.bytes)}), ` +
+      `${r.skipped.length} already present\n`,
+  );
 }

@@ -7,6 +7,7 @@ import {
   LOSS_TYPES,
   type LossType,
   type StepMetrics,
+  type TrainJob,
 } from '../../engine/index.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, floatArg, intArg, threadsOption } from '../options.js';
@@ -78,12 +79,9 @@ const fmt = (x: number | undefined, d = 4) =>
       ? x.toExponential(2)
       : x.toFixed(d);
 
-export function registerTrain(program: Command, ctx: CliContext): void {
-  program
-    .command('train')
-    .description(
-      'train a model on preference pairs with a DPO-family loss, or on unpaired rows with KTO (LoRA by default, or full fine-tuning)',
-    )
+/** What to train and on what: the base model, the rows, where the result goes, and references. */
+function dataOptions(cmd: Command): Command {
+  return cmd
     .option('--model <dir>', 'base model: Hugging Face folder or builtin:tiny', 'builtin:tiny')
     .requiredOption(
       '--data <file.jsonl>',
@@ -95,7 +93,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       '--ref-model <dir>',
       'reference model (default: the base model without adapter, as TRL does with PEFT)',
     )
-    .option('--ref-adapter <dir>', 'apply this adapter to the reference model')
+    .option('--ref-adapter <dir>', 'apply this adapter to the reference model');
+}
+
+/** Which losses, their weights and their parameters (β, ε, γ, the KTO label weights). */
+function lossOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option(
         '--loss <types>',
@@ -137,7 +140,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       new Option('--undesirable-weight <w>', "KTO: λ_U, weight of the undesirable rows' losses")
         .argParser(floatArg(0, 1e6))
         .default(1),
-    )
+    );
+}
+
+/** LoRA (the default) or full fine-tuning, and the LoRA shape. */
+function loraOptions(cmd: Command): Command {
+  return cmd
     .option('--full', 'full fine-tuning of every weight instead of LoRA')
     .addOption(new Option('--lora-r <r>', 'LoRA rank').argParser(intArg(1, 4096)).default(16))
     .addOption(
@@ -149,7 +157,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       new Option('--lora-targets <modules>', 'Linear modules to adapt, comma-separated')
         .argParser(listArg(LINEAR_MODULES, 'LoRA target'))
         .default(DEFAULT_LORA_TARGETS, DEFAULT_LORA_TARGETS.join(',')),
-    )
+    );
+}
+
+/** Optimizer, schedule, batching and the seed. */
+function scheduleOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option('--learning-rate <lr>', 'peak learning rate')
         .argParser(floatArg(0, 10, { minExclusive: true }))
@@ -198,7 +211,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     )
     .addOption(
       new Option('--seed <s>', 'seed for LoRA init and data order').argParser(intArg(0)).default(0),
-    )
+    );
+}
+
+/** Extra outputs, where it runs, and how progress is printed. */
+function outputOptions(cmd: Command): Command {
+  return cmd
     .option('--merge', 'also write the merged full checkpoint to <out>/merged')
     .option(
       '--dump-grads <file>',
@@ -206,68 +224,83 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     )
     .addOption(deviceOption())
     .addOption(threadsOption())
-    .option('--json', 'print one JSON metrics object per step on stdout')
-    .action(async (f: TrainFlags) => {
-      const rows = readJsonl(f.data);
-      const t0 = performance.now();
-      const outcome = await Engine.train(
-        {
-          model: f.model,
-          adapter: f.adapter,
-          refModel: f.refModel,
-          refAdapter: f.refAdapter,
-          rows: rows.map((r) => r.value),
-          labels: rows.map((r) => r.where),
-          out: f.out,
-          full: !!f.full,
-          lora: { r: f.loraR, alpha: f.loraAlpha, targets: f.loraTargets },
-          losses: f.loss,
-          lossWeights: f.lossWeights ?? f.loss.map(() => 1),
-          lossOptions: {
-            beta: f.beta,
-            labelSmoothing: f.labelSmoothing,
-            simpoGamma: f.simpoGamma,
-            desirableWeight: f.desirableWeight,
-            undesirableWeight: f.undesirableWeight,
-          },
-          optimizer: {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weightDecay: f.weightDecay,
-            maxGradNorm: f.maxGradNorm,
-          },
-          learningRate: f.learningRate,
-          lrSchedule: f.lrSchedule,
-          warmupSteps: f.warmupSteps,
-          epochs: f.epochs,
-          maxSteps: f.steps,
-          batchSize: f.batchSize,
-          gradAccum: f.gradAccum,
-          gradientCheckpointing: !!f.gradientCheckpointing,
-          maxLength: f.maxLength,
-          seed: f.seed,
-          merge: !!f.merge,
-          dumpGrads: f.dumpGrads,
-          threads: f.threads,
-          device: f.device,
-        },
-        (e) => {
-          if (e.type === 'log') ctx.err(`${e.message}\n`);
-          else if (f.json) ctx.out(JSON.stringify(e.metrics) + '\n');
-          else ctx.err(progressLine(e.metrics, e.totalSteps));
-        },
-      );
-      const where =
-        outcome.kind === 'lora'
-          ? `adapter ${outcome.adapterDir}`
-          : `checkpoint ${outcome.checkpointDir}`;
-      ctx.err(
-        `trained ${outcome.steps.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${where}` +
-          (outcome.mergedDir ? `; merged checkpoint ${outcome.mergedDir}` : '') +
-          '\n',
-      );
-    });
+    .option('--json', 'print one JSON metrics object per step on stdout');
+}
+
+/** The engine's training job for the parsed flags and the rows of --data. */
+function trainJobOf(f: TrainFlags, rows: { value: unknown; where: string }[]): TrainJob {
+  return {
+    model: f.model,
+    adapter: f.adapter,
+    refModel: f.refModel,
+    refAdapter: f.refAdapter,
+    rows: rows.map((r) => r.value),
+    labels: rows.map((r) => r.where),
+    out: f.out,
+    full: !!f.full,
+    lora: { r: f.loraR, alpha: f.loraAlpha, targets: f.loraTargets },
+    losses: f.loss,
+    lossWeights: f.lossWeights ?? f.loss.map(() => 1),
+    lossOptions: {
+      beta: f.beta,
+      labelSmoothing: f.labelSmoothing,
+      simpoGamma: f.simpoGamma,
+      desirableWeight: f.desirableWeight,
+      undesirableWeight: f.undesirableWeight,
+    },
+    optimizer: {
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: f.weightDecay,
+      maxGradNorm: f.maxGradNorm,
+    },
+    learningRate: f.learningRate,
+    lrSchedule: f.lrSchedule,
+    warmupSteps: f.warmupSteps,
+    epochs: f.epochs,
+    maxSteps: f.steps,
+    batchSize: f.batchSize,
+    gradAccum: f.gradAccum,
+    gradientCheckpointing: !!f.gradientCheckpointing,
+    maxLength: f.maxLength,
+    seed: f.seed,
+    merge: !!f.merge,
+    dumpGrads: f.dumpGrads,
+    threads: f.threads,
+    device: f.device,
+  };
+}
+
+/** Run the job; log lines and progress go to stderr, `--json` metrics to stdout. */
+async function runTrain(f: TrainFlags, ctx: CliContext): Promise<void> {
+  const rows = readJsonl(f.data);
+  const t0 = performance.now();
+  const outcome = await Engine.train(trainJobOf(f, rows), (e) => {
+    if (e.type === 'log') ctx.err(`${e.message}\n`);
+    else if (f.json) ctx.out(JSON.stringify(e.metrics) + '\n');
+    else ctx.err(progressLine(e.metrics, e.totalSteps));
+  });
+  const where =
+    outcome.kind === 'lora'
+      ? `adapter ${outcome.adapterDir}`
+      : `checkpoint ${outcome.checkpointDir}`;
+  ctx.err(
+    `trained ${outcome.steps.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${where}` +
+      (outcome.mergedDir ? `; merged checkpoint ${outcome.mergedDir}` : '') +
+      '\n',
+  );
+}
+
+export function registerTrain(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('train')
+    .description(
+      'train a model on preference pairs with a DPO-family loss, or on unpaired rows with KTO (LoRA by default, or full fine-tuning)',
+    );
+  for (const add of [dataOptions, lossOptions, loraOptions, scheduleOptions, outputOptions])
+    add(cmd);
+  cmd.action((f: TrainFlags) => runTrain(f, ctx));
 }
 
 function progressLine(m: StepMetrics, total: number): string {

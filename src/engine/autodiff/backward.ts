@@ -94,6 +94,130 @@ function diffInputs(entry: GradEntry | undefined, n: GraphNode): readonly number
     : entry.differentiable;
 }
 
+/** A node of the backward path, with the inputs whose gradient it must produce. */
+interface PathStep {
+  node: GraphNode;
+  entry: GradEntry;
+  wanted: boolean[];
+}
+
+/** Values that depend differentiably on some wrt. */
+function reachedFrom(nodes: GraphNode[], wrt: V[]): Set<V> {
+  const reached = new Set<V>(wrt);
+  for (const n of nodes) {
+    if (NO_GRADIENT_OPS.has(n.opType) || isStopGradient(n)) continue;
+    const entry = GRAD_RULES[n.opType];
+    if (diffInputs(entry, n).some((i) => reached.has(n.inputs[i])))
+      for (const o of n.outputs) reached.add(o);
+  }
+  return reached;
+}
+
+/** Nodes between the wrt and the loss, in reverse order, with the inputs each must serve. */
+function backwardPath(nodes: GraphNode[], loss: V, reached: Set<V>): PathStep[] {
+  const live = new Set<V>([loss]);
+  const path: PathStep[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (!n.outputs.some((o) => live.has(o) && reached.has(o))) continue;
+    const entry = GRAD_RULES[n.opType];
+    if (!entry)
+      fail(
+        'E_AUTODIFF_NO_RULE',
+        `no gradient rule for ${n.opType} (node ${n.name}), which lies between the differentiated values and the loss`,
+        'add a rule for it to src/engine/autodiff/rules.ts, or keep the op off the path from trainable values to the loss',
+      );
+    const wanted = n.inputs.map(() => false);
+    for (const i of diffInputs(entry, n)) {
+      const v = n.inputs[i];
+      if (v && reached.has(v)) {
+        wanted[i] = true;
+        live.add(v);
+      }
+    }
+    path.push({ node: n, entry, wanted });
+  }
+  return path;
+}
+
+/**
+ * The gradient contributions of each value. They are summed once, when the gradient is first
+ * read: one Add or Sum node.
+ */
+class GradSums {
+  private readonly parts = new Map<V, V[]>();
+  private readonly summed = new Map<V, V>();
+  constructor(private readonly b: GraphBuilder) {}
+
+  add(v: V, g: V): void {
+    const list = this.parts.get(v);
+    if (list) list.push(g);
+    else this.parts.set(v, [g]);
+  }
+
+  of(v: V): V | undefined {
+    const done = this.summed.get(v);
+    if (done) return done;
+    const list = this.parts.get(v);
+    if (!list) return undefined;
+    const b = this.b;
+    const g =
+      list.length === 1
+        ? list[0]
+        : list.length === 2
+          ? b.add(list[0], list[1])
+          : b.op1('Sum', list);
+    this.summed.set(v, g);
+    return g;
+  }
+}
+
+/** The gradient the pass starts from: the seed, or ones shaped like a single-element loss. */
+function seedGradient(b: GraphBuilder, shapes: ShapeTable, loss: V, seed: V | undefined): V {
+  if (seed) return seed;
+  const d = shapes.dims(loss);
+  if (d && d.some((x) => x !== 1))
+    fail(
+      'E_AUTODIFF_LOSS',
+      `the loss ${loss} has shape [${d.map((x) => x ?? '?').join(', ')}]; backward() needs a scalar loss or a seed gradient`,
+      'reduce the loss to a scalar (ReduceSum/ReduceMean with keepdims 0), or pass opts.seed',
+    );
+  const one = b.constF(1);
+  return d && d.length === 0 ? one : b.expand(one, b.shape(loss));
+}
+
+/** Apply one node's gradient rule, reading recomputed copies of its forward values if any. */
+function differentiateNode(
+  b: GraphBuilder,
+  shapes: ShapeTable,
+  step: PathStep,
+  sums: GradSums,
+  reached: Set<V>,
+  plan: Map<GraphNode, Recompute>,
+): void {
+  const { node, entry, wanted } = step;
+  // A recomputed node's rule reads the copies of its forward values, not the originals.
+  const r = plan.get(node);
+  if (r && !r.copies) {
+    const gradOut = sums.of(b.resolve(r.cp.output));
+    r.copies = gradOut ? emitRecompute(b, r, gradOut, shapes) : new Map();
+  }
+  const copy = (v: V) => r?.copies?.get(v) ?? v;
+  const view = r
+    ? { ...node, inputs: node.inputs.map(copy), outputs: node.outputs.map(copy) }
+    : node;
+  b.scope(node.name.replace(/^\//, ''), () => {
+    const grads = node.outputs.map((o) => (reached.has(o) ? sums.of(o) : undefined));
+    if (grads.every((g) => g === undefined)) return;
+    const ctx = new NodeGradContext(b, shapes, view, wanted);
+    const gin = entry.grad(view, b, grads, ctx);
+    wanted.forEach((w, i) => {
+      const g = gin[i];
+      if (w && g !== undefined) sums.add(node.inputs[i], g);
+    });
+  });
+}
+
 /**
  * Appends to `b` the nodes computing d`loss`/d`w` for every `w` in `wrt` (graph inputs,
  * initializers or intermediate values) and returns their value names. Only nodes on a path from
@@ -116,106 +240,20 @@ export function backward(
         'pass names returned by the GraphBuilder (inputs, initializers or node outputs)',
       );
   }
-
-  // Values that depend differentiably on some wrt.
-  const reached = new Set<V>(wrt);
-  for (const n of nodes) {
-    if (NO_GRADIENT_OPS.has(n.opType) || isStopGradient(n)) continue;
-    const entry = GRAD_RULES[n.opType];
-    if (diffInputs(entry, n).some((i) => reached.has(n.inputs[i])))
-      for (const o of n.outputs) reached.add(o);
-  }
-
-  // Nodes between the wrt and the loss, in reverse order, with the inputs each must serve.
-  const live = new Set<V>([loss]);
-  const path: { node: GraphNode; entry: GradEntry; wanted: boolean[] }[] = [];
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const n = nodes[k];
-    if (!n.outputs.some((o) => live.has(o) && reached.has(o))) continue;
-    const entry = GRAD_RULES[n.opType];
-    if (!entry)
-      fail(
-        'E_AUTODIFF_NO_RULE',
-        `no gradient rule for ${n.opType} (node ${n.name}), which lies between the differentiated values and the loss`,
-        'add a rule for it to src/engine/autodiff/rules.ts, or keep the op off the path from trainable values to the loss',
-      );
-    const wanted = n.inputs.map(() => false);
-    for (const i of diffInputs(entry, n)) {
-      const v = n.inputs[i];
-      if (v && reached.has(v)) {
-        wanted[i] = true;
-        live.add(v);
-      }
-    }
-    path.push({ node: n, entry, wanted });
-  }
-
+  const reached = reachedFrom(nodes, wrt);
+  const path = backwardPath(nodes, loss, reached);
   const plan = opts.recompute ? recomputePlan(b, nodes) : new Map<GraphNode, Recompute>();
-  const parts = new Map<V, V[]>();
-  const summed = new Map<V, V>();
-  const addPart = (v: V, g: V) => {
-    const list = parts.get(v);
-    if (list) list.push(g);
-    else parts.set(v, [g]);
-  };
-  // Contributions are summed once, when the gradient is first read: one Add or Sum node.
-  const gradOf = (v: V): V | undefined => {
-    const done = summed.get(v);
-    if (done) return done;
-    const list = parts.get(v);
-    if (!list) return undefined;
-    const g =
-      list.length === 1
-        ? list[0]
-        : list.length === 2
-          ? b.add(list[0], list[1])
-          : b.op1('Sum', list);
-    summed.set(v, g);
-    return g;
-  };
+  const sums = new GradSums(b);
 
   b.scope('grad', () => {
-    if (opts.seed) addPart(loss, opts.seed);
-    else {
-      const d = shapes.dims(loss);
-      if (d && d.some((x) => x !== 1))
-        fail(
-          'E_AUTODIFF_LOSS',
-          `the loss ${loss} has shape [${d.map((x) => x ?? '?').join(', ')}]; backward() needs a scalar loss or a seed gradient`,
-          'reduce the loss to a scalar (ReduceSum/ReduceMean with keepdims 0), or pass opts.seed',
-        );
-      const one = b.constF(1);
-      addPart(loss, d && d.length === 0 ? one : b.expand(one, b.shape(loss)));
-    }
-
-    for (const { node, entry, wanted } of path) {
-      // A recomputed node's rule reads the copies of its forward values, not the originals.
-      const r = plan.get(node);
-      if (r && !r.copies) {
-        const gradOut = gradOf(b.resolve(r.cp.output));
-        r.copies = gradOut ? emitRecompute(b, r, gradOut, shapes) : new Map();
-      }
-      const copy = (v: V) => r?.copies?.get(v) ?? v;
-      const view = r
-        ? { ...node, inputs: node.inputs.map(copy), outputs: node.outputs.map(copy) }
-        : node;
-      b.scope(node.name.replace(/^\//, ''), () => {
-        const grads = node.outputs.map((o) => (reached.has(o) ? gradOf(o) : undefined));
-        if (grads.every((g) => g === undefined)) return;
-        const ctx = new NodeGradContext(b, shapes, view, wanted);
-        const gin = entry.grad(view, b, grads, ctx);
-        wanted.forEach((w, i) => {
-          const g = gin[i];
-          if (w && g !== undefined) addPart(node.inputs[i], g);
-        });
-      });
-    }
+    sums.add(loss, seedGradient(b, shapes, loss, opts.seed));
+    for (const step of path) differentiateNode(b, shapes, step, sums, reached, plan);
   });
 
   const out = new Map<V, V>();
   b.scope('grad', () => {
     for (const w of wrt) {
-      let g = gradOf(w);
+      let g = sums.of(w);
       if (g === undefined) {
         const d = shapes.dims(w);
         const shape =

@@ -261,40 +261,44 @@ export class ShapeTable {
     const op = n.opType;
     const ins = n.inputs.map((v) => (v === '' ? undefined : this.get(v)));
     const x = ins[0] ?? {};
-    const a = n.attrs;
     const elem = BOOL_OUT.has(op) ? 'bool' : x.elem;
 
     if (SAME_SHAPE.has(op)) return [{ elem, dims: x.dims }];
-    if (BROADCAST.has(op)) {
-      const dims = broadcastDims(ins.map((t) => t?.dims));
-      const out: TensorInfo = { elem: op === 'Where' ? ins[1]?.elem : elem, dims };
-      const va = ins[0]?.value;
-      const vb = ins[1]?.value;
-      if (va && vb && ins.length === 2 && (va.length === vb.length || vb.length === 1)) {
-        const f = valueOp(op);
-        if (f) out.value = va.map((d, i) => f(d, vb.length === 1 ? vb[0] : vb[i]));
-      }
-      return [out];
-    }
-    if (REDUCE.has(op)) {
-      const r = x.dims?.length;
-      const keep = (a.keepdims ?? 1) === 1;
-      const outElem = op.startsWith('Arg') ? 'int64' : elem;
-      let axes: number[] | undefined;
-      if (op.startsWith('Arg')) axes = [(a.axis as number | undefined) ?? 0];
-      else if (n.inputs[1]) axes = this.numbers(n.inputs[1]);
-      else axes = a.noop_with_empty_axes === 1 ? [] : r === undefined ? undefined : range(r);
-      if (r === undefined || axes === undefined) return [{ elem: outElem }];
-      const set = new Set(axes.map((ax) => (ax < 0 ? ax + r : ax)));
-      const dims: Dim[] = [];
-      x.dims!.forEach((d, i) => {
-        if (!set.has(i)) dims.push(d);
-        else if (keep) dims.push(1);
-      });
-      return [{ elem: outElem, dims }];
-    }
+    if (BROADCAST.has(op)) return [inferBroadcast(op, ins, elem)];
+    if (REDUCE.has(op)) return [this.inferReduce(n, x, elem)];
+    return this.inferShapeOp(n, ins, x, elem) ?? this.inferDataOp(n, ins, x, elem);
+  }
 
-    switch (op) {
+  /** Reductions and Arg*: the reduced axes go (or stay as 1 with keepdims). */
+  private inferReduce(n: GraphNode, x: TensorInfo, elem: ElemType | undefined): TensorInfo {
+    const op = n.opType;
+    const a = n.attrs;
+    const r = x.dims?.length;
+    const keep = (a.keepdims ?? 1) === 1;
+    const outElem = op.startsWith('Arg') ? 'int64' : elem;
+    let axes: number[] | undefined;
+    if (op.startsWith('Arg')) axes = [(a.axis as number | undefined) ?? 0];
+    else if (n.inputs[1]) axes = this.numbers(n.inputs[1]);
+    else axes = a.noop_with_empty_axes === 1 ? [] : r === undefined ? undefined : range(r);
+    if (r === undefined || axes === undefined) return { elem: outElem };
+    const set = new Set(axes.map((ax) => (ax < 0 ? ax + r : ax)));
+    const dims: Dim[] = [];
+    x.dims!.forEach((d, i) => {
+      if (!set.has(i)) dims.push(d);
+      else if (keep) dims.push(1);
+    });
+    return { elem: outElem, dims };
+  }
+
+  /** Ops that change or report shapes: casts, Shape/Size, MatMul, and the reshaping family. */
+  private inferShapeOp(
+    n: GraphNode,
+    ins: (TensorInfo | undefined)[],
+    x: TensorInfo,
+    elem: ElemType | undefined,
+  ): TensorInfo[] | undefined {
+    const a = n.attrs;
+    switch (n.opType) {
       case 'Cast': {
         const to = ONNX_TYPES[a.to as number];
         return [{ elem: to, dims: x.dims, value: to === 'int64' ? x.value : undefined }];
@@ -328,23 +332,8 @@ export class ShapeTable {
         const perm = (a.perm as number[] | undefined) ?? range(x.dims.length).reverse();
         return [{ elem, dims: perm.map((p) => x.dims![p]) }];
       }
-      case 'Reshape': {
-        const target = this.get(n.inputs[1]);
-        const tv = target.value;
-        if (!tv) {
-          const len = target.dims?.[0];
-          return [{ elem, dims: typeof len === 'number' ? Array(len).fill(null) : undefined }];
-        }
-        const dims: Dim[] = tv.map((d, i) =>
-          d === 0 && a.allowzero !== 1 ? (x.dims?.[i] ?? null) : d === -1 ? null : d,
-        );
-        const hole = tv.indexOf(-1);
-        if (hole >= 0 && x.dims) {
-          const known = dims.filter((_, i) => i !== hole);
-          dims[hole] = dimDiv(dimProd(x.dims), dimProd(known));
-        }
-        return [{ elem, dims, value: x.value }];
-      }
+      case 'Reshape':
+        return [this.inferReshape(n, x, elem)];
       case 'Flatten': {
         if (!x.dims) return [{ elem, dims: [null, null] }];
         const ax = clampAxis((a.axis as number | undefined) ?? 1, x.dims.length);
@@ -371,27 +360,22 @@ export class ShapeTable {
         const set = new Set(axes.map((ax) => (ax < 0 ? ax + r : ax)));
         return [{ elem, dims: x.dims.filter((_, i) => !set.has(i)), value: x.value }];
       }
-      case 'Concat': {
-        const all = ins.map((t) => t?.dims);
-        const first = all.find((d) => d !== undefined);
-        if (!first) return [{ elem }];
-        const r = first.length;
-        const ax = clampAxis(a.axis as number, r);
-        const dims: Dim[] = [];
-        for (let i = 0; i < r; i++) {
-          if (i === ax) {
-            let sum: Dim = 0;
-            for (const d of all) {
-              const di = d?.[i];
-              sum = typeof sum === 'number' && typeof di === 'number' ? sum + di : null;
-            }
-            dims.push(sum);
-          } else dims.push(broadcastDims(all.map((d) => (d ? [d[i]] : undefined)))?.[0] ?? null);
-        }
-        const out: TensorInfo = { elem, dims };
-        if (r === 1 && ins.every((t) => t?.value)) out.value = ins.flatMap((t) => t!.value!);
-        return [out];
-      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Ops that move data: concatenation, indexing, scatter, expansion, ranges, splits, padding. */
+  private inferDataOp(
+    n: GraphNode,
+    ins: (TensorInfo | undefined)[],
+    x: TensorInfo,
+    elem: ElemType | undefined,
+  ): TensorInfo[] {
+    const a = n.attrs;
+    switch (n.opType) {
+      case 'Concat':
+        return [inferConcat(ins, a.axis as number, elem)];
       case 'Slice':
         return [this.inferSlice(n, x)];
       case 'Gather': {
@@ -439,6 +423,25 @@ export class ShapeTable {
     }
   }
 
+  private inferReshape(n: GraphNode, x: TensorInfo, elem: ElemType | undefined): TensorInfo {
+    const a = n.attrs;
+    const target = this.get(n.inputs[1]);
+    const tv = target.value;
+    if (!tv) {
+      const len = target.dims?.[0];
+      return { elem, dims: typeof len === 'number' ? Array(len).fill(null) : undefined };
+    }
+    const dims: Dim[] = tv.map((d, i) =>
+      d === 0 && a.allowzero !== 1 ? (x.dims?.[i] ?? null) : d === -1 ? null : d,
+    );
+    const hole = tv.indexOf(-1);
+    if (hole >= 0 && x.dims) {
+      const known = dims.filter((_, i) => i !== hole);
+      dims[hole] = dimDiv(dimProd(x.dims), dimProd(known));
+    }
+    return { elem, dims, value: x.value };
+  }
+
   private inferSlice(n: GraphNode, x: TensorInfo): TensorInfo {
     const elem = x.elem;
     if (!x.dims) return { elem };
@@ -481,6 +484,50 @@ export class ShapeTable {
       return { elem: x.elem, dims };
     });
   }
+}
+
+/** Elementwise with broadcasting; small integer values are computed too (shape arithmetic). */
+function inferBroadcast(
+  op: string,
+  ins: (TensorInfo | undefined)[],
+  elem: ElemType | undefined,
+): TensorInfo {
+  const dims = broadcastDims(ins.map((t) => t?.dims));
+  const out: TensorInfo = { elem: op === 'Where' ? ins[1]?.elem : elem, dims };
+  const va = ins[0]?.value;
+  const vb = ins[1]?.value;
+  if (va && vb && ins.length === 2 && (va.length === vb.length || vb.length === 1)) {
+    const f = valueOp(op);
+    if (f) out.value = va.map((d, i) => f(d, vb.length === 1 ? vb[0] : vb[i]));
+  }
+  return out;
+}
+
+/** Concat: the axis sums, the other axes broadcast; a concatenated 1-D value is kept. */
+function inferConcat(
+  ins: (TensorInfo | undefined)[],
+  axis: number,
+  elem: ElemType | undefined,
+): TensorInfo {
+  const all = ins.map((t) => t?.dims);
+  const first = all.find((d) => d !== undefined);
+  if (!first) return { elem };
+  const r = first.length;
+  const ax = clampAxis(axis, r);
+  const dims: Dim[] = [];
+  for (let i = 0; i < r; i++) {
+    if (i === ax) {
+      let sum: Dim = 0;
+      for (const d of all) {
+        const di = d?.[i];
+        sum = typeof sum === 'number' && typeof di === 'number' ? sum + di : null;
+      }
+      dims.push(sum);
+    } else dims.push(broadcastDims(all.map((d) => (d ? [d[i]] : undefined)))?.[0] ?? null);
+  }
+  const out: TensorInfo = { elem, dims };
+  if (r === 1 && ins.every((t) => t?.value)) out.value = ins.flatMap((t) => t!.value!);
+  return out;
 }
 
 function valueOp(op: string): ((a: Dim, b: Dim) => Dim) | undefined {

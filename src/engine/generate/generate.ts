@@ -122,11 +122,8 @@ export class Generator {
     return out;
   }
 
-  async generate(
-    promptIds: number[],
-    opts: GenerateOptions,
-    stats?: GenerateStats,
-  ): Promise<GenerateResult> {
+  /** Refuse options and prompts that cannot be generated (E_GENERATE_*). */
+  private checkRequest(promptIds: number[], opts: GenerateOptions): void {
     validateSampling(opts);
     if (!Number.isInteger(opts.n) || opts.n < 1) {
       throw new PipelineError({
@@ -158,12 +155,12 @@ export class Generator {
         hint: 'shorten the prompt or lower --max-new-tokens',
       });
     }
-    const { n } = opts;
-    const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
-    const pad = this.tokenizer.batchPadId;
-    const vocab = this.cfg.vocabSize;
+  }
+
+  /** One row per candidate; candidate i draws from its own stream (seed, i). */
+  private newRows(opts: GenerateOptions): Row[] {
     const base = new Rng(opts.seed);
-    const rows: Row[] = Array.from({ length: n }, (_, i) => ({
+    return Array.from({ length: opts.n }, (_, i) => ({
       ids: [],
       logprobs: [],
       text: '',
@@ -173,6 +170,19 @@ export class Generator {
       decoder: new StreamDecoder(this.tokenizer, { skipSpecialTokens: true }),
       stop: opts.stopStrings.length ? new StopStringMatcher(opts.stopStrings) : undefined,
     }));
+  }
+
+  async generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+    stats?: GenerateStats,
+  ): Promise<GenerateResult> {
+    this.checkRequest(promptIds, opts);
+    const P = promptIds.length;
+    const { n } = opts;
+    const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
+    const vocab = this.cfg.vocabSize;
+    const rows = this.newRows(opts);
 
     // ---- prefill: batch 1, empty past
     const t0 = performance.now();
@@ -181,7 +191,7 @@ export class Generator {
     const D = this.cfg.headDim;
     // The graph computes the sampling weights at this temperature (unused when greedy).
     const invT = isGreedy(opts) ? 1 : 1 / opts.temperature;
-    let out = await this.prefill(promptIds, undefined, invT);
+    const out = await this.prefill(promptIds, undefined, invT);
     if (stats) {
       stats.prefillTokens += P;
       stats.prefillMs += performance.now() - t0;
@@ -196,6 +206,35 @@ export class Generator {
     const firstDraw = drawsOf(out, vocab, opts);
     for (const row of rows) this.accept(row, firstDraw(0, row.rng), opts, eos);
     disposeAll(out);
+    await this.decode(rows, cache, opts, eos, invT, stats);
+
+    return {
+      promptTokenIds: promptIds,
+      completions: rows.map((r) => {
+        if (!r.done) this.finishText(r);
+        return {
+          text: r.text,
+          tokenIds: r.ids,
+          finishReason: r.finishReason,
+          logprobs: r.logprobs,
+        };
+      }),
+    };
+  }
+
+  /** Decode: all candidates step together; finished rows feed padding and are ignored. */
+  private async decode(
+    rows: Row[],
+    cache: KvCache,
+    opts: GenerateOptions,
+    eos: Set<number>,
+    invT: number,
+    stats: GenerateStats | undefined,
+  ): Promise<void> {
+    const { n } = opts;
+    const L = this.cfg.numHiddenLayers;
+    const pad = this.tokenizer.batchPadId;
+    const vocab = this.cfg.vocabSize;
     // A greedy step needs only the graph's per-row argmax and log-prob terms: the logits (1.5 MB
     // at batch 8 for a 49k vocabulary) stay in onnxruntime, and the host scans nothing.
     const stepFetch = isGreedy(opts)
@@ -207,7 +246,6 @@ export class Generator {
         ]
       : undefined;
 
-    // ---- decode: all candidates step together; finished rows feed padding and are ignored.
     const t1 = performance.now();
     let steps = 0;
     for (let t = 1; t < opts.maxNewTokens && rows.some((r) => !r.done); t++) {
@@ -222,7 +260,7 @@ export class Generator {
         inv_temperature: invTemperature(invT),
         ...cache.feeds(),
       };
-      out = await this.session.run(stepFeeds, stepFetch);
+      const out = await this.session.run(stepFeeds, stepFetch);
       disposeAll(stepFeeds);
       this.appendNew(cache, out, 1);
       const draw = drawsOf(out, vocab, opts);
@@ -236,19 +274,6 @@ export class Generator {
       stats.decodeTokens += steps * n;
       stats.decodeMs += performance.now() - t1;
     }
-
-    return {
-      promptTokenIds: promptIds,
-      completions: rows.map((r) => {
-        if (!r.done) this.finishText(r);
-        return {
-          text: r.text,
-          tokenIds: r.ids,
-          finishReason: r.finishReason,
-          logprobs: r.logprobs,
-        };
-      }),
-    };
   }
 
   /** Write a run's new keys and values (`seq` positions per layer) into the cache. */

@@ -188,16 +188,7 @@ export function sampleToken(
   validateSampling(opts);
   const end = offset + vocabSize;
   const given = samplingWeights;
-
-  let max = -Infinity;
-  let arg = -1;
-  for (let i = offset; i < end; i++) {
-    if (logits[i] > max) {
-      max = logits[i];
-      arg = i;
-    }
-  }
-  if (arg < 0 || max === Infinity) badLogits(max);
+  const { max, arg } = rowMax(logits, offset, end);
 
   const invT = 1 / opts.temperature;
   // A subnormal temperature overflows 1/T like 0 does; both mean argmax.
@@ -211,15 +202,7 @@ export function sampleToken(
   let total = 0;
   let exactTotal = 0; // float64 exps at temperature 1 give the log-partition to full precision
   if (fullVocab && !given) {
-    ensureScratch(vocabSize);
-    const w = weights32;
-    for (let i = offset; i < end; i++) {
-      const e = Math.exp((logits[i] - max) * invT); // at temperature 1 the product is exact
-      exactTotal += e;
-      w[i - offset] = e;
-      total += w[i - offset];
-    }
-    src = w;
+    ({ w: src, total, exactTotal } = hostWeights(logits, offset, vocabSize, max, invT));
     base = 0;
   }
   // log p(token) = logit − max − logSum, logSum = log Σ exp(logit − max): the caller's
@@ -243,29 +226,83 @@ export function sampleToken(
     // The host weights' total is known; the graph's is summed (or histogrammed) by the draw.
     token = drawFromWeights(src, base, vocabSize, opts.topP, rng, given ? undefined : total);
   } else {
-    // Top-k: the candidates are compacted into weights/ids[0 .. m) in token order.
-    const threshold = kthLargest(logits, offset, end, topK);
-    ensureScratch(vocabSize);
-    const w = weights;
-    const id = ids;
-    let m = 0;
-    for (let i = offset; i < end; i++) {
-      if (logits[i] >= threshold) {
-        const e = given ? given[i] : Math.exp((logits[i] - max) * invT);
-        w[m] = e;
-        id[m] = i - offset;
-        total += e;
-        m++;
-      }
-    }
-    if (opts.topP < 1) {
-      m = nucleusSize(w, id, m, 0, nucleusTarget(opts.topP, total));
-      total = 0;
-      for (let j = 0; j < m; j++) total += w[j];
-    }
-    token = id[pickIndex(w, m, rng.nextFloat() * total)];
+    token = drawTopK(logits, offset, end, { topK, max, invT, given, topP: opts.topP }, rng);
   }
   return { token, logprob: logits[offset + token] - max - logSum };
+}
+
+/** The row's largest logit and its index (the first one on ties); refuses NaN/+∞ rows. */
+function rowMax(logits: Float32Array, offset: number, end: number): { max: number; arg: number } {
+  let max = -Infinity;
+  let arg = -1;
+  for (let i = offset; i < end; i++) {
+    if (logits[i] > max) {
+      max = logits[i];
+      arg = i;
+    }
+  }
+  if (arg < 0 || max === Infinity) badLogits(max);
+  return { max, arg };
+}
+
+/**
+ * exp((logit − max) / T) of the whole row into the float32 scratch, with their float32 total
+ * (what the draw scans) and float64 total (the log-partition at temperature 1).
+ */
+function hostWeights(
+  logits: Float32Array,
+  offset: number,
+  vocabSize: number,
+  max: number,
+  invT: number,
+): { w: Float32Array; total: number; exactTotal: number } {
+  const end = offset + vocabSize;
+  let total = 0;
+  let exactTotal = 0;
+  ensureScratch(vocabSize);
+  const w = weights32;
+  for (let i = offset; i < end; i++) {
+    const e = Math.exp((logits[i] - max) * invT); // at temperature 1 the product is exact
+    exactTotal += e;
+    w[i - offset] = e;
+    total += w[i - offset];
+  }
+  return { w, total, exactTotal };
+}
+
+/**
+ * Top-k (then top-p within it): the candidates are compacted into weights/ids[0 .. m) in token
+ * order, weighted by the graph's sampling weights or exp((logit − max) / T).
+ */
+function drawTopK(
+  logits: Float32Array,
+  offset: number,
+  end: number,
+  o: { topK: number; max: number; invT: number; given?: Float32Array; topP: number },
+  rng: Rng,
+): number {
+  const { max, invT, given } = o;
+  const threshold = kthLargest(logits, offset, end, o.topK);
+  ensureScratch(end - offset);
+  const w = weights;
+  const id = ids;
+  let total = 0;
+  let m = 0;
+  for (let i = offset; i < end; i++) {
+    if (logits[i] >= threshold) {
+      const e = given ? given[i] : Math.exp((logits[i] - max) * invT);
+      w[m] = e;
+      id[m] = i - offset;
+      total += e;
+      m++;
+    }
+  }
+  if (o.topP < 1) {
+    m = nucleusSize(w, id, m, 0, nucleusTarget(o.topP, total));
+    total = 0;
+    for (let j = 0; j < m; j++) total += w[j];
+  }
+  return id[pickIndex(w, m, rng.nextFloat() * total)];
 }
 
 /** Whether `opts` draw the argmax: greedy, or a temperature so small that 1/T overflows. */

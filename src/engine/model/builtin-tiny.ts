@@ -43,22 +43,11 @@ export function ensureBuiltinTiny(root = cacheRoot()): string {
   return dir;
 }
 
-function writeBuiltinTiny(dir: string): void {
-  const tok = builtinTinyTokenizerFiles();
-  const vocab =
-    Math.max(
-      ...Object.values(
-        (tok['tokenizer.json'] as { model: { vocab: Record<string, number> } }).model.vocab,
-      ),
-      2,
-    ) + 1;
-  const H = 256;
-  const I = 688;
-  const L = 4;
-  const NH = 4;
-  const KV = 2;
-  const D = 64;
-  const config = {
+// The recipe's sizes: hidden, MLP, layers, attention heads, KV heads, head.
+const { H, I, L, NH, KV, D } = { H: 256, I: 688, L: 4, NH: 4, KV: 2, D: 64 } as const;
+
+function tinyConfig(vocab: number): Record<string, unknown> {
+  return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
     hidden_size: H,
@@ -81,6 +70,10 @@ function writeBuiltinTiny(dir: string): void {
     dtype: 'float32',
     rlaif_builtin: `tiny-v${RECIPE_VERSION}`,
   };
+}
+
+/** The random weights, drawn from one seeded stream in checkpoint order (embeddings first). */
+function tinyWeights(vocab: number): Record<string, TensorToWrite> {
   const rng = new Rng(SEED);
   // N(0, std) by Box-Muller, as transformers' _init_weights uses normal(0, initializer_range).
   const normal = (n: number, std: number): Float32Array => {
@@ -119,6 +112,20 @@ function writeBuiltinTiny(dir: string): void {
     linear(`${p}.mlp.down_proj.weight`, H, I);
   }
   ones('model.norm.weight', H);
+  return tensors;
+}
+
+function writeBuiltinTiny(dir: string): void {
+  const tok = builtinTinyTokenizerFiles();
+  const vocab =
+    Math.max(
+      ...Object.values(
+        (tok['tokenizer.json'] as { model: { vocab: Record<string, number> } }).model.vocab,
+      ),
+      2,
+    ) + 1;
+  const config = tinyConfig(vocab);
+  const tensors = tinyWeights(vocab);
 
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   writeFileSync(

@@ -77,6 +77,62 @@ const MAX_CONFIG_BYTES = 10_000_000;
 
 const FIX_HINT = 'fix config.json (it should be the one saved with the model by transformers)';
 
+/** head_dim as given, else hidden_size / num_attention_heads; RoPE needs it even. */
+function readHeadDim(
+  raw: Record<string, unknown>,
+  r: FieldReader,
+  source: string,
+  hiddenSize: number,
+  numAttentionHeads: number,
+): number {
+  let headDim: number;
+  if (raw.head_dim !== undefined && raw.head_dim !== null) headDim = r.posInt('head_dim');
+  else {
+    if (hiddenSize % numAttentionHeads !== 0)
+      fail(
+        'E_MODEL_CONFIG',
+        `${source}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numAttentionHeads}) and head_dim is not set`,
+        'set head_dim in config.json',
+      );
+    headDim = hiddenSize / numAttentionHeads;
+  }
+  if (headDim % 2 !== 0)
+    fail(
+      'E_MODEL_CONFIG',
+      `${source}: head_dim ${headDim} is odd; RoPE needs an even head_dim`,
+      FIX_HINT,
+    );
+  return headDim;
+}
+
+function checkActivation(r: FieldReader, architecture: string, source: string): void {
+  const hiddenAct = r.string('hidden_act', 'silu');
+  // transformers maps both names to SiLU.
+  if (hiddenAct !== 'silu' && hiddenAct !== 'swish')
+    fail(
+      'E_MODEL_UNSUPPORTED',
+      `${source}: hidden_act is '${hiddenAct}'; only 'silu' (SwiGLU) is supported for ${architecture}`,
+      'use a Llama-family checkpoint with hidden_act "silu"',
+    );
+}
+
+/** Which Linear layers carry a bias, by architecture (and Llama's config flags). */
+function readBiases(
+  r: FieldReader,
+  architecture: string,
+): { attentionBias: boolean; oProjBias: boolean; mlpBias: boolean } {
+  let attentionBias = false;
+  let oProjBias = false;
+  let mlpBias = false;
+  if (architecture === 'Qwen2ForCausalLM') attentionBias = true;
+  else if (architecture === 'LlamaForCausalLM') {
+    attentionBias = oProjBias = r.bool('attention_bias', false);
+    mlpBias = r.bool('mlp_bias', false);
+  }
+  // MistralForCausalLM has no biases at all, whatever the config says.
+  return { attentionBias, oProjBias, mlpBias };
+}
+
 export function parseModelConfig(json: unknown, source: string): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     fail('E_MODEL_CONFIG', `${source}: expected a JSON object`, FIX_HINT);
@@ -101,32 +157,9 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
       `${source}: num_attention_heads (${numAttentionHeads}) is not a multiple of num_key_value_heads (${numKeyValueHeads})`,
       FIX_HINT,
     );
-  let headDim: number;
-  if (raw.head_dim !== undefined && raw.head_dim !== null) headDim = r.posInt('head_dim');
-  else {
-    if (hiddenSize % numAttentionHeads !== 0)
-      fail(
-        'E_MODEL_CONFIG',
-        `${source}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numAttentionHeads}) and head_dim is not set`,
-        'set head_dim in config.json',
-      );
-    headDim = hiddenSize / numAttentionHeads;
-  }
-  if (headDim % 2 !== 0)
-    fail(
-      'E_MODEL_CONFIG',
-      `${source}: head_dim ${headDim} is odd; RoPE needs an even head_dim`,
-      FIX_HINT,
-    );
+  const headDim = readHeadDim(raw, r, source, hiddenSize, numAttentionHeads);
 
-  const hiddenAct = r.string('hidden_act', 'silu');
-  // transformers maps both names to SiLU.
-  if (hiddenAct !== 'silu' && hiddenAct !== 'swish')
-    fail(
-      'E_MODEL_UNSUPPORTED',
-      `${source}: hidden_act is '${hiddenAct}'; only 'silu' (SwiGLU) is supported for ${architecture}`,
-      'use a Llama-family checkpoint with hidden_act "silu"',
-    );
+  checkActivation(r, architecture, source);
 
   const maxPositionEmbeddings = r.posInt(
     'max_position_embeddings',
@@ -135,15 +168,7 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
   checkSlidingWindow(raw, r, architecture, maxPositionEmbeddings, source);
   const { ropeTheta, ropeScaling } = readRope(raw, r, source);
 
-  let attentionBias = false;
-  let oProjBias = false;
-  let mlpBias = false;
-  if (architecture === 'Qwen2ForCausalLM') attentionBias = true;
-  else if (architecture === 'LlamaForCausalLM') {
-    attentionBias = oProjBias = r.bool('attention_bias', false);
-    mlpBias = r.bool('mlp_bias', false);
-  }
-  // MistralForCausalLM has no biases at all, whatever the config says.
+  const { attentionBias, oProjBias, mlpBias } = readBiases(r, architecture);
 
   return {
     architecture,

@@ -50,22 +50,13 @@ export interface LlamaForwardOutputs {
   newKeyValues: { key: V; value: V }[];
 }
 
-/**
- * The forward pass of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM as ONNX ops,
- * following transformers' modeling_llama.py (RMSNorm in float, rotate_half RoPE, GQA, SwiGLU).
- */
-export function llamaForward(
-  b: GraphBuilder,
-  cfg: ModelConfig,
-  w: WeightBinder,
-  inp: LlamaForwardInputs,
-): LlamaForwardOutputs {
-  const NH = cfg.numAttentionHeads;
-  const KV = cfg.numKeyValueHeads;
-  const G = NH / KV;
-  const D = cfg.headDim;
+type Linear = (x: V, module: string, hasBias: boolean) => V;
+type Norm = (x: V, module: string) => V;
+type KeyValue = { key: V; value: V };
 
-  const linear = (x: V, module: string, hasBias: boolean): V =>
+/** torch Linear y = x W^T + bias under the module's scope, unless the binder overrides it (LoRA). */
+function linearLayer(b: GraphBuilder, w: WeightBinder): Linear {
+  return (x, module, hasBias) =>
     b.scope(module.slice(module.lastIndexOf('.') + 1), () => {
       const plain = (): V => {
         // torch Linear stores W as [out, in]; ORT constant-folds this Transpose of an initializer.
@@ -75,9 +66,11 @@ export function llamaForward(
       };
       return w.linear?.(b, x, module, plain) ?? plain();
     });
+}
 
-  // RMSNorm (transformers LlamaRMSNorm): weight * x / sqrt(mean(x^2) + eps)
-  const rmsNorm = (x: V, module: string): V =>
+// RMSNorm (transformers LlamaRMSNorm): weight * x / sqrt(mean(x^2) + eps)
+function rmsNormLayer(b: GraphBuilder, cfg: ModelConfig, w: WeightBinder): Norm {
+  return (x, module) =>
     b.scope(module.slice(module.lastIndexOf('.') + 1), () => {
       // Written as Pow/ReduceMean/Add/Sqrt/Div/Mul, the pattern onnxruntime fuses into one
       // SimplifiedLayerNormalization kernel in inference graphs (61 norms a step for SmolLM2:
@@ -86,20 +79,20 @@ export function llamaForward(
       const rms = b.sqrt(b.add(variance, b.constF(cfg.rmsNormEps))); // [B, S, 1]
       return b.mul(w.weight(b, `${module}.weight`), b.div(x, rms));
     });
+}
 
-  // Sizes from the inputs: S new tokens, T = past + S keys.
-  const seqLen = b.shape(inp.inputIds, 1, 2); // [1]
-  const totalLen = b.shape(inp.attentionMask, 1, 2); // [1]
-
+/** Builds the RoPE tables now and returns the rotation to apply to each q/k [B, heads, S, D]. */
+function rotary(b: GraphBuilder, cfg: ModelConfig, positionIds: V): (x: V) => V {
+  const D = cfg.headDim;
   // RoPE tables cos/sin [B, 1, S, D] from the position ids, computed in float as transformers does.
   const { cos, sin } = b.scope('model/rotary_emb', () => {
     const invFreq = b.constF(Array.from(ropeInvFreq(cfg))); // [D/2]
-    const pos = b.unsqueeze(b.cast(inp.positionIds, b.float), [2]); // [B, S, 1]
+    const pos = b.unsqueeze(b.cast(positionIds, b.float), [2]); // [B, S, 1]
     const freqs = b.mul(pos, invFreq); // [B, S, D/2]
     const emb = b.concat([freqs, freqs], -1); // [B, S, D]
     return { cos: b.unsqueeze(b.cos(emb), [1]), sin: b.unsqueeze(b.sin(emb), [1]) };
   });
-  const applyRope = (x: V): V =>
+  return (x) =>
     b.scope('rope', () => {
       // rotate_half(x) = concat(-x2, x1) with x1 = x[..., :D/2], x2 = x[..., D/2:]
       const x1 = b.slice(x, [0], [D / 2], [-1]);
@@ -107,9 +100,11 @@ export function llamaForward(
       const rot = b.concat([b.neg(x2), x1], -1);
       return b.add(b.mul(x, cos), b.mul(rot, sin));
     });
+}
 
-  // Attention mask [B, 1, 1, S, T]: key j is visible to query i iff mask[j] = 1 and j <= past + i.
-  const allowed = b.scope('model/attention_mask', () => {
+/** Attention mask [B, 1, 1, S, T]: key j is visible to query i iff mask[j] = 1 and j <= past + i. */
+function attentionMask(b: GraphBuilder, mask: V, seqLen: V, totalLen: V): V {
+  return b.scope('model/attention_mask', () => {
     const zero = b.constI64(0);
     const one = b.constI64(1);
     const T = b.squeeze(totalLen, [0]);
@@ -117,9 +112,30 @@ export function llamaForward(
     const keyPos = b.range(zero, T, one); // [T]
     const queryPos = b.range(b.sub(T, S), T, one); // [S]
     const causal = b.lessOrEqual(b.unsqueeze(keyPos, [0]), b.unsqueeze(queryPos, [1])); // [S, T]
-    const notPad = b.equal(inp.attentionMask, one); // [B, T]
+    const notPad = b.equal(mask, one); // [B, T]
     return b.and(b.unsqueeze(causal, [0, 1, 2]), b.unsqueeze(notPad, [1, 2, 3])); // [B,1,1,S,T]
   });
+}
+
+interface Attention {
+  /** Over the S new tokens only. */
+  attend(qh: V, kh: V, vh: V): V;
+  /** Over a cache plus the new tokens. */
+  attendWithCache(qh: V, kh: V, vh: V, past: KeyValue): V;
+}
+
+/** Scaled dot-product attention with GQA; the mask and scale constants are built now. */
+function attention(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  allowed: V,
+  seqLen: V,
+  totalLen: V,
+): Attention {
+  const NH = cfg.numAttentionHeads;
+  const KV = cfg.numKeyValueHeads;
+  const G = NH / KV;
+  const D = cfg.headDim;
   const maskValue = b.constF(MASK_VALUE);
   const scaling = b.constF(1 / Math.sqrt(D));
 
@@ -142,7 +158,7 @@ export function llamaForward(
   // - The G query heads of a KV head are a broadcast axis, so each product is an [S, D] x [D, P]
   //   matmul that streams the cache (with S = 1, MLAS's M = 1 kernels, no packing). As G*S rows of
   //   one matmul, as `attend` does, the cache was packed first: batch-8 steps took 1.4 ms longer.
-  const attendWithCache = (qh: V, kh: V, vh: V, past: { key: V; value: V }): V => {
+  const attendWithCache = (qh: V, kh: V, vh: V, past: KeyValue): V => {
     const pastLen = b.shape(past.key, 2, 3); // [1]
     // The scaling goes on q (B·NH·S·D products) rather than the scores (B·NH·S·T); with D a
     // power of 4 (SmolLM2, Llama: 64) it is a power of two and the scores come out the same bits.
@@ -158,46 +174,96 @@ export function llamaForward(
     ); // [B, KV, G, S, D]
     return b.reshape(ctx, [0, NH, -1, D]); // [B, NH, S, D]
   };
+  return { attend, attendWithCache };
+}
+
+/** What every decoder layer uses; `newKeyValues` collects each layer's keys and values. */
+interface LayerParts {
+  b: GraphBuilder;
+  cfg: ModelConfig;
+  linear: Linear;
+  rmsNorm: Norm;
+  applyRope: (x: V) => V;
+  attn: Attention;
+  past?: KeyValue[];
+  newKeyValues: KeyValue[];
+}
+
+/** Decoder layer l: h + attention(norm(h)), then h + SwiGLU MLP(norm(h)). */
+function decoderLayer(parts: LayerParts, l: number, hIn: V): V {
+  const { b, cfg, linear, rmsNorm, applyRope, attn } = parts;
+  const NH = cfg.numAttentionHeads;
+  const KV = cfg.numKeyValueHeads;
+  const D = cfg.headDim;
+  const p = `model.layers.${l}`;
+  let h = hIn;
+  const attnOut = b.scope(`model/layers.${l}`, () => {
+    const x = rmsNorm(h, `${p}.input_layernorm`);
+    return b.scope('self_attn', () => {
+      const q = linear(x, `${p}.self_attn.q_proj`, cfg.attentionBias); // [B, S, NH*D]
+      const k = linear(x, `${p}.self_attn.k_proj`, cfg.attentionBias); // [B, S, KV*D]
+      const v = linear(x, `${p}.self_attn.v_proj`, cfg.attentionBias); // [B, S, KV*D]
+      const qh = applyRope(b.transpose(b.reshape(q, [0, 0, NH, D]), [0, 2, 1, 3])); // [B,NH,S,D]
+      const kh = applyRope(b.transpose(b.reshape(k, [0, 0, KV, D]), [0, 2, 1, 3])); // [B,KV,S,D]
+      const vh = b.transpose(b.reshape(v, [0, 0, KV, D]), [0, 2, 1, 3]); // [B, KV, S, D]
+      parts.newKeyValues.push({ key: kh, value: vh });
+      const past = parts.past?.[l];
+      const ctx = past ? attn.attendWithCache(qh, kh, vh, past) : attn.attend(qh, kh, vh); // [B,NH,S,D]
+      const merged = b.reshape(b.transpose(ctx, [0, 2, 1, 3]), [0, 0, NH * D]); // [B, S, NH*D]
+      return linear(merged, `${p}.self_attn.o_proj`, cfg.oProjBias); // [B, S, H]
+    });
+  });
+  h = b.add(h, attnOut);
+  const mlpOut = b.scope(`model/layers.${l}`, () => {
+    const x = rmsNorm(h, `${p}.post_attention_layernorm`);
+    return b.scope('mlp', () => {
+      const gate = linear(x, `${p}.mlp.gate_proj`, cfg.mlpBias); // [B, S, I]
+      const up = linear(x, `${p}.mlp.up_proj`, cfg.mlpBias); // [B, S, I]
+      const act = b.mul(gate, b.sigmoid(gate)); // SiLU
+      return linear(b.mul(act, up), `${p}.mlp.down_proj`, cfg.mlpBias); // [B, S, H]
+    });
+  });
+  return b.add(h, mlpOut);
+}
+
+/**
+ * The forward pass of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM as ONNX ops,
+ * following transformers' modeling_llama.py (RMSNorm in float, rotate_half RoPE, GQA, SwiGLU).
+ */
+export function llamaForward(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  w: WeightBinder,
+  inp: LlamaForwardInputs,
+): LlamaForwardOutputs {
+  const linear = linearLayer(b, w);
+  const rmsNorm = rmsNormLayer(b, cfg, w);
+
+  // Sizes from the inputs: S new tokens, T = past + S keys.
+  const seqLen = b.shape(inp.inputIds, 1, 2); // [1]
+  const totalLen = b.shape(inp.attentionMask, 1, 2); // [1]
+  const applyRope = rotary(b, cfg, inp.positionIds);
+  const allowed = attentionMask(b, inp.attentionMask, seqLen, totalLen);
+  const attn = attention(b, cfg, allowed, seqLen, totalLen);
 
   let h = b.scope('model/embed_tokens', () =>
     b.gather(w.weight(b, 'model.embed_tokens.weight'), inp.inputIds),
   ); // [B, S, H]
-  const newKeyValues: { key: V; value: V }[] = [];
-
-  const layer = (l: number, hIn: V): V => {
-    const p = `model.layers.${l}`;
-    let h = hIn;
-    const attnOut = b.scope(`model/layers.${l}`, () => {
-      const x = rmsNorm(h, `${p}.input_layernorm`);
-      return b.scope('self_attn', () => {
-        const q = linear(x, `${p}.self_attn.q_proj`, cfg.attentionBias); // [B, S, NH*D]
-        const k = linear(x, `${p}.self_attn.k_proj`, cfg.attentionBias); // [B, S, KV*D]
-        const v = linear(x, `${p}.self_attn.v_proj`, cfg.attentionBias); // [B, S, KV*D]
-        const qh = applyRope(b.transpose(b.reshape(q, [0, 0, NH, D]), [0, 2, 1, 3])); // [B,NH,S,D]
-        const kh = applyRope(b.transpose(b.reshape(k, [0, 0, KV, D]), [0, 2, 1, 3])); // [B,KV,S,D]
-        const vh = b.transpose(b.reshape(v, [0, 0, KV, D]), [0, 2, 1, 3]); // [B, KV, S, D]
-        newKeyValues.push({ key: kh, value: vh });
-        const past = inp.past?.[l];
-        const ctx = past ? attendWithCache(qh, kh, vh, past) : attend(qh, kh, vh); // [B,NH,S,D]
-        const merged = b.reshape(b.transpose(ctx, [0, 2, 1, 3]), [0, 0, NH * D]); // [B, S, NH*D]
-        return linear(merged, `${p}.self_attn.o_proj`, cfg.oProjBias); // [B, S, H]
-      });
-    });
-    h = b.add(h, attnOut);
-    const mlpOut = b.scope(`model/layers.${l}`, () => {
-      const x = rmsNorm(h, `${p}.post_attention_layernorm`);
-      return b.scope('mlp', () => {
-        const gate = linear(x, `${p}.mlp.gate_proj`, cfg.mlpBias); // [B, S, I]
-        const up = linear(x, `${p}.mlp.up_proj`, cfg.mlpBias); // [B, S, I]
-        const act = b.mul(gate, b.sigmoid(gate)); // SiLU
-        return linear(b.mul(act, up), `${p}.mlp.down_proj`, cfg.mlpBias); // [B, S, H]
-      });
-    });
-    return b.add(h, mlpOut);
+  const parts: LayerParts = {
+    b,
+    cfg,
+    linear,
+    rmsNorm,
+    applyRope,
+    attn,
+    past: inp.past,
+    newKeyValues: [],
   };
   for (let l = 0; l < cfg.numHiddenLayers; l++) {
     const hIn = h;
-    h = inp.checkpointLayers ? b.checkpoint(hIn, () => layer(l, hIn)) : layer(l, hIn);
+    h = inp.checkpointLayers
+      ? b.checkpoint(hIn, () => decoderLayer(parts, l, hIn))
+      : decoderLayer(parts, l, hIn);
   }
 
   if (inp.lastPositionOnly) h = b.slice(h, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [B, 1, H]
@@ -212,5 +278,5 @@ export function llamaForward(
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     return b.matMul(h, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
-  return { logits, newKeyValues };
+  return { logits, newKeyValues: parts.newKeyValues };
 }

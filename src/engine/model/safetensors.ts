@@ -367,21 +367,12 @@ export interface TensorToWrite {
 // keeps every tensor aligned to its item size; matching it makes our files byte-identical.
 const DTYPE_RANK: Record<WritableDtype, number> = { F16: 0, BF16: 1, F32: 2, I64: 3 };
 
-/**
- * Writes a .safetensors file the way the Python library does (same tensor order, same header
- * layout, header padded with spaces to a multiple of 8). The file appears atomically: it is
- * written beside the target and renamed, so an interrupted write never leaves a half file.
- */
-export function writeSafetensors(
-  path: string,
-  tensors: Record<string, TensorToWrite>,
-  metadata?: Record<string, string>,
-): void {
-  requireLittleEndian(path);
-  const bad = (what: string, hint: string): never =>
-    fail('E_SAFETENSORS_WRITE', `cannot write ${path}: ${what}`, hint);
+type Bad = (what: string, hint: string) => never;
+type WriteItem = TensorToWrite & { name: string };
 
-  const items = Object.entries(tensors).map(([name, t]) => {
+/** Each tensor checked (name, dtype, data array, shape) and named, in the caller's order. */
+function checkedItems(tensors: Record<string, TensorToWrite>, bad: Bad): WriteItem[] {
+  return Object.entries(tensors).map(([name, t]) => {
     if (name === '__metadata__')
       bad("a tensor may not be named '__metadata__'", 'rename the tensor');
     if (!Object.hasOwn(DTYPE_RANK, t.dtype))
@@ -403,8 +394,14 @@ export function writeSafetensors(
       );
     return { name, ...t };
   });
-  items.sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(a.name, b.name));
+}
 
+/** The JSON header (metadata first, then the tensors at their offsets), padded to 8 bytes. */
+function safetensorsHeader(
+  items: WriteItem[],
+  metadata: Record<string, string> | undefined,
+  bad: Bad,
+): Buffer {
   const meta: Record<string, string> = { format: 'pt', ...(metadata ?? {}) };
   for (const [k, v] of Object.entries(meta))
     if (typeof v !== 'string')
@@ -435,6 +432,11 @@ export function writeSafetensors(
   if (pad) header = Buffer.concat([header, Buffer.alloc(pad, 0x20)]);
   if (header.length > MAX_HEADER_BYTES)
     bad(`the header would be ${header.length} bytes`, 'write fewer tensors per file (shard it)');
+  return header;
+}
+
+/** Length, header and data into a file beside `path`, then renamed over it. */
+function writeAtomically(path: string, header: Buffer, items: WriteItem[]): void {
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(header.length));
 
@@ -459,6 +461,24 @@ export function writeSafetensors(
       e,
     );
   }
+}
+
+/**
+ * Writes a .safetensors file the way the Python library does (same tensor order, same header
+ * layout, header padded with spaces to a multiple of 8). The file appears atomically: it is
+ * written beside the target and renamed, so an interrupted write never leaves a half file.
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): void {
+  requireLittleEndian(path);
+  const bad: Bad = (what, hint) =>
+    fail('E_SAFETENSORS_WRITE', `cannot write ${path}: ${what}`, hint);
+  const items = checkedItems(tensors, bad);
+  items.sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(a.name, b.name));
+  writeAtomically(path, safetensorsHeader(items, metadata, bad), items);
 }
 
 function writeFully(fd: number, buf: Uint8Array): void {

@@ -134,6 +134,81 @@ function maxVocabId(tokenizerJson: JsonObject): number {
   return max;
 }
 
+/**
+ * tokenizer.json and tokenizer_config.json checked and shaped the way the tokenizer library
+ * reads them.
+ */
+function libraryInputs(
+  tokenizerJson: object,
+  tokenizerConfig: object,
+  sources: Sources,
+): { tj: JsonObject; tc: JsonObject } {
+  if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model))
+    fail(
+      'E_TOKENIZER_INVALID',
+      `${sources.tokenizerJson} has no "model" object; it is not a Hugging Face tokenizer.json`,
+      'use the tokenizer.json that `tokenizers` / transformers save next to the model weights',
+    );
+  if (!isObject(tokenizerConfig))
+    fail(
+      'E_TOKENIZER_INVALID',
+      `${sources.tokenizerConfig} must be a JSON object`,
+      'the file is probably corrupt; download it again',
+    );
+
+  // The library insists on these keys being present, while tokenizers itself treats them as optional.
+  const tj: JsonObject = {
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: null,
+    ...tokenizerJson,
+    added_tokens: Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [],
+  };
+  // The library reads special tokens as plain strings; configs may hold AddedToken objects.
+  const tc: JsonObject = { ...tokenizerConfig };
+  for (const key of SPECIAL_TOKEN_KEYS) {
+    const s = tokenContent(tokenizerConfig[key]);
+    if (s === undefined) delete tc[key];
+    else tc[key] = s;
+  }
+  if (Array.isArray(tokenizerConfig.additional_special_tokens))
+    tc.additional_special_tokens = tokenizerConfig.additional_special_tokens
+      .map(tokenContent)
+      .filter((s): s is string => s !== undefined);
+  return { tj, tc };
+}
+
+/** End-of-sequence ids: the config's eos token, then generation_config's eos_token_id(s). */
+function eosIds(
+  cfgEos: number | undefined,
+  generationConfig: object | undefined,
+  sources: Sources,
+): number[] {
+  const eos: number[] = [];
+  if (cfgEos !== undefined) eos.push(cfgEos);
+  if (generationConfig !== undefined) {
+    if (!isObject(generationConfig))
+      fail(
+        'E_TOKENIZER_INVALID',
+        `${sources.generationConfig} must be a JSON object`,
+        'the file is probably corrupt; download it again',
+      );
+    const g = generationConfig.eos_token_id;
+    const list = g === undefined || g === null ? [] : Array.isArray(g) ? g : [g];
+    for (const id of list) {
+      if (!Number.isInteger(id) || (id as number) < 0)
+        fail(
+          'E_TOKENIZER_INVALID',
+          `${sources.generationConfig}: eos_token_id must be a token id or a list of ids, got ${JSON.stringify(g)}`,
+          'fix eos_token_id in generation_config.json',
+        );
+      if (!eos.includes(id as number)) eos.push(id as number);
+    }
+  }
+  return eos;
+}
+
 export class Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
@@ -161,39 +236,8 @@ export class Tokenizer {
     sources: Sources,
   ) {
     this.sources = sources;
-    if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model))
-      fail(
-        'E_TOKENIZER_INVALID',
-        `${sources.tokenizerJson} has no "model" object; it is not a Hugging Face tokenizer.json`,
-        'use the tokenizer.json that `tokenizers` / transformers save next to the model weights',
-      );
-    if (!isObject(tokenizerConfig))
-      fail(
-        'E_TOKENIZER_INVALID',
-        `${sources.tokenizerConfig} must be a JSON object`,
-        'the file is probably corrupt; download it again',
-      );
-
-    // The library insists on these keys being present, while tokenizers itself treats them as optional.
-    const tj: JsonObject = {
-      normalizer: null,
-      pre_tokenizer: null,
-      post_processor: null,
-      decoder: null,
-      ...tokenizerJson,
-      added_tokens: Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [],
-    };
-    // The library reads special tokens as plain strings; configs may hold AddedToken objects.
-    const tc: JsonObject = { ...tokenizerConfig };
-    for (const key of SPECIAL_TOKEN_KEYS) {
-      const s = tokenContent(tokenizerConfig[key]);
-      if (s === undefined) delete tc[key];
-      else tc[key] = s;
-    }
-    if (Array.isArray(tokenizerConfig.additional_special_tokens))
-      tc.additional_special_tokens = tokenizerConfig.additional_special_tokens
-        .map(tokenContent)
-        .filter((s): s is string => s !== undefined);
+    const { tj, tc } = libraryInputs(tokenizerJson, tokenizerConfig, sources);
+    const config = tokenizerConfig as JsonObject; // an object: libraryInputs checked it
 
     try {
       this.hf = new HfTokenizer(tj, tc) as HfTokenizerApi;
@@ -208,7 +252,7 @@ export class Tokenizer {
 
     this.vocabSize = maxVocabId(tj) + 1;
     // transformers 5 defaults this to false; the library defaults to true, which breaks round trips.
-    this.cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+    this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
 
     this.specialTokensMap = {};
     for (const key of SPECIAL_TOKEN_KEYS)
@@ -223,32 +267,11 @@ export class Tokenizer {
     this.bosTokenId = idOf('bos_token');
     this.padTokenId = idOf('pad_token');
 
-    const eos: number[] = [];
-    const cfgEos = idOf('eos_token');
-    if (cfgEos !== undefined) eos.push(cfgEos);
-    if (generationConfig !== undefined) {
-      if (!isObject(generationConfig))
-        fail(
-          'E_TOKENIZER_INVALID',
-          `${sources.generationConfig} must be a JSON object`,
-          'the file is probably corrupt; download it again',
-        );
-      const g = generationConfig.eos_token_id;
-      const list = g === undefined || g === null ? [] : Array.isArray(g) ? g : [g];
-      for (const id of list) {
-        if (!Number.isInteger(id) || (id as number) < 0)
-          fail(
-            'E_TOKENIZER_INVALID',
-            `${sources.generationConfig}: eos_token_id must be a token id or a list of ids, got ${JSON.stringify(g)}`,
-            'fix eos_token_id in generation_config.json',
-          );
-        if (!eos.includes(id as number)) eos.push(id as number);
-      }
-    }
+    const eos = eosIds(idOf('eos_token'), generationConfig, sources);
     this.eosTokenIds = eos;
     this.batchPadId = this.padTokenId ?? eos[0] ?? 0;
 
-    this.chatTemplate = chatTemplate ?? templateFromConfig(tokenizerConfig.chat_template);
+    this.chatTemplate = chatTemplate ?? templateFromConfig(config.chat_template);
   }
 
   /**

@@ -19,8 +19,8 @@ import {
   type ReferenceModel,
   type ReferenceOptions,
   type StepMetrics,
-  type TrainerOptions,
 } from './trainer.js';
+import type { TrainerOptions } from './trainer-options.js';
 
 /** One unpaired row as token ids, untruncated (a KL sequence pairs its prompt with another completion). */
 export interface TokenizedKtoRow {

@@ -13,7 +13,7 @@ import { AdamWSession } from './optim/adamw-session.js';
 import { learningRateAt } from './optim/schedule.js';
 import type { RightPaddedBatch } from './pair-batches.js';
 import { gradAccIn, gradAccOut, type TrainGraph } from './train-graph.js';
-import type { TrainerOptions } from './trainer.js';
+import type { TrainerOptions } from './trainer-options.js';
 
 export type StepSessionOptions = Pick<
   TrainerOptions,

@@ -10,37 +10,10 @@ import {
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
 import { OrtSession, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
-import type { LossOptions, LossType } from './losses/index.js';
 import { epochSteps, layoutPairs, runSteps, type TokenizedPair } from './pair-batches.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
-import {
-  buildTrainGraph,
-  type OptimizerSpec,
-  type TrainGraph,
-  type TrainMode,
-} from './train-graph.js';
-
-export interface TrainerOptions {
-  mode: TrainMode;
-  losses: LossType[];
-  lossWeights: number[];
-  lossOptions: LossOptions;
-  optimizer: OptimizerSpec;
-  learningRate: number;
-  lrSchedule: 'constant' | 'linear' | 'cosine';
-  warmupSteps: number;
-  epochs: number;
-  /** Optimizer steps; overrides epochs when set. */
-  maxSteps?: number;
-  /** Pairs per micro-batch (TRL per_device_train_batch_size). */
-  batchSize: number;
-  gradAccum: number;
-  /** Recompute each layer in the backward pass instead of storing its activations (transformers' gradient_checkpointing). */
-  gradientCheckpointing?: boolean;
-  seed: number;
-  threads?: number;
-  device?: Device;
-}
+import type { TrainerOptions } from './trainer-options.js';
+import { buildTrainGraph, type TrainGraph } from './train-graph.js';
 
 /** Per optimizer step, with TRL's metric names. */
 export type StepMetrics = {
