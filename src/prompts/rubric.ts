@@ -32,8 +32,8 @@ import {
   isScoreFormatName,
   type AnswerFormat,
   type AnswerFormatName,
-  type Scale,
 } from './answer-formats.js';
+import type { Scale } from './answer-parsers.js';
 import { readTextFile, sha256 } from './read-text.js';
 
 export const RUBRIC_MODES = [
