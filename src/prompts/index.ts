@@ -3,5 +3,6 @@
 export * from './answer-formats.js';
 export * from './answer-parsers.js';
 export * from './constitution.js';
+export * from './phrase-list.js';
 export * from './prompt-set.js';
 export * from './rubric.js';
