@@ -1,4 +1,4 @@
-import { loadPhraseList, findPhrases } from '../prompts/prompt-set.js';
+import { loadPhraseList, findPhrases } from '../prompts/phrase-list.js';
 import type { RuleSpec } from '../spec/schema.js';
 
 export interface RuleOutcome {

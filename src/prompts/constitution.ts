@@ -53,118 +53,138 @@ interface Draft {
   line: number;
   /** `verbatim` lines (code fences) keep their line breaks when paragraphs are unwrapped. */
   body: { text: string; verbatim: boolean }[];
-  fields: Partial<Record<'critique' | 'revision', { lines: string[]; line: number }>>;
+  fields: Partial<Record<FieldName, { lines: string[]; line: number }>>;
 }
+type FieldName = 'critique' | 'revision';
 
 export function parseConstitution(text: string, path: string): Constitution {
   const lines = blankComments(text.replace(/\r\n?/g, '\n')).split('\n');
-  let title: string | undefined;
-  const drafts: Draft[] = [];
-  const seen = new Map<string, number>();
-  let current: Draft | undefined;
+  const scan = new PrincipleScanner(path);
+  lines.forEach((raw, i) => scan.line(raw.trimEnd(), i + 1));
+  if (scan.drafts.length === 0) {
+    return fail('E_CONSTITUTION_EMPTY', `${path}: no principles found`, FORMAT_HINT);
+  }
+  const principles = scan.drafts.map((d) => finishPrinciple(d, path));
+  return { path, hash: sha256(text), title: scan.title, principles };
+}
+
+/** Reads the file line by line into drafts: each principle's heading, body lines and fields. */
+class PrincipleScanner {
+  title: string | undefined;
+  readonly drafts: Draft[] = [];
+  private readonly seen = new Map<string, number>();
+  private current: Draft | undefined;
   // A field keeps collecting lines until a blank line, so a long critique instruction can wrap.
-  let openField: { lines: string[] } | undefined;
-  let fence: string | undefined;
+  private openField: { lines: string[] } | undefined;
+  private fence: string | undefined;
 
-  lines.forEach((raw, i) => {
-    const lineNo = i + 1;
-    const where = `${path}:${lineNo}`;
-    const line = raw.trimEnd();
+  constructor(private readonly path: string) {}
 
-    // Inside a fenced code block nothing is structure, so an example "## x" stays text.
-    const fenceMark = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
-    if (fence !== undefined || fenceMark !== undefined) {
-      if (fence === undefined) fence = fenceMark;
-      else if (
-        fenceMark !== undefined &&
-        fenceMark[0] === fence[0] &&
-        fenceMark.length >= fence.length
-      )
-        fence = undefined;
-      openField = undefined;
-      current?.body.push({ text: line, verbatim: true });
-      return;
-    }
-
+  /** One line, trailing spaces already trimmed; `lineNo` is 1-based. */
+  line(line: string, lineNo: number): void {
+    const where = `${this.path}:${lineNo}`;
+    if (this.fenced(line)) return;
     if (/^##(?!#)/.test(line)) {
-      current = startPrinciple(line, lineNo, where, seen);
-      drafts.push(current);
-      openField = undefined;
+      this.current = startPrinciple(line, lineNo, where, this.seen);
+      this.drafts.push(this.current);
+      this.openField = undefined;
       return;
     }
-    if (/^#(?!#)/.test(line)) {
-      if (current !== undefined || title !== undefined) {
-        return fail(
-          'E_CONSTITUTION_HEADING',
-          `${where}: a level-1 heading "${line}" is only allowed once, before the first principle`,
-          `use "## <id>: <title>" for principles and "###" for sub-headings inside one`,
-        );
-      }
-      title =
-        line
-          .replace(/^#\s*/, '')
-          .replace(/\s+#+\s*$/, '')
-          .trim() || undefined;
-      return;
-    }
+    if (/^#(?!#)/.test(line)) return this.setTitle(line, where);
+    const current = this.current;
     if (current === undefined) return; // prose before the first principle describes the file
 
     const field = /^(critique|revision)\s*:\s*(.*)$/i.exec(line);
     if (field) {
-      const name = field[1].toLowerCase() as 'critique' | 'revision';
-      const previous = current.fields[name];
-      if (previous) {
-        return fail(
-          'E_CONSTITUTION_FIELD',
-          `${where}: principle "${current.id}" has a second "${name}:" line (the first is at line ${previous.line})`,
-          `keep one "${name}:" per principle; a long one may continue on the following lines`,
-        );
-      }
-      const entry = { lines: [field[2].trim()], line: lineNo };
-      current.fields[name] = entry;
-      openField = entry;
-      return;
+      const name = field[1].toLowerCase() as FieldName;
+      return this.startField(current, name, field[2].trim(), lineNo, where);
     }
     if (line.trim() === '') {
-      openField = undefined;
+      this.openField = undefined;
       current.body.push({ text: '', verbatim: false });
       return;
     }
-    if (openField) openField.lines.push(line.trim());
+    if (this.openField) this.openField.lines.push(line.trim());
     else current.body.push({ text: line, verbatim: false });
-  });
-
-  if (drafts.length === 0) {
-    return fail('E_CONSTITUTION_EMPTY', `${path}: no principles found`, FORMAT_HINT);
   }
 
-  const principles = drafts.map((d): Principle => {
-    const body = unwrap(d.body);
-    if (body === '') {
-      return fail(
-        'E_CONSTITUTION_EMPTY_PRINCIPLE',
-        `${path}:${d.line}: principle "${d.id}" has no text`,
-        'write the principle in one or more lines under its heading',
+  /** Inside a fenced code block nothing is structure, so an example "## x" stays text. */
+  private fenced(line: string): boolean {
+    const fenceMark = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
+    if (this.fence === undefined && fenceMark === undefined) return false;
+    if (this.fence === undefined) this.fence = fenceMark;
+    else if (
+      fenceMark !== undefined &&
+      fenceMark[0] === this.fence[0] &&
+      fenceMark.length >= this.fence.length
+    )
+      this.fence = undefined;
+    this.openField = undefined;
+    this.current?.body.push({ text: line, verbatim: true });
+    return true;
+  }
+
+  private setTitle(line: string, where: string): void {
+    if (this.current !== undefined || this.title !== undefined) {
+      fail(
+        'E_CONSTITUTION_HEADING',
+        `${where}: a level-1 heading "${line}" is only allowed once, before the first principle`,
+        `use "## <id>: <title>" for principles and "###" for sub-headings inside one`,
       );
     }
-    const p: Principle = { id: d.id, title: d.title, text: body, line: d.line };
-    for (const name of ['critique', 'revision'] as const) {
-      const f = d.fields[name];
-      if (!f) continue;
-      const value = f.lines.join(' ').trim();
-      if (value === '') {
-        return fail(
-          'E_CONSTITUTION_FIELD',
-          `${path}:${f.line}: "${name}:" of principle "${d.id}" is empty`,
-          `write the ${name} instruction after "${name}:" or delete the line`,
-        );
-      }
-      p[name] = value;
-    }
-    return p;
-  });
+    this.title =
+      line
+        .replace(/^#\s*/, '')
+        .replace(/\s+#+\s*$/, '')
+        .trim() || undefined;
+  }
 
-  return { path, hash: sha256(text), title, principles };
+  private startField(
+    current: Draft,
+    name: FieldName,
+    first: string,
+    lineNo: number,
+    where: string,
+  ): void {
+    const previous = current.fields[name];
+    if (previous) {
+      fail(
+        'E_CONSTITUTION_FIELD',
+        `${where}: principle "${current.id}" has a second "${name}:" line (the first is at line ${previous.line})`,
+        `keep one "${name}:" per principle; a long one may continue on the following lines`,
+      );
+    }
+    const entry = { lines: [first], line: lineNo };
+    current.fields[name] = entry;
+    this.openField = entry;
+  }
+}
+
+/** A draft as a Principle: its body unwrapped, its fields joined; empty text is an error. */
+function finishPrinciple(d: Draft, path: string): Principle {
+  const body = unwrap(d.body);
+  if (body === '') {
+    return fail(
+      'E_CONSTITUTION_EMPTY_PRINCIPLE',
+      `${path}:${d.line}: principle "${d.id}" has no text`,
+      'write the principle in one or more lines under its heading',
+    );
+  }
+  const p: Principle = { id: d.id, title: d.title, text: body, line: d.line };
+  for (const name of ['critique', 'revision'] as const) {
+    const f = d.fields[name];
+    if (!f) continue;
+    const value = f.lines.join(' ').trim();
+    if (value === '') {
+      return fail(
+        'E_CONSTITUTION_FIELD',
+        `${path}:${f.line}: "${name}:" of principle "${d.id}" is empty`,
+        `write the ${name} instruction after "${name}:" or delete the line`,
+      );
+    }
+    p[name] = value;
+  }
+  return p;
 }
 
 function startPrinciple(

@@ -2,8 +2,7 @@
 //   {"prompt": [{"role": "user", "content": "..."}], "id": "seed-001", "reference": "..."}
 //   {"prompt": "plain text is a single user message"}
 // `id` is optional (derived as <file>-<line>); `reference` is an optional fixed answer that the
-// evaluate stage scores under each checkpoint to measure log-prob shift. Phrase lists are plain
-// text, one phrase per line.
+// evaluate stage scores under each checkpoint to measure log-prob shift.
 
 import { basename, extname } from 'node:path';
 import { fail } from '../core/errors.js';
@@ -14,7 +13,8 @@ export interface Message {
   role: Role;
   content: string;
 }
-export interface PromptRow {
+/** One row of a prompt file as read from disk (the store's PromptRow is a prompt of a run). */
+export interface PromptFileRow {
   id: string;
   messages: Message[];
   reference?: string;
@@ -28,14 +28,14 @@ const ROW_HINT =
   'each line must be {"prompt": [{"role": "user", "content": "..."}]} or {"prompt": "..."}, ' +
   'with optional "id" (string) and "reference" (string)';
 
-export function loadPromptSet(path: string): PromptRow[] {
+export function loadPromptSet(path: string): PromptFileRow[] {
   const text = readTextFile(path, {
     code: 'E_PROMPTS_NOT_FOUND',
     what: 'prompt file',
     hint: 'pass a JSONL file in TRL prompt format, e.g. prompts/seed.jsonl',
   });
   const stem = basename(path, extname(path));
-  const rows: PromptRow[] = [];
+  const rows: PromptFileRow[] = [];
   const seen = new Map<string, number>();
   text.split('\n').forEach((raw, i) => {
     const lineNo = i + 1;
@@ -146,54 +146,4 @@ function readRow(
     return bad(`"prompt" must be a list of messages or a string, got ${JSON.stringify(prompt)}`);
   }
   return { id, messages, reference };
-}
-
-/**
- * One phrase per line. Blank lines and lines starting with "#" are skipped; surrounding spaces are
- * trimmed; repeats (ignoring case) are kept once. An empty list is an error, because a refusal
- * rate measured against no phrases would read as a perfect 0%.
- */
-export function loadPhraseList(path: string): string[] {
-  const text = readTextFile(path, {
-    code: 'E_PHRASES_NOT_FOUND',
-    what: 'phrase list',
-    hint: 'pass a text file with one phrase per line, e.g. prompts/refusal-phrases.txt',
-  });
-  const phrases: string[] = [];
-  const seen = new Set<string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const key = normalizeForPhraseMatch(line);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    phrases.push(line);
-  }
-  if (phrases.length === 0) {
-    fail(
-      'E_PHRASES_EMPTY',
-      `${path}: no phrases (only blank or # comment lines)`,
-      'write one phrase per line',
-    );
-  }
-  return phrases;
-}
-
-/**
- * The matching rule the phrase files are written for: case-insensitive, with typographic
- * apostrophes and quotes folded to ASCII and runs of whitespace collapsed, so "I can’t" in a
- * response matches "I can't" in the file.
- */
-export function normalizeForPhraseMatch(text: string): string {
-  return text
-    .replace(/[\u2018\u2019\u02BC]/g, "'")
-    .replace(/[\u201C\u201D]/g, '"')
-    .replace(/\s+/g, ' ')
-    .toLowerCase();
-}
-
-/** The phrases of `phrases` that occur in `text` under normalizeForPhraseMatch. */
-export function findPhrases(text: string, phrases: readonly string[]): string[] {
-  const hay = normalizeForPhraseMatch(text);
-  return phrases.filter((p) => hay.includes(normalizeForPhraseMatch(p)));
 }

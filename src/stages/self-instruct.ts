@@ -1,7 +1,7 @@
 import { Rng } from '../core/rng.js';
 import type { RunContext } from './context.js';
 import type { PromptsSpec } from '../spec/schema.js';
-import type { PromptRow as SeedPrompt } from '../prompts/prompt-set.js';
+import type { PromptFileRow as SeedPrompt } from '../prompts/prompt-set.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';

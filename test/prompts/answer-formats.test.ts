@@ -1,8 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ANSWER_FORMAT_NAMES, answerFormat } from '../../src/prompts/answer-formats.js';
 import {
-  ANSWER_FORMAT_NAMES,
-  answerFormat,
   parseAbChoice,
   parseFreeText,
   parseInstructionLine,
@@ -10,7 +9,7 @@ import {
   parseScoreLine,
   type ScoreParse,
   type VerdictParse,
-} from '../../src/prompts/answer-formats.js';
+} from '../../src/prompts/answer-parsers.js';
 import { throwsCode } from './helpers.js';
 
 const SCALE = [0, 5] as const;

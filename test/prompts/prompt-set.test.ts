@@ -4,9 +4,9 @@ import { fromRoot } from '../helpers/paths.js';
 import {
   findPhrases,
   loadPhraseList,
-  loadPromptSet,
   normalizeForPhraseMatch,
-} from '../../src/prompts/prompt-set.js';
+} from '../../src/prompts/phrase-list.js';
+import { loadPromptSet } from '../../src/prompts/prompt-set.js';
 import { scratch, throwsCode } from './helpers.js';
 
 describe('shipped prompt sets', () => {
