@@ -12,7 +12,7 @@ import {
   totalPairs,
   type RunState,
 } from './run-state.js';
-import { formatDuration, formatNumber, formatRate, formatReasons, oneLine } from './format.js';
+import { formatSeconds, formatNumber, formatRate, formatReasons, oneLine } from './format.js';
 import { drained, type Reporter, type Writer } from './reporter.js';
 
 export interface PlainReporterOptions {
@@ -106,7 +106,7 @@ export function createPlainReporter(opts: PlainReporterOptions = {}): Reporter {
         const st = findRound(state, e.round)?.stages[e.stage];
         const pct = e.total > 0 ? ` (${Math.floor((100 * e.done) / e.total)}%)` : '';
         const rate = st?.rate != null ? `, ${formatRate(st.rate)}` : '';
-        const eta = st?.eta != null ? `, ETA ${formatDuration(st.eta)}` : '';
+        const eta = st?.eta != null ? `, ETA ${formatSeconds(st.eta)}` : '';
         line(
           `${roundOf(e.round)} ${e.kind}: ${e.done}${e.total > 0 ? `/${e.total}` : ''} ${e.unit}${pct}${rate}${eta}`,
         );
@@ -123,7 +123,7 @@ export function createPlainReporter(opts: PlainReporterOptions = {}): Reporter {
         )
           counts.push(`unparseable ${r.parseFailures}`);
         line(
-          `${roundOf(e.round)} ${e.kind}: ${e.status} in ${formatDuration(e.seconds)}${counts.length ? ` (${counts.join(', ')})` : ''}`,
+          `${roundOf(e.round)} ${e.kind}: ${e.status} in ${formatSeconds(e.seconds)}${counts.length ? ` (${counts.join(', ')})` : ''}`,
         );
         if (e.kind === 'evaluate') flushMetrics(e.round);
         break;
@@ -174,13 +174,13 @@ export function createPlainReporter(opts: PlainReporterOptions = {}): Reporter {
       case 'round-end':
         flushMetrics(e.round);
         line(
-          `${roundOf(e.round)} done in ${formatDuration(e.seconds)}${e.checkpoint ? ` (checkpoint ${e.checkpoint})` : ''}`,
+          `${roundOf(e.round)} done in ${formatSeconds(e.seconds)}${e.checkpoint ? ` (checkpoint ${e.checkpoint})` : ''}`,
         );
         break;
       case 'run-end':
         flushMetrics();
         line(
-          `run ${e.status} in ${formatDuration(e.seconds)}${e.error ? `: ${oneLine(e.error, 500)}` : ''}`,
+          `run ${e.status} in ${formatSeconds(e.seconds)}${e.error ? `: ${oneLine(e.error, 500)}` : ''}`,
         );
         writeSummary();
         break;
@@ -207,7 +207,7 @@ export function createPlainReporter(opts: PlainReporterOptions = {}): Reporter {
 export function formatSummary(state: RunState): string {
   const lines: string[] = [];
   const status = state.status === 'running' ? 'ended without a run-end event' : state.status;
-  const took = state.seconds != null ? ` in ${formatDuration(state.seconds)}` : '';
+  const took = state.seconds != null ? ` in ${formatSeconds(state.seconds)}` : '';
   lines.push(
     `${state.name ?? 'run'}${state.runId ? ` (${state.runId})` : ''}: ${status}${took}, ${roundsDone(state)}/${state.totalRounds} rounds`,
   );
