@@ -25,7 +25,7 @@ export function durationMs(from: string | null, to: string | null): number | nul
 }
 
 /** 850ms, 12.3s, 4m 05s, 2h 03m: coarse enough to read at a glance. */
-export function formatDuration(ms: number | null): string {
+export function formatMillis(ms: number | null): string {
   if (ms === null) return '-';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = ms / 1000;

@@ -9,7 +9,7 @@ import { driftTable, type DriftRow, type DriftTable } from './drift.js';
 import {
   escapeHtml as esc,
   formatDelta,
-  formatDuration,
+  formatMillis,
   formatNumber,
   formatTimestamp,
   truncate,
@@ -95,7 +95,7 @@ function runSummary(r: ReportRun): string {
     ['seed', run.seed === null ? '-' : String(run.seed)],
     ['started', esc(formatTimestamp(run.createdAt))],
     ['finished', esc(formatTimestamp(run.finishedAt))],
-    ['duration', esc(formatDuration(durationMs)) + (run.status === 'running' ? ' so far' : '')],
+    ['duration', esc(formatMillis(durationMs)) + (run.status === 'running' ? ' so far' : '')],
     ['rounds (done)', `${counts.rounds} (${counts.roundsDone})`],
     [
       'prompts / candidates / judgements',
@@ -126,14 +126,14 @@ function roundsTable(r: ReportRun): string {
       const stages = rd.stages
         .map(
           (s) =>
-            `${s.stageIndex} ${esc(s.kind)} <span class="status-${esc(s.status)}">${esc(s.status)}</span> ${esc(formatDuration(s.durationMs))}` +
+            `${s.stageIndex} ${esc(s.kind)} <span class="status-${esc(s.status)}">${esc(s.status)}</span> ${esc(formatMillis(s.durationMs))}` +
             (s.attempts > 1 ? ` (${s.attempts} attempts)` : '') +
             (s.error ? `: ${esc(s.error.message)}` : ''),
         )
         .join('<br>');
       return (
         `<tr><td class="num">${rd.round}</td>${statusCell(rd.status)}` +
-        `<td class="num">${esc(formatDuration(rd.durationMs))}</td>` +
+        `<td class="num">${esc(formatMillis(rd.durationMs))}</td>` +
         `<td class="num">${rd.prompts}</td><td class="num">${rd.candidates}</td>` +
         `<td class="num">${rd.judgements}</td><td class="num">${rd.pairs}</td>` +
         `<td>${discards || '-'}</td><td class="num">${rd.trainSteps}</td><td>${stages || '-'}</td></tr>`

@@ -55,7 +55,7 @@ export function progressBar(done: number, total: number, width: number): string 
 }
 
 /** `42s`, `3:07`, `1:02:03`; sub-10 s keeps one decimal (`4.2s`). */
-export function formatDuration(seconds: number | null | undefined): string {
+export function formatSeconds(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '–';
   if (seconds < 10) return `${seconds.toFixed(1)}s`;
   const s = Math.round(seconds);

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registerRuns } from '../../src/cli/commands/runs.js';
 import { registerShow } from '../../src/cli/commands/show.js';
-import { formatDuration, truncate } from '../../src/report/format.js';
+import { formatMillis, truncate } from '../../src/report/format.js';
 import { openRun } from '../../src/report/open-run.js';
 import type { RunsListingRow } from '../../src/report/runs.js';
 import { runOverview, type RunOverview } from '../../src/report/show.js';
@@ -153,9 +153,9 @@ describe('pipeline show', () => {
   test('format helpers', () => {
     assert.equal(truncate('abcdef', 3), 'abc… [+3 chars]');
     assert.equal(truncate('abc', 3), 'abc');
-    assert.equal(formatDuration(450), '450ms');
-    assert.equal(formatDuration(12_340), '12.3s');
-    assert.equal(formatDuration(245_000), '4m 05s');
-    assert.equal(formatDuration(7_380_000), '2h 03m');
+    assert.equal(formatMillis(450), '450ms');
+    assert.equal(formatMillis(12_340), '12.3s');
+    assert.equal(formatMillis(245_000), '4m 05s');
+    assert.equal(formatMillis(7_380_000), '2h 03m');
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  formatDuration,
+  formatSeconds,
   formatNumber,
   formatRate,
   formatReasons,
@@ -36,13 +36,13 @@ test('progressBar', () => {
   assert.equal(progressBar(3, 0, 4), '░░░░', 'unknown total');
 });
 
-test('formatDuration', () => {
-  assert.equal(formatDuration(4.24), '4.2s');
-  assert.equal(formatDuration(42), '42s');
-  assert.equal(formatDuration(187), '3:07');
-  assert.equal(formatDuration(3723), '1:02:03');
-  assert.equal(formatDuration(null), '–');
-  assert.equal(formatDuration(NaN), '–');
+test('formatSeconds', () => {
+  assert.equal(formatSeconds(4.24), '4.2s');
+  assert.equal(formatSeconds(42), '42s');
+  assert.equal(formatSeconds(187), '3:07');
+  assert.equal(formatSeconds(3723), '1:02:03');
+  assert.equal(formatSeconds(null), '–');
+  assert.equal(formatSeconds(NaN), '–');
 });
 
 test('formatRate and formatNumber', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { formatDuration, formatTimestamp, textTable } from '../../report/format.js';
+import { formatMillis, formatTimestamp, textTable } from '../../report/format.js';
 import { runsListing } from '../../report/runs.js';
 
 interface RunsFlags {
@@ -38,7 +38,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
                   `${r.roundsDone}/${r.rounds}`,
                   String(r.pairs),
                   formatTimestamp(r.startedAt),
-                  formatDuration(r.durationMs) + (r.running ? '+' : ''),
+                  formatMillis(r.durationMs) + (r.running ? '+' : ''),
                 ],
           ),
           ['left', 'left', 'left', 'right', 'right', 'left', 'right'],

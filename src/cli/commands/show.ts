@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { intArg } from '../options.js';
 import {
-  formatDuration,
+  formatMillis,
   formatNumber,
   formatTimestamp,
   textTable,
@@ -43,7 +43,7 @@ function header(o: RunOverview): string {
   const { run, counts } = o;
   const lines = [
     `run ${run.id} (${run.name}): ${run.status}, started ${formatTimestamp(run.createdAt)}, ` +
-      `${formatDuration(o.durationMs)}${run.status === 'running' ? ' so far' : ''}`,
+      `${formatMillis(o.durationMs)}${run.status === 'running' ? ' so far' : ''}`,
     `pipeline ${run.pipelinePath}${run.seed === null ? '' : `, seed ${run.seed}`}; ` +
       `${counts.rounds} rounds (${counts.roundsDone} done), ${counts.prompts} prompts, ` +
       `${counts.candidates} candidates, ${counts.judgements} judgements, ${counts.pairs} pairs, ` +
@@ -63,7 +63,7 @@ function roundsText(o: RunOverview): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     s +=
-      `\nround ${r.round}  ${r.status ?? 'unrecorded'}  ${formatDuration(r.durationMs)}  ` +
+      `\nround ${r.round}  ${r.status ?? 'unrecorded'}  ${formatMillis(r.durationMs)}  ` +
       `prompts ${r.prompts}  candidates ${r.candidates}  judgements ${r.judgements}  ` +
       `pairs ${r.pairs}  discards ${discards || '0'}` +
       (r.trainSteps ? `  train steps ${r.trainSteps}` : '') +
@@ -80,7 +80,7 @@ function roundsText(o: RunOverview): string {
           String(st.stageIndex),
           st.kind,
           st.status,
-          formatDuration(st.durationMs),
+          formatMillis(st.durationMs),
           String(st.attempts),
           countsText(st.counts) + (st.error ? `  error: ${st.error.message}` : ''),
         ]),
