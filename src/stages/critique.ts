@@ -2,25 +2,22 @@ import { Rng } from '../core/rng.js';
 import { promptText } from '../judges/model-judge.js';
 import type { RunContext } from './context.js';
 import type { CritiqueStageSpec } from '../spec/schema.js';
-import { samplePrinciple } from '../prompts/constitution.js';
-import { loadRubric } from '../prompts/rubric.js';
+import type { Engine, GenerateOptions } from '../engine/index.js';
+import { samplePrinciple, type Principle } from '../prompts/constitution.js';
+import { loadRubric, type Rubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
-import type { PromptRow } from '../store/types.js';
 import { generateOptions } from './sampling.js';
 import { loadJudgeTexts } from './judge-setup.js';
-import type { StageResult } from './stage.js';
+import type { Stage, StageInput, StageResult } from './stage.js';
 
 /**
  * Constitutional AI's supervised step: the policy critiques its first answer against a sampled
  * principle, then revises it; the revision is stored as another candidate of the prompt (origin
  * `revision`, pointing at the original), so judges and the pair stage can prefer it.
  */
-export async function runCritiqueStage(
+async function runCritiqueStage(
   ctx: RunContext,
-  spec: CritiqueStageSpec,
-  round: number,
-  stageIndex: number,
-  prompts: PromptRow[],
+  { spec, round, index: stageIndex, prompts }: StageInput<CritiqueStageSpec>,
 ): Promise<StageResult> {
   const { constitution } = loadJudgeTexts(ctx, spec.critique_rubric, spec.constitution);
   const critique = loadRubric(ctx.path(spec.critique_rubric));
@@ -53,42 +50,15 @@ export async function runCritiqueStage(
       constitution!,
       new Rng(ctx.seedFor('critique-principle', hash)),
     );
-    const vars = {
-      prompt: promptText(p.messages),
-      response: original.text,
-      principle: {
-        id: principle.id,
-        title: principle.title,
-        text: principle.critique ?? principle.text,
-      },
-    };
     const seed = ctx.seedFor('critique', hash);
     const opts = generateOptions(spec, 1, seed);
-    const critiqueText = (
-      await engine.generate(
-        [{ messages: [{ role: 'user', content: critique.render(vars) }] }],
-        opts,
-      )
-    ).results[0].completions[0].text;
-    const parsedCritique =
-      critique.format.kind === 'text'
-        ? critique.format.parse(critiqueText)
-        : { ok: true as const, text: critiqueText };
-    const revVars = {
-      ...vars,
-      principle: { ...vars.principle, text: principle.revision ?? principle.text },
-      critique: parsedCritique.ok ? parsedCritique.text : critiqueText,
-    };
-    const out = (
-      await engine.generate([{ messages: [{ role: 'user', content: revision.render(revVars) }] }], {
-        ...opts,
-        seed: seed + 1,
-      })
-    ).results[0].completions[0];
-    const parsed =
-      revision.format.kind === 'text'
-        ? revision.format.parse(out.text)
-        : { ok: true as const, text: out.text };
+    const { critiqueText, out, parsed } = await critiqueThenRevise(
+      engine,
+      { critique, revision },
+      { prompt: promptText(p.messages), response: original.text },
+      principle,
+      opts,
+    );
     if (!parsed.ok) counts.parse_failures++;
     ctx.store.addCandidate({
       round,
@@ -137,3 +107,49 @@ export async function runCritiqueStage(
   }
   return { counts };
 }
+
+/**
+ * The policy critiques its answer under the principle's critique request, then revises it under
+ * the revision request, seeing its critique (the revision's seed is the critique's + 1).
+ */
+async function critiqueThenRevise(
+  engine: Engine,
+  { critique, revision }: { critique: Rubric; revision: Rubric },
+  answer: { prompt: string; response: string },
+  principle: Principle,
+  opts: GenerateOptions,
+) {
+  const vars = {
+    ...answer,
+    principle: {
+      id: principle.id,
+      title: principle.title,
+      text: principle.critique ?? principle.text,
+    },
+  };
+  const critiqueText = (
+    await engine.generate([{ messages: [{ role: 'user', content: critique.render(vars) }] }], opts)
+  ).results[0].completions[0].text;
+  const parsedCritique =
+    critique.format.kind === 'text'
+      ? critique.format.parse(critiqueText)
+      : { ok: true as const, text: critiqueText };
+  const revVars = {
+    ...vars,
+    principle: { ...vars.principle, text: principle.revision ?? principle.text },
+    critique: parsedCritique.ok ? parsedCritique.text : critiqueText,
+  };
+  const out = (
+    await engine.generate([{ messages: [{ role: 'user', content: revision.render(revVars) }] }], {
+      ...opts,
+      seed: opts.seed + 1,
+    })
+  ).results[0].completions[0];
+  const parsed =
+    revision.format.kind === 'text'
+      ? revision.format.parse(out.text)
+      : { ok: true as const, text: out.text };
+  return { critiqueText, out, parsed };
+}
+
+export const critiqueStage: Stage<CritiqueStageSpec> = { kind: 'critique', run: runCritiqueStage };
