@@ -6,7 +6,7 @@ import { inputHash } from '../store/hash.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
-type Scored = CandidateScore & { score: number };
+export type Scored = CandidateScore & { score: number };
 
 /**
  * Chosen/rejected pairs per prompt from the judges' scores. Strategies: `max-min` (best vs
@@ -92,7 +92,7 @@ export const pairStage: Stage<PairStageSpec> = { kind: 'pair', run: runPairStage
 export function choosePairs(
   spec: Pick<PairStageSpec, 'strategy' | 'min_margin' | 'length_control'>,
   scored: Scored[],
-  rng: Rng,
+  rng: { nextFloat(): number },
 ): { pairs: [Scored, Scored][] } | { reason: string; detail: Record<string, unknown> } {
   const scores = scored.map((s) => s.score);
   const max = Math.max(...scores);
