@@ -3,9 +3,10 @@ import { promptText } from '../judges/model-judge.js';
 import type { RunContext } from './context.js';
 import type { CritiqueStageSpec } from '../spec/schema.js';
 import type { Engine, GenerateOptions } from '../engine/index.js';
-import { samplePrinciple, type Principle } from '../prompts/constitution.js';
+import { samplePrinciple, type Constitution, type Principle } from '../prompts/constitution.js';
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
+import type { CandidateRow, SamplingRecord } from '../store/types.js';
 import { generateOptions } from './sampling.js';
 import { loadJudgeTexts } from './judge-setup.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
@@ -31,17 +32,7 @@ async function runCritiqueStage(
     const cands = ctx.store.candidatesForPrompt(round, p.id).filter((c) => c.origin === 'sample');
     const original = cands[0];
     if (!original) continue;
-    const hash = inputHash(
-      'revision',
-      round,
-      original.inputHash,
-      critique.hash,
-      revision.hash,
-      constitution!.hash,
-      spec.temperature,
-      spec.max_new_tokens,
-      ctx.policy.checkpointId,
-    );
+    const hash = revisionHash(ctx, spec, round, original, [critique, revision, constitution!]);
     if (ctx.store.existingId('candidates', hash)) {
       counts.reused++;
       continue;
@@ -60,22 +51,18 @@ async function runCritiqueStage(
       opts,
     );
     if (!parsed.ok) counts.parse_failures++;
+    const text = parsed.ok ? parsed.text : out.text;
     ctx.store.addCandidate({
       round,
       stageIndex,
       inputHash: hash,
       promptId: p.id,
       idx: Math.max(...ctx.store.candidatesForPrompt(round, p.id).map((c) => c.idx)) + 1,
-      text: parsed.ok ? parsed.text : out.text,
+      text,
       tokenIds: out.tokenIds,
       logprobsSum: out.logprobs.reduce((a, b) => a + b, 0),
       finishReason: out.finishReason,
-      sampling: {
-        temperature: spec.temperature,
-        top_p: 1,
-        top_k: 0,
-        max_new_tokens: spec.max_new_tokens,
-      },
+      sampling: revisionSampling(spec),
       seed,
       checkpointId: ctx.policy.checkpointId,
       origin: 'revision',
@@ -92,7 +79,7 @@ async function runCritiqueStage(
       round,
       promptId: p.id,
       index: -1,
-      text: parsed.ok ? parsed.text : out.text,
+      text,
       tokens: out.tokenIds.length,
     });
     ctx.emit({
@@ -106,6 +93,37 @@ async function runCritiqueStage(
     });
   }
   return { counts };
+}
+
+/** What determines a revision: the original answer, the three texts, sampling and policy. */
+function revisionHash(
+  ctx: RunContext,
+  spec: CritiqueStageSpec,
+  round: number,
+  original: CandidateRow,
+  [critique, revision, constitution]: [Rubric, Rubric, Constitution],
+): string {
+  return inputHash(
+    'revision',
+    round,
+    original.inputHash,
+    critique.hash,
+    revision.hash,
+    constitution.hash,
+    spec.temperature,
+    spec.max_new_tokens,
+    ctx.policy.checkpointId,
+  );
+}
+
+/** The sampling a revision records (generateOptions samples with top_p 1, top_k 0 when unset). */
+function revisionSampling(spec: CritiqueStageSpec): SamplingRecord {
+  return {
+    temperature: spec.temperature,
+    top_p: 1,
+    top_k: 0,
+    max_new_tokens: spec.max_new_tokens,
+  };
 }
 
 /**
