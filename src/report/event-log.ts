@@ -4,7 +4,7 @@
 import type { PipelineEvent } from '../events.js';
 import type { RunStore } from '../store/run-store.js';
 import type { EventRow } from '../store/types.js';
-import { formatDuration, formatNumber } from './format.js';
+import { formatMillis, formatNumber } from './format.js';
 
 export interface LoggedEvent {
   id: number;
@@ -40,7 +40,7 @@ const countsText = (c: Record<string, number>): string =>
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
 
-const seconds = (s: number): string => formatDuration(s * 1000);
+const seconds = (s: number): string => formatMillis(s * 1000);
 
 /** One line for an event; unknown types (a newer build's) print their payload. */
 export function describeEvent(e: PipelineEvent): string {

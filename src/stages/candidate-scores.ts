@@ -17,7 +17,7 @@ export interface CandidateScore {
  * pairwise win shares is the majority verdict.
  */
 export function candidateScores(
-  store: RunStore,
+  store: Pick<RunStore, 'judgementsForCandidate'>,
   cands: CandidateRow[],
   judges: string[],
   combine: 'mean' | 'majority' = 'mean',

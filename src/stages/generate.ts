@@ -1,20 +1,16 @@
 import { generateOptions } from './sampling.js';
-import type { StageResult } from './stage.js';
+import type { Stage, StageInput, StageResult } from './stage.js';
 import type { RunContext } from './context.js';
 import type { GenerateStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
-import type { PromptRow } from '../store/types.js';
 
 /**
  * N candidates per prompt from the current policy; the N share one prefill. A prompt whose N
  * candidates are already stored (a resumed run) is skipped, so nothing is generated twice.
  */
-export async function runGenerateStage(
+async function runGenerateStage(
   ctx: RunContext,
-  spec: GenerateStageSpec,
-  round: number,
-  stageIndex: number,
-  prompts: PromptRow[],
+  { spec, round, index: stageIndex, prompts }: StageInput<GenerateStageSpec>,
 ): Promise<StageResult> {
   const engine = await ctx.engines.get(ctx.policy);
   const sampling = {
@@ -90,3 +86,5 @@ export async function runGenerateStage(
   }
   return { counts: { prompts: prompts.length, generated, reused } };
 }
+
+export const generateStage: Stage<GenerateStageSpec> = { kind: 'generate', run: runGenerateStage };

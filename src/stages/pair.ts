@@ -1,12 +1,12 @@
+import { PipelineError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { RunContext } from './context.js';
-import type { JudgeStageSpec, PairStageSpec } from '../spec/schema.js';
+import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
-import type { PromptRow } from '../store/types.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
-import type { StageResult } from './stage.js';
+import type { Stage, StageInput, StageResult } from './stage.js';
 
-type Scored = CandidateScore & { score: number };
+export type Scored = CandidateScore & { score: number };
 
 /**
  * Chosen/rejected pairs per prompt from the judges' scores. Strategies: `max-min` (best vs
@@ -14,14 +14,17 @@ type Scored = CandidateScore & { score: number };
  * (Meta-Rewarding LMs): chosen = the shortest answer in the top band, rejected = the longest in
  * the bottom band, each band ρ·(max−min) wide. Every discarded prompt is stored with its reason.
  */
-export async function runPairStage(
+async function runPairStage(
   ctx: RunContext,
-  spec: PairStageSpec,
-  judgeStage: JudgeStageSpec,
-  round: number,
-  stageIndex: number,
-  prompts: PromptRow[],
+  { spec, round, index: stageIndex, prompts, judgeStage }: StageInput<PairStageSpec>,
 ): Promise<StageResult> {
+  // validation refuses a pair stage with no judge stage before it; this guards the contract
+  if (!judgeStage)
+    throw new PipelineError({
+      code: 'E_PAIR_NO_JUDGE',
+      message: `pair stage ${stageIndex} of round ${round} has no judge stage before it to read scores from`,
+      hint: 'put a judge stage before the pair stage in stages:',
+    });
   const counts: Record<string, number> = { pairs: 0 };
   const discarded: Record<string, number> = {};
   prompts.forEach((p, i) => {
@@ -84,10 +87,12 @@ export async function runPairStage(
   return { counts };
 }
 
+export const pairStage: Stage<PairStageSpec> = { kind: 'pair', run: runPairStage };
+
 export function choosePairs(
   spec: Pick<PairStageSpec, 'strategy' | 'min_margin' | 'length_control'>,
   scored: Scored[],
-  rng: Rng,
+  rng: { nextFloat(): number },
 ): { pairs: [Scored, Scored][] } | { reason: string; detail: Record<string, unknown> } {
   const scores = scored.map((s) => s.score);
   const max = Math.max(...scores);

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Engine, type TrainJob } from '../engine/index.js';
-import type { RunContext } from './context.js';
+import type { Policy, RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
-import type { StageResult } from './stage.js';
+import type { Stage, StageInput, StageResult } from './stage.js';
 
 function fileHash(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -16,11 +16,9 @@ function fileHash(path: string): string {
  * policy's adapter from round to round; the reference is the round-start policy or the initial
  * model, as the file says, and is recorded with the round. The new policy M_r becomes current.
  */
-export async function runTrainStage(
+async function runTrainStage(
   ctx: RunContext,
-  spec: TrainStageSpec,
-  round: number,
-  stageIndex: number,
+  { spec, round, index: stageIndex }: StageInput<TrainStageSpec>,
 ): Promise<StageResult> {
   const store = ctx.store;
   const pairs = store.pairsForRound(round);
@@ -46,46 +44,8 @@ export async function runTrainStage(
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
   store.upsertRound(round, { referenceCheckpointId: reference.checkpointId });
   store.clearTrainSteps(round);
-  const job: TrainJob = {
-    model: spec.full ? ctx.policy.path : base.path,
-    adapter: spec.full ? undefined : ctx.policy.adapter,
-    refModel: reference.path,
-    refAdapter: reference.adapter,
-    rows,
-    labels: pairs.map((p) => `pair ${p.id}`),
-    out,
-    full: spec.full,
-    lora: { r: spec.lora.r, alpha: spec.lora.alpha, targets: spec.lora.target_modules },
-    losses: spec.loss,
-    lossWeights: spec.loss_weights ?? spec.loss.map(() => 1),
-    lossOptions: {
-      beta: spec.beta,
-      labelSmoothing: spec.label_smoothing,
-      simpoGamma: spec.simpo_gamma,
-      desirableWeight: 1,
-      undesirableWeight: 1,
-    },
-    optimizer: {
-      beta1: spec.adam_beta1,
-      beta2: spec.adam_beta2,
-      eps: spec.adam_epsilon,
-      weightDecay: spec.weight_decay,
-      maxGradNorm: spec.max_grad_norm,
-    },
-    learningRate: spec.learning_rate,
-    lrSchedule: spec.lr_scheduler_type,
-    warmupSteps: spec.warmup_steps,
-    epochs: spec.epochs,
-    maxSteps: spec.max_steps,
-    batchSize: spec.batch_size,
-    gradAccum: spec.gradient_accumulation_steps,
-    gradientCheckpointing: spec.gradient_checkpointing,
-    maxLength: spec.max_length,
-    seed: ctx.seedFor('train', round),
-    merge: spec.merge,
-    threads: ctx.spec.model.threads,
-    device: ctx.spec.model.device,
-  };
+  const labels = pairs.map((p) => `pair ${p.id}`);
+  const job = trainJob(ctx, spec, round, reference, { rows, labels, out });
   const outcome = await Engine.train(job, (e) => {
     if (e.type !== 'step') return;
     const m = e.metrics;
@@ -133,3 +93,58 @@ export async function runTrainStage(
     },
   };
 }
+
+/**
+ * The engine's job for this stage: continue the policy (its adapter, or its full weights), against
+ * the reference, with the stage's hyper-parameters; the seed is the round's.
+ */
+function trainJob(
+  ctx: RunContext,
+  spec: TrainStageSpec,
+  round: number,
+  reference: Policy,
+  { rows, labels, out }: Pick<TrainJob, 'rows' | 'labels' | 'out'>,
+): TrainJob {
+  return {
+    model: spec.full ? ctx.policy.path : ctx.initial.path,
+    adapter: spec.full ? undefined : ctx.policy.adapter,
+    refModel: reference.path,
+    refAdapter: reference.adapter,
+    rows,
+    labels,
+    out,
+    full: spec.full,
+    lora: { r: spec.lora.r, alpha: spec.lora.alpha, targets: spec.lora.target_modules },
+    losses: spec.loss,
+    lossWeights: spec.loss_weights ?? spec.loss.map(() => 1),
+    lossOptions: {
+      beta: spec.beta,
+      labelSmoothing: spec.label_smoothing,
+      simpoGamma: spec.simpo_gamma,
+      desirableWeight: 1,
+      undesirableWeight: 1,
+    },
+    optimizer: {
+      beta1: spec.adam_beta1,
+      beta2: spec.adam_beta2,
+      eps: spec.adam_epsilon,
+      weightDecay: spec.weight_decay,
+      maxGradNorm: spec.max_grad_norm,
+    },
+    learningRate: spec.learning_rate,
+    lrSchedule: spec.lr_scheduler_type,
+    warmupSteps: spec.warmup_steps,
+    epochs: spec.epochs,
+    maxSteps: spec.max_steps,
+    batchSize: spec.batch_size,
+    gradAccum: spec.gradient_accumulation_steps,
+    gradientCheckpointing: spec.gradient_checkpointing,
+    maxLength: spec.max_length,
+    seed: ctx.seedFor('train', round),
+    merge: spec.merge,
+    threads: ctx.spec.model.threads,
+    device: ctx.spec.model.device,
+  };
+}
+
+export const trainStage: Stage<TrainStageSpec> = { kind: 'train', run: runTrainStage };

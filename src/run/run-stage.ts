@@ -1,0 +1,68 @@
+import type { JudgeStageSpec, StageSpec } from '../spec/schema.js';
+import type { RunContext } from '../stages/context.js';
+import { STAGES } from '../stages/index.js';
+import type { StageResult } from '../stages/stage.js';
+import type { PromptRow } from '../store/types.js';
+import { policyAt } from './policy.js';
+
+/**
+ * Run one stage unless the store says it is done, recording its status and counts and telling
+ * the event sink; returns 'stop' when a gate stops the run.
+ */
+export async function runStage(
+  ctx: RunContext,
+  s: StageSpec,
+  round: number,
+  index: number,
+  prompts: PromptRow[],
+  judgeStage: JudgeStageSpec | undefined,
+): Promise<'ok' | 'stop'> {
+  const store = ctx.store;
+  const prior = store.getStage(round, index);
+  if (prior?.status === 'done') {
+    // a finished train stage's checkpoint is the policy the rest of the round uses
+    if (s.kind === 'train') ctx.policy = policyAt(ctx, round + 1);
+    ctx.emit({
+      type: 'stage-end',
+      round,
+      stage: index,
+      kind: s.kind,
+      status: 'skipped',
+      seconds: 0,
+      counts: prior.counts ?? {},
+    });
+    return 'ok';
+  }
+  store.startStage(round, index, s.kind);
+  ctx.emit({ type: 'stage-start', round, stage: index, kind: s.kind, total: prompts.length });
+  const t = performance.now();
+  const seconds = () => (performance.now() - t) / 1000;
+  let result: StageResult;
+  try {
+    result = await STAGES[s.kind].run(ctx, { spec: s, round, index, prompts, judgeStage });
+  } catch (e) {
+    store.finishStage(round, index, { status: 'failed', error: e });
+    ctx.emit({
+      type: 'stage-end',
+      round,
+      stage: index,
+      kind: s.kind,
+      status: 'failed',
+      seconds: seconds(),
+      counts: {},
+    });
+    throw e;
+  }
+  const status = ctx.stopped ? 'interrupted' : 'done';
+  store.finishStage(round, index, { status, counts: result.counts });
+  ctx.emit({
+    type: 'stage-end',
+    round,
+    stage: index,
+    kind: s.kind,
+    status,
+    seconds: seconds(),
+    counts: result.counts,
+  });
+  return result.gateHits?.some((h) => h.gate.action === 'stop') ? 'stop' : 'ok';
+}

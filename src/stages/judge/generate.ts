@@ -1,0 +1,80 @@
+import { judgeByGeneration, type ScoreSample } from '../../judges/model-judge.js';
+import { openaiJudgeByGeneration } from '../../judges/openai-judge.js';
+import { inputHash } from '../../store/hash.js';
+import type { CandidateRow } from '../../store/types.js';
+import { serverDetail } from '../judge-setup.js';
+import { emitJudgement, storeJudgement } from './record.js';
+import type { ModelJudgeUnit } from './unit.js';
+
+/**
+ * `samples` sampled answers to the rubric, each parsed for a score (a parse failure is stored,
+ * never guessed). The samples share one seed and one request; each is its own judgement row.
+ */
+export async function judgeCandidateByGeneration(
+  u: ModelJudgeUnit,
+  c: CandidateRow,
+  vars: Record<string, unknown>,
+): Promise<void> {
+  const { ctx, spec, judge, counts } = u;
+  const hashes = Array.from({ length: spec.samples }, (_, k) =>
+    inputHash(
+      'judgement',
+      judge.id,
+      'generate',
+      u.texts.rubric.hash,
+      u.base.constitutionHash,
+      c.inputHash,
+      u.sampling,
+      k,
+      u.identity,
+    ),
+  );
+  if (hashes.every((h) => ctx.store.existingId('judgements', h))) {
+    counts.reused += hashes.length;
+    return;
+  }
+  const seed = ctx.seedFor('judge', hashes[0]);
+  const { rubric } = u.texts;
+  let r: { rendered: string; samples: ScoreSample[] };
+  let details: (Record<string, unknown> | undefined)[] = [];
+  if (judge.kind === 'openai') {
+    const o = await openaiJudgeByGeneration(
+      judge.client,
+      rubric,
+      vars,
+      spec.samples,
+      u.sampling,
+      seed,
+    );
+    r = o;
+    details = o.samples.map((s) => serverDetail(judge, o.model, s.finishReason));
+  } else r = await judgeByGeneration(u.engine!, rubric, vars, spec.samples, u.sampling, seed);
+  let added = 0;
+  ctx.store.transaction(() =>
+    r.samples.forEach((s, k) => {
+      // after `samples` was raised, the first ones are already stored
+      if (ctx.store.existingId('judgements', hashes[k])) return;
+      added++;
+      if (s.parseError) counts.parse_failures++;
+      storeJudgement(u, {
+        inputHash: hashes[k],
+        mode: 'generate',
+        candidateId: c.id,
+        renderedPrompt: r.rendered,
+        rawOutput: s.raw,
+        score: s.score,
+        parseError: s.parseError ?? null,
+        sampleIdx: k,
+        detail: details[k],
+      });
+    }),
+  );
+  counts.judgements += added;
+  counts.reused += r.samples.length - added;
+  const first = r.samples[0];
+  emitJudgement(u, {
+    score: first.score ?? undefined,
+    parseError: first.parseError,
+    text: first.raw,
+  });
+}
