@@ -6,7 +6,7 @@ import { Rng } from '../core/rng.js';
 import { loadPromptSet } from '../prompts/prompt-set.js';
 import { checkRubricUse, loadRubric, type RubricMode } from '../prompts/rubric.js';
 import { runCritiqueStage } from '../stages/critique.js';
-import { runEvaluateStage } from '../stages/evaluate.js';
+import { evaluateStage } from '../stages/evaluate/index.js';
 import { runGenerateStage } from '../stages/generate.js';
 import { runJudgeStage } from '../stages/judge.js';
 import { resolveJudge } from '../stages/judge-setup.js';
@@ -314,7 +314,13 @@ async function runStage(
         result = await runTrainStage(ctx, s, round, index);
         break;
       case 'evaluate':
-        result = await runEvaluateStage(ctx, s, lastJudge, round, index);
+        result = await evaluateStage.run(ctx, {
+          spec: s,
+          round,
+          index,
+          prompts,
+          judgeStage: lastJudge,
+        });
         break;
     }
   } catch (e) {
