@@ -24,6 +24,7 @@ import { readPipelineFile } from '../spec/read-file.js';
 import { RunContext, type Policy } from '../stages/context.js';
 import type { JudgeStageSpec, PipelineSpec, StageSpec } from '../spec/schema.js';
 import { validatePipeline, type ValidatedPipeline } from '../spec/validate/index.js';
+import { insecureKeyWarnings } from '../spec/validate/secrets.js';
 
 export interface RunOptions {
   file: string;
@@ -189,6 +190,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
 
     // Resolve every named judge now, so a missing API key or phrase file fails before any work.
     for (const name of Object.keys(spec.judges)) resolveJudge(ctx, name);
+    for (const message of insecureKeyWarnings(spec.judges)) ctx.emit({ type: 'warning', message });
     // Round 0: the initial model's drift baseline. It has no judge stage of its own, so its
     // evaluation borrows the rubric of the rounds' first judge stage.
     const firstJudge = spec.stages.find((s): s is JudgeStageSpec => s.kind === 'judge');

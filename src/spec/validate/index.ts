@@ -24,6 +24,7 @@ import {
   type StageSpec,
 } from '../schema.js';
 import { locate } from '../yaml-locate.js';
+import { checkSecrets } from './secrets.js';
 
 export const BUILTIN_MODELS = ['builtin:tiny'] as const;
 
@@ -132,6 +133,7 @@ export function checkPipeline(
   checkJudgeNames(out, raw, parts);
   checkStageSettings(out, parts);
   checkJudgeSettings(out, parts);
+  checkSecrets(raw, (path, message) => out.add(path, message));
   if (opts.checkFiles || opts.checkTemplate)
     checkFiles(out, raw, baseDir, opts.checkFiles ?? false, opts.checkTemplate);
 
