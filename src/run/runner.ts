@@ -25,6 +25,8 @@ import { RunContext, type Policy } from '../stages/context.js';
 import type { JudgeStageSpec, PipelineSpec, StageSpec } from '../spec/schema.js';
 import { validatePipeline, type ValidatedPipeline } from '../spec/validate/index.js';
 import { insecureKeyWarnings } from '../spec/validate/secrets.js';
+import { checkRoot } from './check-root.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 
 export interface RunOptions {
   file: string;
@@ -107,6 +109,7 @@ function policyAt(store: RunStore, ctx: RunContext, round: number): Policy {
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const { spec, baseDir, yaml } = validateWithTemplates(opts.file);
   const root = resolve(opts.root ?? 'runs');
+  checkRoot(root);
   const runId = opts.resume ?? newRunId(spec.name);
   assertRunId(runId);
   const runDir = join(root, runId);
@@ -118,9 +121,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       hint: 'list runs with `pipeline runs`, and pass --root if they are elsewhere',
     });
   mkdirSync(runDir, { recursive: true });
-  const store = openStore(dbPath);
-  const signal = opts.signal ?? new AbortController().signal;
   const sink = opts.sink ?? (() => {});
+  const lock = acquireRunLock(runDir, (message) =>
+    sink({ type: 'warning', message, time: new Date().toISOString(), runId }),
+  );
+  const store = openStoreOrRelease(dbPath, lock);
+  const signal = opts.signal ?? new AbortController().signal;
   const t0 = performance.now();
   const engines = new EnginePool();
   let ctx: RunContext | undefined;
@@ -267,6 +273,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await engines.closeAll();
     store.close();
+    lock.release();
+  }
+}
+
+function openStoreOrRelease(dbPath: string, lock: RunLock): RunStore {
+  try {
+    return openStore(dbPath);
+  } catch (e) {
+    lock.release();
+    throw e;
   }
 }
 
