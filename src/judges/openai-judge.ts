@@ -18,6 +18,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PipelineError } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
 import { cleartextKeyHost } from '../spec/validate/secrets.js';
 import { backoffDelayMs } from './backoff.js';
 import type { JudgeSpec } from '../spec/schema.js';
@@ -419,7 +420,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function snippet(text: string): string {
   const t = text.trim().replace(/\s+/g, ' ');
-  return t.length > ERROR_TEXT_LIMIT ? `${t.slice(0, ERROR_TEXT_LIMIT)}…` : t;
+  return excerpt(t, ERROR_TEXT_LIMIT);
 }
 
 /** The error text of an OpenAI-style body ({error: {message}}, {error: "..."}, {message}), else the body. */

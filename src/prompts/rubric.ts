@@ -25,6 +25,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { fail, PipelineError } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
 import {
   ANSWER_FORMAT_NAMES,
   answerFormat,
@@ -380,7 +381,7 @@ function readFrontMatter(yaml: string, firstLine: number, path: string): FrontMa
   if (err) {
     bad(
       at(err.pos[0]),
-      `front matter is not valid YAML: ${err.message.split('\n')[0]}`,
+      `front matter is not valid YAML: ${excerpt(err.message.split('\n')[0], 160)}`,
       'fix the YAML at that position; the front matter holds "key: value" lines such as "scale: [0, 5]"',
     );
   }
@@ -394,7 +395,7 @@ function readFrontMatter(yaml: string, firstLine: number, path: string): FrontMa
     if (!(FRONT_MATTER_KEYS as readonly string[]).includes(key)) {
       bad(
         nodeAt(item.key),
-        `unknown front-matter key "${key}"`,
+        `unknown front-matter key "${excerpt(key)}"`,
         `allowed keys: ${FRONT_MATTER_KEYS.join(', ')}`,
       );
     }
@@ -408,7 +409,7 @@ function readFrontMatter(yaml: string, firstLine: number, path: string): FrontMa
   if (typeof formatName !== 'string' || !isAnswerFormatName(formatName)) {
     fail(
       'E_RUBRIC_FORMAT',
-      `${fmt.where}: unknown answer_format ${JSON.stringify(formatName)}`,
+      `${fmt.where}: unknown answer_format ${excerpt(String(JSON.stringify(formatName)))}`,
       `use one of: ${ANSWER_FORMAT_NAMES.join(', ')}`,
     );
   }
@@ -420,7 +421,7 @@ function readFrontMatter(yaml: string, firstLine: number, path: string): FrontMa
   if (typeof mode !== 'string' || !(RUBRIC_MODES as readonly string[]).includes(mode)) {
     bad(
       modeField.where,
-      `unknown mode ${JSON.stringify(mode)}`,
+      `unknown mode ${excerpt(String(JSON.stringify(mode)))}`,
       `use one of: ${RUBRIC_MODES.join(', ')}`,
     );
   }
@@ -448,7 +449,7 @@ function readFrontMatter(yaml: string, firstLine: number, path: string): FrontMa
     ) {
       bad(
         scaleField.where,
-        `scale must be [min, max] with numbers min < max, got ${JSON.stringify(v)}`,
+        `scale must be [min, max] with numbers min < max, got ${excerpt(String(JSON.stringify(v)))}`,
         'e.g. "scale: [0, 5]"',
       );
     }
