@@ -34,6 +34,8 @@ export interface RunOptions {
   root?: string;
   /** Continue this run id instead of starting a new one. */
   resume?: string;
+  /** Folders outside the pipeline's and the project's that referenced files may lie in. */
+  allowPaths?: readonly string[];
   sink?: EventSink;
   signal?: AbortSignal;
 }
@@ -45,10 +47,14 @@ export interface RunOutcome {
 }
 
 /** validate + the template checks that need the prompts layer (compile, mode, variables). */
-export function validateWithTemplates(file: string): ValidatedPipeline & { yaml: string } {
+export function validateWithTemplates(
+  file: string,
+  allowPaths?: readonly string[],
+): ValidatedPipeline & { yaml: string } {
   const pf = readPipelineFile(file);
   const v = validatePipeline(pf, {
     checkFiles: true,
+    allowPaths,
     checkTemplate: (abs, _kind, use) => {
       try {
         checkRubricUse(loadRubric(abs), use.rubricMode as RubricMode);
@@ -107,7 +113,7 @@ function policyAt(store: RunStore, ctx: RunContext, round: number): Policy {
  * database, so `resume` skips finished stages and, inside a stage, finished units.
  */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
-  const { spec, baseDir, yaml } = validateWithTemplates(opts.file);
+  const { spec, baseDir, yaml } = validateWithTemplates(opts.file, opts.allowPaths);
   const root = resolve(opts.root ?? 'runs');
   checkRoot(root);
   const runId = opts.resume ?? newRunId(spec.name);

@@ -25,6 +25,7 @@ import {
 } from '../schema.js';
 import { locate } from '../yaml-locate.js';
 import { checkSecrets } from './secrets.js';
+import { allowedRoots, containmentProblem } from './paths.js';
 
 export const BUILTIN_MODELS = ['builtin:tiny'] as const;
 
@@ -57,6 +58,8 @@ export interface ValidateOptions {
   checkFiles?: boolean;
   /** Called for each rubric template that exists; its message is reported at the template field. */
   checkTemplate?: TemplateChecker;
+  /** Folders besides the pipeline's and the project's that referenced files may lie in. */
+  allowPaths?: readonly string[];
 }
 
 export interface ValidatedPipeline {
@@ -135,7 +138,7 @@ export function checkPipeline(
   checkJudgeSettings(out, parts);
   checkSecrets(raw, (path, message) => out.add(path, message));
   if (opts.checkFiles || opts.checkTemplate)
-    checkFiles(out, raw, baseDir, opts.checkFiles ?? false, opts.checkTemplate);
+    checkFiles(out, raw, baseDir, opts.checkFiles ?? false, opts.checkTemplate, opts.allowPaths);
 
   const problems = out.sorted();
   return {
@@ -878,7 +881,9 @@ function checkFiles(
   baseDir: string,
   checkExists: boolean,
   checkTemplate: TemplateChecker | undefined,
+  allowPaths?: readonly string[],
 ): void {
+  const roots = allowedRoots(baseDir, allowPaths);
   const check = (
     path: Path,
     value: string | undefined,
@@ -908,7 +913,9 @@ function checkFiles(
       return;
     }
     const abs = resolvePipelinePath(baseDir, value);
-    const problem = fileProblem(abs, value, kind);
+    const problem =
+      fileProblem(abs, value, kind) ??
+      (kind === 'file' && checkExists ? containmentProblem(abs, value, roots) : undefined);
     if (problem) {
       // Say where we looked: relative paths resolve against the pipeline file, not the cwd,
       // and that surprises people who run `pipeline` from the repository root.
