@@ -115,7 +115,6 @@ function policyAt(store: RunStore, ctx: RunContext, round: number): Policy {
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const { spec, baseDir, yaml } = validateWithTemplates(opts.file, opts.allowPaths);
   const root = resolve(opts.root ?? 'runs');
-  checkRoot(root);
   const runId = opts.resume ?? newRunId(spec.name);
   assertRunId(runId);
   const runDir = join(root, runId);
@@ -126,6 +125,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       message: `no run '${runId}' under ${root}`,
       hint: 'list runs with `pipeline runs`, and pass --root if they are elsewhere',
     });
+  checkRoot(root);
   mkdirSync(runDir, { recursive: true });
   const sink = opts.sink ?? (() => {});
   const lock = acquireRunLock(runDir, (message) =>

@@ -17,7 +17,8 @@ export function allowedRoots(
   allowPaths: readonly string[] = [],
   cwd: string = process.cwd(),
 ): string[] {
-  return [baseDir, cwd, ...allowPaths.map((p) => resolve(cwd, p))].map(realOrSelf);
+  const roots = [baseDir, cwd, ...allowPaths.map((p) => resolve(cwd, p))].map(realOrSelf);
+  return [...new Set(roots)];
 }
 
 /**
@@ -34,7 +35,7 @@ export function containmentProblem(
   const shown = real === abs ? '' : ` (it resolves to ${real})`;
   return {
     what: `'${value}' is outside the pipeline's folder and the project folder${shown}`,
-    expected: `a file under ${roots[0]} or ${roots[1]}, or \`--allow-path <dir>\` naming a folder that holds it`,
+    expected: `a file under ${roots.join(' or ')}, or \`--allow-path <dir>\` naming a folder that holds it`,
   };
 }
 
