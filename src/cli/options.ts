@@ -35,3 +35,13 @@ export function threadsOption(): Option {
     'onnxruntime intra-op threads (default: one per core)',
   ).argParser(intArg(1, 1024));
 }
+
+/** Repeatable: a folder outside the pipeline's and the project's whose files a pipeline may read. */
+export function allowPathOption(): Option {
+  return new Option(
+    '--allow-path <dir>',
+    'also let the pipeline read files under <dir> (repeatable; default: only its own folder tree and the current folder)',
+  )
+    .argParser((v: string, prev: string[]) => [...prev, v])
+    .default([]);
+}

@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { PipelineError } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
+import { decodeUtf8 } from '../core/utf8.js';
 
 export interface JsonlRow {
   value: unknown;
@@ -19,7 +21,7 @@ export function readJsonl(path: string): JsonlRow[] {
     });
   }
   const rows: JsonlRow[] = [];
-  readFileSync(path, 'utf8')
+  decodeUtf8(readFileSync(path), path)
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;
@@ -29,7 +31,7 @@ export function readJsonl(path: string): JsonlRow[] {
       } catch (e) {
         throw new PipelineError({
           code: 'E_DATA_JSON',
-          message: `${where}: invalid JSON: ${(e as Error).message}`,
+          message: `${where}: invalid JSON: ${excerpt((e as Error).message, 120)}`,
           hint: 'each line must be one complete JSON object (JSONL)',
         });
       }

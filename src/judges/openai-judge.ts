@@ -18,6 +18,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PipelineError } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
+import { cleartextKeyHost } from '../spec/validate/secrets.js';
+import { backoffDelayMs } from './backoff.js';
 import type { JudgeSpec } from '../spec/schema.js';
 import type { Rubric } from '../prompts/rubric.js';
 import type { JudgeSampling, PairwiseSample, ScoreSample } from './model-judge.js';
@@ -35,7 +38,7 @@ export interface OpenAIClientOptions {
   timeoutS: number;
   /** Attempts per HTTP request, the first included (default 3). */
   maxTries?: number;
-  /** Delay before the first retry in ms, doubled for each further one (default 500). */
+  /** Delay before the first retry in ms, doubled for each further one, with jitter (default 500). */
   backoffMs?: number;
   /** Aborts requests in flight and pending retries (the run's stop signal). */
   signal?: AbortSignal;
@@ -124,7 +127,7 @@ export class OpenAIClient {
     return { choices, model };
   }
 
-  /** One chat completion request, retried on 429, 5xx and network errors. */
+  /** One chat completion request, retried on 429, 5xx, timeouts and network errors. */
   async complete(req: ChatRequest): Promise<ChatResult> {
     const n = this.#singleChoice ? 1 : req.n;
     const body: Record<string, unknown> = {
@@ -153,11 +156,13 @@ export class OpenAIClient {
         this.#singleChoice = true;
         return this.complete(req);
       }
+      // A timeout is a server too busy to answer in time, like a 429 or 503: worth another try.
       const retriable =
         outcome.kind === 'network' ||
+        outcome.kind === 'timeout' ||
         (outcome.kind === 'http' && (outcome.status === 429 || outcome.status >= 500));
       if (!retriable || attempt >= this.#maxTries) throw this.#error(outcome, attempt);
-      let delay = this.#backoffMs * 2 ** (attempt - 1);
+      let delay = backoffDelayMs(attempt, this.#backoffMs);
       if (outcome.kind === 'http' && outcome.retryAfterMs !== undefined)
         delay = Math.max(delay, Math.min(outcome.retryAfterMs, RETRY_AFTER_CAP_MS));
       try {
@@ -253,7 +258,7 @@ export class OpenAIClient {
     if (o.kind === 'timeout')
       return new PipelineError({
         code: 'E_JUDGE_TIMEOUT',
-        message: `${who} got no complete answer within ${this.timeoutS} s (timeout_s)`,
+        message: `${who} got no complete answer within ${this.timeoutS} s (timeout_s)${tries > 1 ? ` on each of ${tries} tries` : ''}`,
         hint: 'raise timeout_s for this judge, lower its concurrency, or check the server load',
       });
     if (o.kind === 'network')
@@ -299,7 +304,8 @@ type Outcome =
 
 /**
  * A client for a judge declared `kind: openai`. The key is read now, so a missing variable stops
- * the stage before any request is made.
+ * the stage before any request is made. Validation refuses a key bound for a non-loopback
+ * http:// host; the rule is enforced here too, so no path around validation can send it.
  */
 export function createOpenAIClient(
   name: string,
@@ -312,6 +318,13 @@ export function createOpenAIClient(
   } = {},
 ): OpenAIClient {
   const env = opts.env ?? process.env;
+  const host = cleartextKeyHost(spec.base_url, !!spec.api_key_env);
+  if (host && spec.allow_insecure_http !== true)
+    throw new PipelineError({
+      code: 'E_JUDGE_INSECURE',
+      message: `judge '${name}': refusing to send the API key in ${spec.api_key_env} unencrypted over http:// to ${host}`,
+      hint: 'use https://, a server on this machine (127.0.0.1, ::1, localhost), or set allow_insecure_http: true on the judge',
+    });
   let apiKey: string | undefined;
   if (spec.api_key_env) {
     apiKey = env[spec.api_key_env];
@@ -407,7 +420,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function snippet(text: string): string {
   const t = text.trim().replace(/\s+/g, ' ');
-  return t.length > ERROR_TEXT_LIMIT ? `${t.slice(0, ERROR_TEXT_LIMIT)}…` : t;
+  return excerpt(t, ERROR_TEXT_LIMIT);
 }
 
 /** The error text of an OpenAI-style body ({error: {message}}, {error: "..."}, {message}), else the body. */

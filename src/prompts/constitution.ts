@@ -11,6 +11,7 @@
 // change freely under a stable id; the constitution's hash records which wording a run used.
 
 import { fail } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
 import { readTextFile, sha256 } from './read-text.js';
 
 export interface Principle {
@@ -128,7 +129,7 @@ class PrincipleScanner {
     if (this.current !== undefined || this.title !== undefined) {
       fail(
         'E_CONSTITUTION_HEADING',
-        `${where}: a level-1 heading "${line}" is only allowed once, before the first principle`,
+        `${where}: a level-1 heading "${excerpt(line)}" is only allowed once, before the first principle`,
         `use "## <id>: <title>" for principles and "###" for sub-headings inside one`,
       );
     }
@@ -201,7 +202,7 @@ function startPrinciple(
   if (!/^##\s/.test(line) || !m || m[2].trim() === '') {
     return fail(
       'E_CONSTITUTION_HEADING',
-      `${where}: malformed principle heading "${line}"`,
+      `${where}: malformed principle heading "${excerpt(line)}"`,
       FORMAT_HINT,
     );
   }
@@ -209,7 +210,7 @@ function startPrinciple(
   if (!PRINCIPLE_ID.test(id)) {
     return fail(
       'E_CONSTITUTION_HEADING',
-      `${where}: principle id "${id}" is not allowed`,
+      `${where}: principle id "${excerpt(id)}" is not allowed`,
       'ids use lower-case letters, digits and single "-", "_" or "." between them, e.g. hhh-01-honesty',
     );
   }
@@ -217,7 +218,7 @@ function startPrinciple(
   if (first !== undefined) {
     return fail(
       'E_CONSTITUTION_DUPLICATE_ID',
-      `${where}: principle id "${id}" is already used at line ${first}`,
+      `${where}: principle id "${excerpt(id)}" is already used at line ${first}`,
       'every principle needs its own id; renumber or rename one of them',
     );
   }

@@ -6,6 +6,7 @@
 
 import { basename, extname } from 'node:path';
 import { fail } from '../core/errors.js';
+import { excerpt } from '../core/excerpt.js';
 import { readTextFile } from './read-text.js';
 
 export type Role = 'system' | 'user' | 'assistant';
@@ -48,7 +49,7 @@ export function loadPromptSet(path: string): PromptFileRow[] {
     } catch (e) {
       fail(
         'E_PROMPTS_JSON',
-        `${where}: invalid JSON: ${(e as Error).message}`,
+        `${where}: invalid JSON: ${excerpt((e as Error).message, 120)}`,
         'each line must be one complete JSON object (JSONL)',
       );
     }
@@ -58,7 +59,7 @@ export function loadPromptSet(path: string): PromptFileRow[] {
     if (first !== undefined) {
       fail(
         'E_PROMPTS_DUPLICATE_ID',
-        `${where}: id "${id}" is already used at line ${first}`,
+        `${where}: id "${excerpt(id)}" is already used at line ${first}`,
         'ids identify prompts across rounds and runs; give every row its own id',
       );
     }
@@ -83,14 +84,14 @@ function readRow(
     fail('E_PROMPTS_ROW', `${where}: ${what}`, hint);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return bad(
-      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : excerpt(JSON.stringify(value))}`,
     );
   }
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!FIELDS.has(key) && !IGNORED_TRL_FIELDS.has(key)) {
       bad(
-        `unknown field "${key}"`,
+        `unknown field "${excerpt(key)}"`,
         `allowed fields: prompt, id, reference (${[...IGNORED_TRL_FIELDS].join(', ')} are ignored)`,
       );
     }
@@ -100,7 +101,7 @@ function readRow(
   if ('id' in obj) {
     if (typeof obj.id !== 'string' || obj.id.trim() === '' || obj.id !== obj.id.trim())
       bad(
-        `"id" must be a non-empty string without surrounding spaces, got ${JSON.stringify(obj.id)}`,
+        `"id" must be a non-empty string without surrounding spaces, got ${excerpt(String(JSON.stringify(obj.id)))}`,
       );
     id = obj.id as string;
   }
@@ -108,7 +109,9 @@ function readRow(
   let reference: string | undefined;
   if ('reference' in obj) {
     if (typeof obj.reference !== 'string' || obj.reference.trim() === '')
-      bad(`"reference" must be a non-empty string, got ${JSON.stringify(obj.reference)}`);
+      bad(
+        `"reference" must be a non-empty string, got ${excerpt(String(JSON.stringify(obj.reference)))}`,
+      );
     reference = obj.reference as string;
   }
 
@@ -131,7 +134,9 @@ function readRow(
           'a message has only "role" and "content"',
         );
       if (typeof role !== 'string' || !ROLES.includes(role))
-        bad(`prompt[${j}].role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
+        bad(
+          `prompt[${j}].role must be one of ${ROLES.join(', ')}, got ${excerpt(String(JSON.stringify(role)))}`,
+        );
       if (typeof content !== 'string' || content.trim() === '')
         bad(`prompt[${j}].content must be a non-empty string`);
       return { role: role as Role, content: content as string };
@@ -143,7 +148,9 @@ function readRow(
         `the last message of "prompt" has role "${last.role}"; a prompt must end with a user message`,
       );
   } else {
-    return bad(`"prompt" must be a list of messages or a string, got ${JSON.stringify(prompt)}`);
+    return bad(
+      `"prompt" must be a list of messages or a string, got ${excerpt(String(JSON.stringify(prompt)))}`,
+    );
   }
   return { id, messages, reference };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { fail } from '../core/errors.js';
+import { decodeUtf8 } from '../core/utf8.js';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -9,7 +10,8 @@ export function sha256(text: string): string {
 /**
  * Read a UTF-8 text file that a researcher edits by hand. The byte-order mark some editors add is
  * dropped (it would otherwise glue itself to the first heading or JSON value); `maxBytes` guards
- * against pointing a rubric path at a model file by mistake.
+ * against pointing a rubric path at a model file by mistake. Bytes that are not UTF-8 are an
+ * error at file:line:col, never a silent U+FFFD.
  */
 export function readTextFile(
   path: string,
@@ -30,6 +32,6 @@ export function readTextFile(
       `check that the path points at a ${opts.what}`,
     );
   }
-  const text = readFileSync(path, 'utf8');
+  const text = decodeUtf8(readFileSync(path), path);
   return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }

@@ -5,6 +5,7 @@ import { PipelineError } from '../core/errors.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { RunStore } from '../store/run-store.js';
 import { assertRunId, runDbPath } from '../store/run-dirs.js';
+import { checkRoot } from './check-root.js';
 import { newRunId } from './run-id.js';
 
 export interface RunLocation {
@@ -13,7 +14,10 @@ export interface RunLocation {
   dbPath: string;
 }
 
-/** The run's id, folder (created) and database; a resumed run must already have a database. */
+/**
+ * The run's id, folder (created, once the root is known to take writes) and database; a resumed
+ * run must already have a database.
+ */
 export function locateRun(name: string, root: string, resume?: string): RunLocation {
   const runId = resume ?? newRunId(name);
   assertRunId(runId);
@@ -25,6 +29,7 @@ export function locateRun(name: string, root: string, resume?: string): RunLocat
       message: `no run '${runId}' under ${root}`,
       hint: 'list runs with `pipeline runs`, and pass --root if they are elsewhere',
     });
+  checkRoot(root);
   mkdirSync(runDir, { recursive: true });
   return { runId, runDir, dbPath };
 }

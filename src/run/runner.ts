@@ -4,11 +4,13 @@ import type { JudgeStageSpec } from '../spec/schema.js';
 import { RunContext } from '../stages/context.js';
 import { EnginePool } from '../stages/engine-pool.js';
 import { resolveJudge } from '../stages/judge-setup.js';
-import { openStore } from '../store/run-store.js';
+import { insecureKeyWarnings } from '../spec/validate/secrets.js';
+import { openStore, type RunStore } from '../store/run-store.js';
 import { loggingSink } from './event-log.js';
 import { beginRun, locateRun } from './open-run.js';
 import { policyAt, startPolicy } from './policy.js';
 import { loadPromptSource, roundPrompts, type PromptSource } from './round-prompts.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 import { runStage } from './run-stage.js';
 import { validateWithTemplates } from './validate.js';
 
@@ -18,6 +20,8 @@ export interface RunOptions {
   root?: string;
   /** Continue this run id instead of starting a new one. */
   resume?: string;
+  /** Folders outside the pipeline's and the project's that referenced files may lie in. */
+  allowPaths?: readonly string[];
   sink?: EventSink;
   signal?: AbortSignal;
 }
@@ -36,11 +40,15 @@ type Status = RunOutcome['status'];
  * database, so `resume` skips finished stages and, inside a stage, finished units.
  */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
-  const { spec, baseDir, yaml } = validateWithTemplates(opts.file);
+  const { spec, baseDir, yaml } = validateWithTemplates(opts.file, opts.allowPaths);
   const { runId, runDir, dbPath } = locateRun(spec.name, resolve(opts.root ?? 'runs'), opts.resume);
-  const store = openStore(dbPath);
+  const outer = opts.sink ?? (() => {});
+  const lock = acquireRunLock(runDir, (message) =>
+    outer({ type: 'warning', message, time: new Date().toISOString(), runId }),
+  );
+  const store = openStoreOrRelease(dbPath, lock);
   const signal = opts.signal ?? new AbortController().signal;
-  const sink = loggingSink(store, opts.sink ?? (() => {}));
+  const sink = loggingSink(store, outer);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const engines = new EnginePool();
@@ -79,6 +87,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await engines.closeAll();
     store.close();
+    lock.release();
+  }
+}
+
+function openStoreOrRelease(dbPath: string, lock: RunLock): RunStore {
+  try {
+    return openStore(dbPath);
+  } catch (e) {
+    lock.release();
+    throw e;
   }
 }
 
@@ -88,6 +106,7 @@ async function runRounds(ctx: RunContext): Promise<Status> {
   const source = loadPromptSource(ctx);
   // Resolve every named judge now, so a missing API key or phrase file fails before any work.
   for (const name of Object.keys(spec.judges)) resolveJudge(ctx, name);
+  for (const message of insecureKeyWarnings(spec.judges)) ctx.emit({ type: 'warning', message });
   let status = await baselineRound(ctx);
   for (let round = 1; round <= spec.rounds && status === 'finished' && !ctx.stopped; round++)
     if ((await runRound(ctx, source, round)) === 'stop') status = 'stopped-by-gate';

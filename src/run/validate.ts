@@ -8,10 +8,14 @@ import { validatePipeline, type ValidatedPipeline } from '../spec/validate/index
  * validate + the template checks that need the prompts layer (compile, mode, variables), which
  * the spec layer cannot import; the file's text comes back too, to be stored with the run.
  */
-export function validateWithTemplates(file: string): ValidatedPipeline & { yaml: string } {
+export function validateWithTemplates(
+  file: string,
+  allowPaths?: readonly string[],
+): ValidatedPipeline & { yaml: string } {
   const pf = readPipelineFile(file);
   const v = validatePipeline(pf, {
     checkFiles: true,
+    allowPaths,
     checkTemplate: (abs, _kind, use) => {
       try {
         checkRubricUse(loadRubric(abs), use.rubricMode as RubricMode);

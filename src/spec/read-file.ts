@@ -1,6 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { PipelineError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/utf8.js';
+import { excerpt } from '../core/excerpt.js';
 
 /** Pipeline files are small; anything larger is a mistake (or an attack), not a pipeline. */
 export const MAX_PIPELINE_FILE_BYTES = 1024 * 1024;
@@ -37,7 +39,7 @@ export function readPipelineFile(path: string): PipelineFile {
       hint: 'keep prompts and data in separate files and reference them from the pipeline',
     });
   }
-  const text = readFileSync(path, 'utf8');
+  const text = decodeUtf8(readFileSync(path), path);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = document.errors[0];
@@ -45,7 +47,7 @@ export function readPipelineFile(path: string): PipelineFile {
     const pos = lineCounter.linePos(first.pos[0]);
     throw new PipelineError({
       code: 'E_PIPELINE_YAML',
-      message: `${path}:${pos.line}:${pos.col}: ${first.message.split('\n')[0]}`,
+      message: `${path}:${pos.line}:${pos.col}: ${excerpt(first.message.split('\n')[0], 160)}`,
       hint: 'fix the YAML syntax at that position',
     });
   }

@@ -202,6 +202,12 @@ const openaiJudge = z
       .describe('Environment variable holding the API key (keys never go in pipeline files).'),
     concurrency: posInt().default(8).describe('Requests in flight at once.'),
     timeout_s: z.number().gt(0).default(120).describe('Seconds before a request is abandoned.'),
+    allow_insecure_http: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Send the API key over plain http:// to a host other than this machine (the run warns).',
+      ),
   })
   .describe('A model behind an OpenAI chat-completions server.');
 

@@ -1,6 +1,6 @@
 // A local stand-in for an OpenAI chat-completions server (shaped like vLLM's answers), with the
 // misbehaviours real servers show: ignoring or rejecting `n`, 429s, 500s, 401s, slow answers and
-// dropped connections. It listens on 127.0.0.1 only and records every request it receives.
+// dropped connections, hung requests. It listens on 127.0.0.1 only and records every request it receives.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,8 @@ export interface ReceivedRequest {
 export type Scripted =
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { delayMs: number }
+  /** Read the request and never answer (until the server closes): a hung server. */
+  | { stall: true }
   | { dropConnection: true };
 
 export interface FakeServerOptions {
@@ -56,6 +58,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   let maxInFlight = 0;
   let gathered = 0;
   const waiters: (() => void)[] = [];
+  const stalled: (() => void)[] = [];
 
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -96,6 +99,10 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const step = script.shift();
     if (step && 'dropConnection' in step) {
       req.socket.destroy();
+      return;
+    }
+    if (step && 'stall' in step) {
+      await new Promise<void>((r) => stalled.push(r));
       return;
     }
     if (step && 'delayMs' in step) await wait(step.delayMs);
@@ -155,6 +162,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     close: async () => {
       for (const t of timers) clearTimeout(t);
       waiters.splice(0).forEach((w) => w());
+      stalled.splice(0).forEach((w) => w());
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -45,6 +45,7 @@ function spec(s: { baseUrl: string }, more: Partial<OpenAIJudgeSpec> = {}): Open
     model: 'judge-model',
     concurrency: 2,
     timeout_s: 10,
+    allow_insecure_http: false,
     ...more,
   };
 }
@@ -270,14 +271,31 @@ describe('retries and errors', () => {
     assert.equal(s.requests.length, 0);
   });
 
-  test('a slow server times out with a clear error, without retrying', async () => {
-    const s = await server({ script: [{ delayMs: 5_000 }] });
+  test('a request that times out is retried, and the retry is answered', async () => {
+    const s = await server({ script: [{ stall: true }] });
+    const r = await openaiJudgeByGeneration(
+      client(s, { timeout_s: 0.2 }),
+      additive,
+      vars,
+      1,
+      sampling,
+      1,
+    );
+    assert.equal(r.samples[0].score, 3);
+    assert.equal(s.requests.length, 2);
+  });
+
+  test('a server that keeps stalling times out after three tries, with a clear error', async () => {
+    const s = await server({ script: [{ stall: true }, { stall: true }, { delayMs: 5_000 }] });
     const e = await rejection(
       openaiJudgeByGeneration(client(s, { timeout_s: 0.2 }), additive, vars, 1, sampling, 1),
     );
     assert.equal(e.code, 'E_JUDGE_TIMEOUT');
-    assert.match(e.message, /got no complete answer within 0\.2 s \(timeout_s\)/);
-    assert.equal(s.requests.length, 1);
+    assert.match(
+      e.message,
+      /got no complete answer within 0\.2 s \(timeout_s\) on each of 3 tries/,
+    );
+    assert.equal(s.requests.length, 3, 'bounded: three tries');
   });
 
   test('an unreachable server is retried, then reported with the reason', async () => {
@@ -379,7 +397,7 @@ const ADDITIVE = fromRoot('rubrics/additive-5pt.hbs');
 
 /**
  * A project folder with 2 prompts, 2 probes and a one-round pipeline on builtin:tiny whose judge
- * `server` is the fake server (concurrency 2, key from FAKE_JUDGE_KEY), plus an empty runs root.
+ * `server` is the fake server (concurrency 2, key from FAKE_JUDGE_API_KEY), plus an empty runs root.
  */
 function project(s: FakeServer, stages: string): { file: string; root: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-openai-e2e-'));
@@ -407,7 +425,7 @@ judges:
     kind: openai
     base_url: '${s.baseUrl}'
     model: fake-judge
-    api_key_env: FAKE_JUDGE_KEY
+    api_key_env: FAKE_JUDGE_API_KEY
     concurrency: 2
     timeout_s: 60
 stages:
@@ -420,7 +438,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'rlaif-cache-'));
 const run = (file: string, root: string, key = KEY) =>
   runCliAsync(
     ['run', file, '--root', root],
-    { RLAIF_CACHE_DIR: cacheDir, FAKE_JUDGE_KEY: key },
+    { RLAIF_CACHE_DIR: cacheDir, FAKE_JUDGE_API_KEY: key },
     300_000,
   );
 
@@ -582,7 +600,7 @@ test('pipeline run: a judge server that refuses the key fails the run cleanly, k
     r.stderr,
     /judge 'server': POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions answered 401 Unauthorized/,
   );
-  assert.match(r.stderr, /FAKE_JUDGE_KEY/);
+  assert.match(r.stderr, /FAKE_JUDGE_API_KEY/);
   assert.ok(!(r.stdout + r.stderr).includes(KEY), 'the key is never printed');
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace without --debug');
   // concurrency 2: the two prompts' first requests, then nothing more once one failed

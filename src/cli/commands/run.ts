@@ -3,11 +3,13 @@ import { PipelineError } from '../../core/errors.js';
 import { runPipeline } from '../../run/runner.js';
 import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
+import { allowPathOption } from '../options.js';
 
 interface RunFlags {
   resume?: string;
   root: string;
   json?: boolean;
+  allowPath: string[];
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -18,6 +20,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--resume <run-id>', 'continue a crashed or interrupted run where it stopped')
     .addOption(new Option('--root <dir>', 'folder that holds run folders').default('runs'))
     .option('--json', 'write one NDJSON event per line on stdout')
+    .addOption(allowPathOption())
     .action(async (file: string, f: RunFlags) => {
       const controller = new AbortController();
       const stop = () => {
@@ -40,6 +43,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           file,
           root: f.root,
           resume: f.resume,
+          allowPaths: f.allowPath,
           signal: controller.signal,
           sink: reporter.sink,
         });

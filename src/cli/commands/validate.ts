@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { allowPathOption } from '../options.js';
 import { readPipelineFile } from '../../spec/read-file.js';
 import { validatePipeline } from '../../spec/validate/index.js';
 
@@ -12,8 +13,12 @@ export function registerValidate(program: Command, ctx: CliContext): void {
       'check a pipeline file (YAML syntax, fields, stage order, judge names, referenced files) without running it',
     )
     .argument('<file>', 'pipeline YAML file, e.g. pipelines/self-reward.yaml')
-    .action((file: string) => {
-      const { spec } = validatePipeline(readPipelineFile(file), { checkFiles: true });
+    .addOption(allowPathOption())
+    .action((file: string, f: { allowPath: string[] }) => {
+      const { spec } = validatePipeline(readPipelineFile(file), {
+        checkFiles: true,
+        allowPaths: f.allowPath,
+      });
       ctx.out(
         `${file}: ok (${plural(spec.stages.length, 'stage')}, ${plural(spec.rounds, 'round')})\n`,
       );

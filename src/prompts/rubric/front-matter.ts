@@ -19,6 +19,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { fail } from '../../core/errors.js';
+import { excerpt } from '../../core/excerpt.js';
 import {
   ANSWER_FORMAT_NAMES,
   answerFormat,
@@ -113,7 +114,7 @@ function readFields(yaml: string, firstLine: number, path: string): Map<string, 
   if (err) {
     bad(
       at(err.pos[0]),
-      `front matter is not valid YAML: ${err.message.split('\n')[0]}`,
+      `front matter is not valid YAML: ${excerpt(err.message.split('\n')[0], 160)}`,
       'fix the YAML at that position; the front matter holds "key: value" lines such as "scale: [0, 5]"',
     );
   }
@@ -127,7 +128,7 @@ function readFields(yaml: string, firstLine: number, path: string): Map<string, 
     if (!(FRONT_MATTER_KEYS as readonly string[]).includes(key)) {
       bad(
         nodeAt(item.key),
-        `unknown front-matter key "${key}"`,
+        `unknown front-matter key "${excerpt(key)}"`,
         `allowed keys: ${FRONT_MATTER_KEYS.join(', ')}`,
       );
     }
@@ -147,7 +148,7 @@ function readFormatAndMode(
   if (typeof formatName !== 'string' || !isAnswerFormatName(formatName)) {
     fail(
       'E_RUBRIC_FORMAT',
-      `${fmt.where}: unknown answer_format ${JSON.stringify(formatName)}`,
+      `${fmt.where}: unknown answer_format ${excerpt(String(JSON.stringify(formatName)))}`,
       `use one of: ${ANSWER_FORMAT_NAMES.join(', ')}`,
     );
   }
@@ -159,7 +160,7 @@ function readFormatAndMode(
   if (!isRubricMode(mode)) {
     bad(
       modeField.where,
-      `unknown mode ${JSON.stringify(mode)}`,
+      `unknown mode ${excerpt(String(JSON.stringify(mode)))}`,
       `use one of: ${RUBRIC_MODES.join(', ')}`,
     );
   }
@@ -199,7 +200,7 @@ function readScale(
   ) {
     bad(
       field.where,
-      `scale must be [min, max] with numbers min < max, got ${JSON.stringify(v)}`,
+      `scale must be [min, max] with numbers min < max, got ${excerpt(String(JSON.stringify(v)))}`,
       'e.g. "scale: [0, 5]"',
     );
   }

@@ -8,6 +8,7 @@ import { didYouMean } from './did-you-mean.js';
 import { fileRefs, type FileKind, type FileRef, type TemplateUse } from './file-refs.js';
 import type { Problems } from './problems.js';
 import { formatPath } from './words.js';
+import { allowedRoots, containmentProblem } from './paths.js';
 
 export const BUILTIN_MODELS = ['builtin:tiny'] as const;
 
@@ -35,7 +36,9 @@ export function checkFiles(
   baseDir: string,
   checkExists: boolean,
   checkTemplate: TemplateChecker | undefined,
+  allowPaths?: readonly string[],
 ): void {
+  const roots = allowedRoots(baseDir, allowPaths);
   for (const ref of fileRefs(raw)) {
     const { path, value, kind } = ref;
     if (kind === 'model' && value.startsWith('builtin:')) {
@@ -60,7 +63,9 @@ export function checkFiles(
       continue;
     }
     const abs = resolvePipelinePath(baseDir, value);
-    const problem = fileProblem(abs, value, kind);
+    const problem =
+      fileProblem(abs, value, kind) ??
+      (kind === 'file' && checkExists ? containmentProblem(abs, value, roots) : undefined);
     if (problem) {
       // Say where we looked: relative paths resolve against the pipeline file, not the cwd,
       // and that surprises people who run `pipeline` from the repository root.

@@ -14,6 +14,7 @@ import { PipelineError } from '../../core/errors.js';
 import type { PipelineFile } from '../read-file.js';
 import { judgeSchema, JUDGE_NAME_PATTERN, pipelineSchema, type PipelineSpec } from '../schema.js';
 import { checkFiles, type TemplateChecker } from './check-files.js';
+import { checkSecrets } from './secrets.js';
 import { checkCrossFields } from './cross-field.js';
 import { partsOfRaw, partsOfSpec } from './parsed-parts.js';
 import { Problems, type PipelineProblem } from './problems.js';
@@ -31,6 +32,8 @@ export interface ValidateOptions {
   checkFiles?: boolean;
   /** Called for each rubric template that exists; its message is reported at the template field. */
   checkTemplate?: TemplateChecker;
+  /** Folders besides the pipeline's and the project's that referenced files may lie in. */
+  allowPaths?: readonly string[];
 }
 
 export interface ValidatedPipeline {
@@ -90,8 +93,9 @@ export function checkPipeline(
 
   const parts = parsed.success ? partsOfSpec(parsed.data, raw) : partsOfRaw(raw);
   checkCrossFields(out, raw, parts);
+  checkSecrets(raw, (path, message) => out.add(path, message));
   if (opts.checkFiles || opts.checkTemplate)
-    checkFiles(out, raw, baseDir, opts.checkFiles ?? false, opts.checkTemplate);
+    checkFiles(out, raw, baseDir, opts.checkFiles ?? false, opts.checkTemplate, opts.allowPaths);
 
   const problems = out.sorted();
   return {
