@@ -445,6 +445,12 @@ export const gateSchema = z
       .enum(GATE_ACTIONS)
       .default('stop')
       .describe('stop: end the run after this round; warn: report and go on.'),
+    from_round: nonNegInt()
+      .default(1)
+      .describe(
+        'First round the gate is checked at (default 1: round 0 is the untrained model, whose ' +
+          'baseline should not stop a run; 0 checks the baseline too).',
+      ),
   })
   .describe('Stop (or warn) when `metric op value` holds.');
 
