@@ -83,6 +83,18 @@ export type PipelineEvent = Base &
         op: string;
         action: 'stop' | 'warn';
       }
+    /** A stop gate fired: the run ends after this stage, stored as 'stopped' (store gate_stops). */
+    | {
+        type: 'gate-stop';
+        round: number;
+        stage: number;
+        /** The gate's position in the evaluate stage's `gates` list. */
+        gate: number;
+        metric: string;
+        op: string;
+        threshold: number;
+        value: number;
+      }
     | { type: 'warning'; round?: number; message: string }
     | { type: 'round-end'; round: number; seconds: number; checkpoint?: string }
     | {

@@ -4,3 +4,5 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** The command line itself was wrong: unknown command or flag, missing argument. */
 export const EXIT_USAGE = 2;
+/** A gate in the pipeline file stopped the run (stored as 'stopped'); not a failure of the tool. */
+export const EXIT_GATE_STOP = 3;

@@ -59,6 +59,8 @@ export function describeEvent(e: PipelineEvent): string {
       return `metric ${e.metric} = ${formatNumber(e.value)}`;
     case 'gate':
       return `gate: ${e.metric} ${formatNumber(e.value)} ${e.op} ${formatNumber(e.threshold)} → ${e.action}`;
+    case 'gate-stop':
+      return `stopped by gate ${e.gate}: ${e.metric} ${e.op} ${formatNumber(e.threshold)} (value ${formatNumber(e.value)})`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'round-end':

@@ -3,6 +3,7 @@
 // Every text that came from a run (prompts, answers, judge outputs, ids, paths) is escaped.
 
 import type { RunStore } from '../store/run-store.js';
+import { gateStopText } from '../store/gate-stops.js';
 import { buildCharts, loadChartData, renderSvg, type Chart, type RunChartData } from './charts.js';
 import { constitutionTexts, diffConstitutions, foldDiff, type ConstitutionText } from './diff.js';
 import { driftTable, type DriftRow, type DriftTable } from './drift.js';
@@ -63,7 +64,7 @@ td.num { text-align: right; white-space: nowrap; }
 .reg { background: #fde2e1; color: #8a1c12; }
 .delta { color: #666; font-size: .85em; display: block; }
 .reg .delta { color: #8a1c12; }
-.status-failed, .status-interrupted { color: #b3261e; font-weight: 600; }
+.status-failed, .status-interrupted, .status-stopped { color: #b3261e; font-weight: 600; }
 .status-done, .status-finished { color: #1b6e2a; }
 figure { margin: 1.2rem 0; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
@@ -104,6 +105,7 @@ function runSummary(r: ReportRun): string {
     ['pairs (discarded prompts)', `${counts.pairs} (${counts.pairDiscards})`],
     ['checkpoints', String(counts.checkpoints)],
   ];
+  for (const g of r.overview.gateStops) rows.push(['stopped by gate', esc(gateStopText(g))]);
   if (run.error)
     rows.push([
       'error',

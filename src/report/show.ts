@@ -6,6 +6,7 @@ import type { RunStore } from '../store/run-store.js';
 import type {
   CandidateOrigin,
   ChatMessage,
+  GateStopRow,
   JudgeMode,
   PairRow,
   RunCounts,
@@ -85,6 +86,8 @@ export interface RunOverview {
   rounds: RoundSummary[];
   samplePairs: SamplePair[];
   events: EventLogSummary;
+  /** The gates that stopped the run (empty unless its status is 'stopped'). */
+  gateStops: GateStopRow[];
 }
 
 export interface OverviewOptions {
@@ -227,5 +230,6 @@ export function runOverview(store: RunStore, opts: OverviewOptions = {}): RunOve
     rounds,
     samplePairs,
     events: eventLog(store, opts.events ?? 10),
+    gateStops: store.gateStops(),
   };
 }

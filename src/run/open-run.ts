@@ -6,6 +6,7 @@ import type { PipelineSpec } from '../spec/schema.js';
 import type { RunStore } from '../store/run-store.js';
 import { assertRunId, runDbPath } from '../store/run-dirs.js';
 import { checkRoot } from './check-root.js';
+import { refuseGateStopped } from './gate-stop.js';
 import { newRunId } from './run-id.js';
 
 export interface RunLocation {
@@ -51,6 +52,7 @@ export function beginRun(
         message: `${run.file} changed since run ${run.id} started; resuming would mix two pipelines`,
         hint: 'restore the file as it was (it is stored in the run: `pipeline show`), or start a new run',
       });
+    refuseGateStopped(store, run.id, run.file);
     store.setRunStatus('running');
   } else {
     store.createRun({

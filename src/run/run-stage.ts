@@ -3,6 +3,7 @@ import type { RunContext } from '../stages/context.js';
 import { STAGES } from '../stages/index.js';
 import type { StageResult } from '../stages/stage.js';
 import type { PromptRow } from '../store/types.js';
+import { recordGateStop } from './gate-stop.js';
 import { policyAt } from './policy.js';
 
 /**
@@ -53,6 +54,9 @@ export async function runStage(
     });
     throw e;
   }
+  const stop =
+    s.kind === 'evaluate' &&
+    recordGateStop(ctx, { round, stage: index, spec: s }, result.gateHits ?? []);
   const status = ctx.stopped ? 'interrupted' : 'done';
   store.finishStage(round, index, { status, counts: result.counts });
   ctx.emit({
@@ -64,5 +68,5 @@ export async function runStage(
     seconds: seconds(),
     counts: result.counts,
   });
-  return result.gateHits?.some((h) => h.gate.action === 'stop') ? 'stop' : 'ok';
+  return stop ? 'stop' : 'ok';
 }

@@ -6,6 +6,7 @@ import { EnginePool } from '../stages/engine-pool.js';
 import { resolveJudge } from '../stages/judge-setup.js';
 import { insecureKeyWarnings } from '../spec/validate/secrets.js';
 import { openStore, type RunStore } from '../store/run-store.js';
+import type { GateStopRow } from '../store/types.js';
 import { loggingSink } from './event-log.js';
 import { beginRun, locateRun } from './open-run.js';
 import { policyAt, startPolicy } from './policy.js';
@@ -30,6 +31,8 @@ export interface RunOutcome {
   runId: string;
   runDir: string;
   status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
+  /** The stop gates that fired (status 'stopped-by-gate'). */
+  gateStops: GateStopRow[];
 }
 
 type Status = RunOutcome['status'];
@@ -68,12 +71,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     });
     let status = await runRounds(ctx);
     if (ctx.stopped) status = 'interrupted';
+    // a gate stop is 'finished' plus the gate_stops rows run-stage.ts wrote: it reads 'stopped'
     store.setRunStatus(status === 'stopped-by-gate' ? 'finished' : status);
     ctx.emit({ type: 'run-end', status, seconds: seconds() });
-    return { runId, runDir, status };
+    return { runId, runDir, status, gateStops: store.gateStops() };
   } catch (e) {
     try {
-      store.setRunStatus('failed', e);
+      // Only a run this process started or resumed is marked failed: a refused resume (changed
+      // file, gate stop) leaves the stored status, 'stopped' included, as it was.
+      if (store.getRun()?.status === 'running') store.setRunStatus('failed', e);
     } catch {
       // the store itself may be what failed; the original error matters more
     }

@@ -438,13 +438,27 @@ const trainStage = z
 
 export const gateSchema = z
   .strictObject({
-    metric: z.enum(EVAL_METRICS).describe('Metric the evaluate stage computed.'),
+    metric: z
+      .enum(EVAL_METRICS)
+      .describe(
+        'Metric the evaluate stage computed (refusal_rate and boilerplate_rate need the phrase ' +
+          'file; judge_agreement is not computed yet and is refused).',
+      ),
     op: z.enum(GATE_OPS).describe('Comparison that triggers the gate: metric <op> value.'),
     value: z.number().describe('Threshold.'),
     action: z
       .enum(GATE_ACTIONS)
       .default('stop')
-      .describe('stop: end the run after this round; warn: report and go on.'),
+      .describe(
+        'stop: end the run after this stage, stored as stopped, exit code 3, not resumable; ' +
+          'warn: report and go on.',
+      ),
+    from_round: nonNegInt()
+      .default(1)
+      .describe(
+        'First round the gate is checked at (default 1: round 0 is the untrained model, whose ' +
+          'baseline should not stop a run; 0 checks the baseline too).',
+      ),
   })
   .describe('Stop (or warn) when `metric op value` holds.');
 

@@ -7,6 +7,7 @@
 //   ledger/*.ts      prompts, candidates, judgements, pairs (+ discards), training (checkpoints,
 //                    train steps, eval metrics): each table group's SQL, row types and methods
 //   event-log.ts     the run's lifecycle events (written by the runner, read by `pipeline show`)
+//   gate-stops.ts    the gates that stopped a run (its status then reads 'stopped')
 //   trace.ts         the provenance trace of a preference pair
 //
 // How a stage resumes without duplicating work (the pattern every stage follows):

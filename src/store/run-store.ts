@@ -13,6 +13,7 @@
 
 import { fail } from '../core/errors.js';
 import { withEventLog } from './event-log.js';
+import { withGateStops } from './gate-stops.js';
 import { contentHash } from './hash.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
@@ -60,7 +61,10 @@ export function openStore(path: string, options: OpenStoreOptions = {}): RunStor
 // ---- SQL ---------------------------------------------------------------------------------------
 
 const RUN_COLS = `id, name, pipeline_path AS pipelinePath, pipeline_yaml AS pipelineYaml,
-  pipeline_hash AS pipelineHash, seed, tool_version AS toolVersion, status,
+  pipeline_hash AS pipelineHash, seed, tool_version AS toolVersion,
+  CASE WHEN status IN ('finished', 'interrupted')
+      AND EXISTS (SELECT 1 FROM gate_stops g WHERE g.run_id = runs.id)
+    THEN 'stopped' ELSE status END AS status,
   created_at AS createdAt, finished_at AS finishedAt, error`;
 const TEXT_COLS = `hash, kind, path, content, created_at AS createdAt`;
 
@@ -103,8 +107,10 @@ function mapRun(r: Raw): RunRow {
 // ---- the store -----------------------------------------------------------------------------------
 
 /** Rounds and stages, the ledger's table groups and the event log, each a mixin over StoreBase. */
-const Ledger = withEventLog(
-  withTraining(withPairs(withJudgements(withCandidates(withPrompts(withRounds(StoreBase)))))),
+const Ledger = withGateStops(
+  withEventLog(
+    withTraining(withPairs(withJudgements(withCandidates(withPrompts(withRounds(StoreBase)))))),
+  ),
 );
 
 export class RunStore extends Ledger {
@@ -168,9 +174,10 @@ export class RunStore extends Ledger {
 
   /**
    * 'running' (a resume) clears finished_at and error; the other states stamp finished_at and
-   * record `error` (a PipelineError, Error, or {code?, message, hint?}).
+   * record `error` (a PipelineError, Error, or {code?, message, hint?}). A gate stop is
+   * 'finished' plus recordGateStops(): the run then reads as 'stopped'.
    */
-  setRunStatus(status: RunStatus, error?: unknown): RunRow {
+  setRunStatus(status: Exclude<RunStatus, 'stopped'>, error?: unknown): RunRow {
     return this.guard('setting the run status', () =>
       this.tx(() => {
         const runId = this.runId;

@@ -2,7 +2,11 @@
 // carries) and the rows of its spine: runs, rounds, stage runs and texts. camelCased, with JSON
 // columns parsed. The ledger tables' shapes live beside their statements in ledger/.
 
-export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
+/**
+ * 'stopped': a gate stopped the run (stored as 'finished' plus its gate_stops rows, see
+ * migration-gate-stops.ts).
+ */
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed' | 'interrupted';
 /** Status of a round or of one stage within a round. */
 export type StepStatus = 'pending' | 'running' | 'done' | 'interrupted' | 'failed';
 export type TextKind = 'constitution' | 'rubric' | 'template' | 'prompt_file';

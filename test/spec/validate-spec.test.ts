@@ -157,7 +157,9 @@ describe('valid pipelines', () => {
     assert.equal(train.max_grad_norm, 1);
     assert.equal(train.full, false);
     assert.ok(evaluate.kind === 'evaluate');
-    assert.deepEqual(evaluate.gates, [{ metric: 'mean_score', op: '<', value: 2, action: 'stop' }]);
+    assert.deepEqual(evaluate.gates, [
+      { metric: 'mean_score', op: '<', value: 2, action: 'stop', from_round: 1 },
+    ]);
     assert.equal(evaluate.temperature, 0);
     const rules = spec.judges.rules;
     assert.ok(rules.kind === 'rule');

@@ -17,6 +17,7 @@ const TABLES = [
   'checkpoints',
   'eval_metrics',
   'events',
+  'gate_stops',
   'judgements',
   'pair_discards',
   'pairs',

@@ -3,6 +3,8 @@ import type { CliContext } from '../context.js';
 import { driftTable, type DriftRow, type DriftTable } from '../../report/drift.js';
 import { formatDelta, formatNumber, stdoutWantsColor, textTable } from '../../report/format.js';
 import { withRun } from '../../report/open-run.js';
+import { gateStopText } from '../../store/gate-stops.js';
+import type { GateStopRow } from '../../store/types.js';
 
 interface DriftFlags {
   root: string;
@@ -16,7 +18,15 @@ const RESET = '\u001b[0m';
  * The drift table as text: one block per round. A regressed change always carries a `!` (so it
  * survives pipes, logs and colour-blind readers); with `color` it is also red.
  */
-export function formatDrift(t: DriftTable, opts: { color: boolean }): string {
+export function formatDrift(
+  t: DriftTable,
+  opts: { color: boolean; gateStops?: readonly GateStopRow[] },
+): string {
+  const stops = (opts.gateStops ?? []).map((g) => `stopped by gate: ${gateStopText(g)}\n`).join('');
+  return formatRounds(t, opts) + (stops ? `\n${stops}` : '');
+}
+
+function formatRounds(t: DriftTable, opts: { color: boolean }): string {
   if (t.rows.length === 0)
     return `run ${t.runId ?? '?'}: no evaluate metrics stored yet (no evaluate stage has finished)\n`;
   const mark = (delta: number | null, reg: boolean) => formatDelta(delta) + (reg ? ' !' : '');
@@ -63,10 +73,13 @@ export function registerDrift(program: Command, ctx: CliContext): void {
     .option('--root <dir>', 'folder holding the run folders', 'runs')
     .option('--json', 'print the table as JSON: {runId, rounds, metrics, rows, regressions}')
     .action(async (runId: string, f: DriftFlags) => {
-      const t = await withRun(f.root, runId, (store) =>
-        driftTable(store.evalMetrics(), store.runId),
-      );
-      if (f.json) ctx.out(JSON.stringify(t, null, 2) + '\n');
-      else ctx.out(formatDrift(t, { color: stdoutWantsColor() }));
+      const { t, gateStops } = await withRun(f.root, runId, (store) => ({
+        t: driftTable(store.evalMetrics(), store.runId),
+        gateStops: store.gateStops(),
+      }));
+      // gateStops only when a gate stopped the run, so other runs' JSON keeps its shape
+      if (f.json)
+        ctx.out(JSON.stringify(gateStops.length ? { ...t, gateStops } : t, null, 2) + '\n');
+      else ctx.out(formatDrift(t, { color: stdoutWantsColor(), gateStops }));
     });
 }

@@ -3,6 +3,7 @@ import { PipelineError } from '../../core/errors.js';
 import { runPipeline } from '../../run/runner.js';
 import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
+import { gateStopError } from '../gate-stop-exit.js';
 import { allowPathOption } from '../options.js';
 
 interface RunFlags {
@@ -58,5 +59,6 @@ export function registerRun(program: Command, ctx: CliContext): void {
           hint: `continue it with \`pipeline run ${file} --resume ${outcome.runId}\``,
           exitCode: 130,
         });
+      if (outcome.status === 'stopped-by-gate') throw gateStopError(file, outcome);
     });
 }

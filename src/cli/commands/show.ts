@@ -10,6 +10,7 @@ import {
 } from '../../report/format.js';
 import type { LoggedEvent } from '../../report/event-log.js';
 import { withRun } from '../../report/open-run.js';
+import { gateStopText } from '../../store/gate-stops.js';
 import {
   runOverview,
   type PairSide,
@@ -49,6 +50,7 @@ function header(o: RunOverview): string {
       `${counts.candidates} candidates, ${counts.judgements} judgements, ${counts.pairs} pairs, ` +
       `${counts.pairDiscards} discards, ${counts.checkpoints} checkpoints`,
   ];
+  for (const g of o.gateStops) lines.push(`stopped by gate: ${gateStopText(g)}`);
   if (run.error) {
     lines.push(`error: ${run.error.message}`);
     if (run.error.hint) lines.push(`hint: ${run.error.hint}`);

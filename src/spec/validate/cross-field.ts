@@ -5,6 +5,7 @@
 import { SELF_JUDGE, type TrainStageSpec } from '../schema.js';
 import type { StageKind } from '../stage-kinds.js';
 import { didYouMean } from './did-you-mean.js';
+import { checkGateMetrics } from './gate-metrics.js';
 import type { ParsedParts, ParsedStage } from './parsed-parts.js';
 import type { Path, Problems } from './problems.js';
 import { isRecord, rawStages, stageKindOf } from './raw-value.js';
@@ -15,6 +16,7 @@ export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts
   checkJudgeNames(out, raw, parts);
   checkStageSettings(out, parts);
   checkJudgeSettings(out, parts);
+  checkGateMetrics(out, parts);
 }
 
 function checkStageOrder(out: Problems, parts: ParsedParts): void {

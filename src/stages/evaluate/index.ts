@@ -5,7 +5,7 @@ import type { GateHit, Stage, StageResult } from '../stage.js';
 import { judgeAnswers } from './anchor-judge.js';
 import { recordJudgeMetrics, recordWinRate } from './judge-metrics.js';
 import { MetricLog } from './metric-log.js';
-import { firedGates } from './metrics/gates.js';
+import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
 import { recordTextMetrics } from './text-metrics.js';
@@ -46,7 +46,7 @@ async function runEvaluate(
   await recordLogprobShift(log, engine, probes, round);
   if (round > 0) await recordKl(ctx, log, engine, answers);
 
-  const gateHits = firedGates(spec.gates ?? [], log.values);
+  const gateHits = firedGates(gatesAtRound(spec.gates ?? [], round), log.values);
   for (const { gate, value } of gateHits)
     ctx.emit({
       type: 'gate',

@@ -12,7 +12,7 @@ import { WARNINGS_MAX, addWarning, classifyWarning } from './warnings.js';
 type TrainStep = Extract<PipelineEvent, { type: 'train-step' }>;
 
 export const resultHandlers: EventHandlers<
-  'pairs' | 'train-step' | 'eval-metric' | 'gate' | 'warning'
+  'pairs' | 'train-step' | 'eval-metric' | 'gate' | 'gate-stop' | 'warning'
 > = {
   pairs: (s, e) => {
     const discarded = { ...e.discarded };
@@ -50,6 +50,9 @@ export const resultHandlers: EventHandlers<
       ...r,
       metrics: { ...r.metrics, [e.metric]: e.value },
     })),
+
+  // the `gate` event just before it already shows the hit, and run-end says the run stopped
+  'gate-stop': (s) => s,
 
   gate: (s, e, t) =>
     addWarning(withGate(s, e), {

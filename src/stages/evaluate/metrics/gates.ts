@@ -30,3 +30,12 @@ export function firedGates(
   }
   return hits;
 }
+
+/**
+ * The gates checked at `round`: a gate starts at its `from_round` (default 1), so the untrained
+ * model's baseline (round 0) stops nothing unless the pipeline asks for it.
+ */
+export function gatesAtRound(gates: readonly GateSpec[], round: number): GateSpec[] {
+  // `from_round` is absent only in specs built by hand; the schema's default is 1.
+  return gates.filter((g) => round >= (g.from_round ?? 1));
+}

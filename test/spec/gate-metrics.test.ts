@@ -1,0 +1,67 @@
+// A gate on a metric the evaluate stage never computes can never fire: `validate` and `run`
+// refuse it at its file:line:col, naming the metric and the metrics that exist.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { fromRoot } from '../helpers/paths.js';
+
+/** A one-round pipeline in a temp folder whose evaluate stage has `gate` (one YAML line). */
+function pipelineWithGate(gate: string, extra = ''): { file: string; line: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-gate-metric-'));
+  const lines = [
+    'name: gate-metric',
+    'model: { path: builtin:tiny }',
+    `prompts: { file: ${fromRoot('prompts/seed.jsonl')} }`,
+    'judges: { rules: { kind: rule, rules: [{ kind: length, max: 40 }] } }',
+    'stages:',
+    '  - { kind: generate, candidates: 2, max_new_tokens: 8 }',
+    `  - { kind: judge, judge: rules, rubric: ${fromRoot('rubrics/additive-5pt.hbs')} }`,
+    '  - kind: evaluate',
+    `    probes: ${fromRoot('prompts/probes.jsonl')}`,
+    '    judge: rules',
+    ...(extra ? [extra] : []),
+    '    gates:',
+    `      - { metric: ${gate}, op: '<', value: 0.5 }`,
+  ];
+  const file = join(dir, 'pipeline.yaml');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return { file, line: lines.length };
+}
+
+const COMPUTED = 'mean_score, win_rate, mean_length, kl, refusal_rate, boilerplate_rate';
+
+test('a gate on judge_agreement (not computed yet) is refused by validate and by run', () => {
+  const { file, line } = pipelineWithGate('judge_agreement');
+  const v = runCli(['validate', file]);
+  assert.equal(v.status, 1, v.stderr);
+  assert.ok(
+    v.stderr.includes(`${file}:${line}:19: gate metric 'judge_agreement' is never computed`),
+    v.stderr,
+  );
+  assert.ok(v.stderr.includes(`(expected one of ${COMPUTED})`), v.stderr);
+
+  const root = mkdtempSync(join(tmpdir(), 'rlaif-gate-runs-'));
+  const r = runCli(['run', file, '--root', join(root, 'runs')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /gate metric 'judge_agreement' is never computed/);
+  assert.equal(existsSync(join(root, 'runs')), false, 'no run folder was created');
+});
+
+test('a gate on a phrase rate needs the stage to have the phrase file', () => {
+  const bare = pipelineWithGate('refusal_rate');
+  const v = runCli(['validate', bare.file]);
+  assert.equal(v.status, 1, v.stderr);
+  assert.match(
+    v.stderr,
+    /:\d+:19: gate metric 'refusal_rate' is never computed: this evaluate stage has no refusal_phrases file/,
+  );
+  const withFile = pipelineWithGate(
+    'refusal_rate',
+    `    refusal_phrases: ${fromRoot('prompts/refusal-phrases.txt')}`,
+  );
+  const ok = runCli(['validate', withFile.file]);
+  assert.equal(ok.status, 0, ok.stderr);
+});
