@@ -156,6 +156,19 @@ const SAME_SHAPE = new Set([
   'HardSigmoid',
   'Trilu',
 ]);
+/** Elementwise comparisons and logic: they broadcast and output bool. */
+const COMPARE_LOGIC_OPS = [
+  'Equal',
+  'Less',
+  'LessOrEqual',
+  'Greater',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
+];
+/** Every op whose output is bool (the gradient rules stop at them: rules.ts NO_GRADIENT_OPS). */
+export const BOOL_OUTPUT_OPS: readonly string[] = [...COMPARE_LOGIC_OPS, 'Not', 'IsNaN', 'IsInf'];
 const BROADCAST = new Set([
   'Add',
   'Sub',
@@ -167,30 +180,11 @@ const BROADCAST = new Set([
   'Sum',
   'Mean',
   'Mod',
-  'Equal',
-  'Less',
-  'LessOrEqual',
-  'Greater',
-  'GreaterOrEqual',
-  'And',
-  'Or',
-  'Xor',
+  ...COMPARE_LOGIC_OPS,
   'Where',
   'PRelu',
 ]);
-const BOOL_OUT = new Set([
-  'Equal',
-  'Less',
-  'LessOrEqual',
-  'Greater',
-  'GreaterOrEqual',
-  'And',
-  'Or',
-  'Xor',
-  'Not',
-  'IsNaN',
-  'IsInf',
-]);
+const BOOL_OUT = new Set(BOOL_OUTPUT_OPS);
 const REDUCE = new Set([
   'ReduceSum',
   'ReduceMean',
