@@ -8,7 +8,8 @@
 import { fail } from '../../core/errors.js';
 import { onnxTypeCode, type GraphBuilder, type V } from '../graph/builder.js';
 import type { ElemType, GraphNode } from '../graph/ir.js';
-import { BOOL_OUTPUT_OPS, dimDiv, dimProd, range, type Dim, type ShapeTable } from './shapes.js';
+import { dimDiv, dimProd, type Dim } from './dims.js';
+import { BOOL_OUTPUT_OPS, range, type ShapeTable } from './shapes.js';
 
 /** What a rule may ask about the forward graph, plus shape helpers that emit nodes. */
 export interface GradContext {
