@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { Rng } from '../src/core/rng.js';
 import { cacheRoot } from '../src/engine/model/builtin-tiny.js';
-import { writeSafetensors, type TensorToWrite } from '../src/engine/model/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../src/engine/model/safetensors-write.js';
 import { builtinTinyTokenizerFiles } from '../src/engine/tokenizer/builtin-tiny-tokenizer.js';
 
 /** SmolLM2-135M's shapes (hidden 576, 30 layers, 9 heads / 3 KV heads, MLP 1536, vocab 49152, tied). */

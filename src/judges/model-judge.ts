@@ -1,5 +1,6 @@
 import type { ChatMessage, Engine } from '../engine/index.js';
 import type { Rubric } from '../prompts/rubric.js';
+import { pairwiseVerdict } from './pairwise-verdict.js';
 
 export interface ScoreSample {
   score: number | null;
@@ -117,15 +118,5 @@ export async function judgePairwise(
 ): Promise<PairwiseSample> {
   const rendered = rubric.render(vars);
   const [raw] = await sample(engine, rendered, 1, s, seed);
-  if (rubric.format.kind !== 'verdict')
-    return {
-      rendered,
-      raw,
-      verdict: null,
-      parseError: `rubric answer format ${rubric.format.name} gives no verdict`,
-    };
-  const parsed = rubric.format.parse(raw);
-  return parsed.ok
-    ? { rendered, raw, verdict: parsed.verdict }
-    : { rendered, raw, verdict: null, parseError: parsed.reason };
+  return { rendered, raw, ...pairwiseVerdict(rubric, raw) };
 }

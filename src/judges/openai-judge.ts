@@ -21,6 +21,7 @@ import { PipelineError } from '../core/errors.js';
 import { excerpt } from '../core/excerpt.js';
 import { cleartextKeyHost } from '../spec/validate/secrets.js';
 import { backoffDelayMs } from './backoff.js';
+import { pairwiseVerdict } from './pairwise-verdict.js';
 import type { JudgeSpec } from '../spec/schema.js';
 import type { Rubric } from '../prompts/rubric.js';
 import type { JudgeSampling, PairwiseSample, ScoreSample } from './model-judge.js';
@@ -397,19 +398,7 @@ export async function openaiJudgePairwise(
   const rendered = rubric.render(vars);
   const { choices, model } = await client.sample(rendered, 1, s, seed);
   const { text: raw, finishReason } = choices[0];
-  if (rubric.format.kind !== 'verdict')
-    return {
-      rendered,
-      raw,
-      finishReason,
-      model,
-      verdict: null,
-      parseError: `rubric answer format ${rubric.format.name} gives no verdict`,
-    };
-  const parsed = rubric.format.parse(raw);
-  return parsed.ok
-    ? { rendered, raw, finishReason, model, verdict: parsed.verdict }
-    : { rendered, raw, finishReason, model, verdict: null, parseError: parsed.reason };
+  return { rendered, raw, finishReason, model, ...pairwiseVerdict(rubric, raw) };
 }
 
 // ---- helpers ------------------------------------------------------------------------------------

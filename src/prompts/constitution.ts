@@ -12,7 +12,7 @@
 
 import { fail } from '../core/errors.js';
 import { excerpt } from '../core/excerpt.js';
-import { readTextFile, sha256 } from './read-text.js';
+import { sha256, textFileLoader } from './read-text.js';
 
 export interface Principle {
   id: string;
@@ -38,15 +38,15 @@ const FORMAT_HINT =
   'each principle starts with a heading "## <id>: <title>" (e.g. "## hhh-01-honesty: Be honest"), ' +
   'followed by its text and optional "critique:" / "revision:" lines';
 
-export function loadConstitution(path: string): Constitution {
-  const text = readTextFile(path, {
+export const loadConstitution: (path: string) => Constitution = textFileLoader(
+  {
     code: 'E_CONSTITUTION_NOT_FOUND',
     what: 'constitution file',
     hint: 'pass a markdown constitution, e.g. constitutions/helpful-harmless.md',
     maxBytes: MAX_CONSTITUTION_BYTES,
-  });
-  return parseConstitution(text, path);
-}
+  },
+  parseConstitution,
+);
 
 interface Draft {
   id: string;

@@ -1,7 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { PipelineError } from '../core/errors.js';
-import { decodeUtf8 } from '../core/utf8.js';
+import { fail, PipelineError } from '../core/errors.js';
+import { readUtf8File } from '../core/read-file.js';
 import { excerpt } from '../core/excerpt.js';
 
 /** Pipeline files are small; anything larger is a mistake (or an attack), not a pipeline. */
@@ -20,26 +19,21 @@ export interface PipelineFile {
 
 /** Read and parse a pipeline YAML file; every problem is a PipelineError pointing at file:line:col. */
 export function readPipelineFile(path: string): PipelineFile {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new PipelineError({
-      code: 'E_PIPELINE_NOT_FOUND',
-      message: `pipeline file not found: ${path}`,
-      hint: 'pass the path of a pipeline YAML file, e.g. pipelines/self-reward.yaml',
-    });
-  }
-  if (size > MAX_PIPELINE_FILE_BYTES) {
-    throw new PipelineError({
-      code: 'E_PIPELINE_TOO_LARGE',
-      message: `${path}: file is ${size} bytes, more than the ${MAX_PIPELINE_FILE_BYTES}-byte limit for a pipeline file`,
-      hint: 'keep prompts and data in separate files and reference them from the pipeline',
-    });
-  }
-  const text = decodeUtf8(readFileSync(path), path);
+  const text = readUtf8File(path, {
+    notFound: () =>
+      fail(
+        'E_PIPELINE_NOT_FOUND',
+        `pipeline file not found: ${path}`,
+        'pass the path of a pipeline YAML file, e.g. pipelines/self-reward.yaml',
+      ),
+    maxBytes: MAX_PIPELINE_FILE_BYTES,
+    tooLarge: (size) =>
+      fail(
+        'E_PIPELINE_TOO_LARGE',
+        `${path}: file is ${size} bytes, more than the ${MAX_PIPELINE_FILE_BYTES}-byte limit for a pipeline file`,
+        'keep prompts and data in separate files and reference them from the pipeline',
+      ),
+  });
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = document.errors[0];

@@ -18,6 +18,33 @@ import { V2_GATE_STOPS } from './migration-gate-stops.js';
 /** 'RLAF' as a big-endian int32: `PRAGMA application_id` marks a file as a run database. */
 export const APPLICATION_ID = 0x524c4146;
 
+// Pieces the ledger tables repeat, written once. V1's text must stay byte-identical
+// (test/store/migrations-pinned.test.ts pins its hash): these expand to exactly what was released.
+
+/** A stage output's identity and place: id, run, round, stage (names padded to `width`). */
+function stageOutputHead(width: number): string {
+  return [
+    `${'id'.padEnd(width)} TEXT PRIMARY KEY,`,
+    `  ${'run_id'.padEnd(width)} TEXT NOT NULL REFERENCES runs (id),`,
+    `  ${'round'.padEnd(width)} INTEGER NOT NULL,`,
+    `  ${'stage_index'.padEnd(width)} INTEGER,`,
+  ].join('\n');
+}
+
+/** The idempotency key: input_hash, created_at (names padded to the table's column `width`), UNIQUE. */
+function idempotencyKey(width: number): string {
+  return [
+    `${'input_hash'.padEnd(width)} TEXT NOT NULL,`,
+    `  ${'created_at'.padEnd(width)} TEXT NOT NULL,`,
+    '  UNIQUE (run_id, input_hash),',
+  ].join('\n');
+}
+
+/** A stage output belongs to its round and its stage run; the table ends here. */
+const STAGE_RUN_KEYS = `FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
+  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
+) STRICT;`;
+
 const V1 = /* sql */ `
 PRAGMA application_id = ${APPLICATION_ID};
 
@@ -44,9 +71,7 @@ CREATE TABLE checkpoints (
   path         TEXT NOT NULL,
   content_hash TEXT,
   parent_id    TEXT REFERENCES checkpoints (id),
-  input_hash   TEXT NOT NULL,
-  created_at   TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
+  ${idempotencyKey(12)}
   CHECK ((kind = 'base') = (parent_id IS NULL))
 ) STRICT;
 
@@ -86,27 +111,17 @@ CREATE TABLE texts (
 ) STRICT;
 
 CREATE TABLE prompts (
-  id          TEXT PRIMARY KEY,
-  run_id      TEXT NOT NULL REFERENCES runs (id),
-  round       INTEGER NOT NULL,
-  stage_index INTEGER,
+  ${stageOutputHead(11)}
   source      TEXT NOT NULL CHECK (source IN ('seed', 'self_instruct', 'probe')),
   messages    TEXT NOT NULL CHECK (CASE WHEN json_valid(messages) THEN json_type(messages) = 'array' ELSE 0 END),
   file_hash   TEXT REFERENCES texts (hash),
   meta        TEXT CHECK (meta IS NULL OR json_valid(meta)),
-  input_hash  TEXT NOT NULL,
-  created_at  TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${idempotencyKey(11)}
+  ${STAGE_RUN_KEYS}
 CREATE INDEX prompts_round ON prompts (run_id, round);
 
 CREATE TABLE candidates (
-  id                  TEXT PRIMARY KEY,
-  run_id              TEXT NOT NULL REFERENCES runs (id),
-  round               INTEGER NOT NULL,
-  stage_index         INTEGER,
+  ${stageOutputHead(19)}
   prompt_id           TEXT NOT NULL REFERENCES prompts (id),
   idx                 INTEGER NOT NULL CHECK (idx >= 0),
   text                TEXT NOT NULL,
@@ -119,24 +134,17 @@ CREATE TABLE candidates (
   origin              TEXT NOT NULL CHECK (origin IN ('sample', 'revision')),
   parent_candidate_id TEXT,
   meta                TEXT CHECK (meta IS NULL OR json_valid(meta)),
-  input_hash          TEXT NOT NULL,
-  created_at          TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
+  ${idempotencyKey(19)}
   -- the target of the composite keys below: a pair or revision must stay within one prompt
   UNIQUE (id, prompt_id),
   CHECK ((origin = 'revision') = (parent_candidate_id IS NOT NULL)),
   FOREIGN KEY (parent_candidate_id, prompt_id) REFERENCES candidates (id, prompt_id),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${STAGE_RUN_KEYS}
 CREATE INDEX candidates_prompt ON candidates (prompt_id, round, origin, idx);
 
 -- Pairwise rows show candidate_id as (A) and other_candidate_id as (B).
 CREATE TABLE judgements (
-  id                  TEXT PRIMARY KEY,
-  run_id              TEXT NOT NULL REFERENCES runs (id),
-  round               INTEGER NOT NULL,
-  stage_index         INTEGER,
+  ${stageOutputHead(19)}
   judge_id            TEXT NOT NULL,
   judge_checkpoint_id TEXT REFERENCES checkpoints (id),
   mode                TEXT NOT NULL CHECK (mode IN ('generate', 'logprobs', 'pairwise', 'rule')),
@@ -152,24 +160,17 @@ CREATE TABLE judgements (
   parse_error         TEXT,
   sample_idx          INTEGER NOT NULL DEFAULT 0 CHECK (sample_idx >= 0),
   detail              TEXT CHECK (detail IS NULL OR json_valid(detail)),
-  input_hash          TEXT NOT NULL,
-  created_at          TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
+  ${idempotencyKey(19)}
   CHECK ((mode = 'pairwise') = (other_candidate_id IS NOT NULL)),
   CHECK (other_candidate_id IS NULL OR other_candidate_id <> candidate_id),
   CHECK (verdict IS NULL OR mode = 'pairwise'),
   CHECK (mode = 'rule' OR (rubric_hash IS NOT NULL AND rendered_prompt IS NOT NULL)),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${STAGE_RUN_KEYS}
 CREATE INDEX judgements_candidate ON judgements (candidate_id);
 CREATE INDEX judgements_other ON judgements (other_candidate_id) WHERE other_candidate_id IS NOT NULL;
 
 CREATE TABLE pairs (
-  id                    TEXT PRIMARY KEY,
-  run_id                TEXT NOT NULL REFERENCES runs (id),
-  round                 INTEGER NOT NULL,
-  stage_index           INTEGER,
+  ${stageOutputHead(21)}
   prompt_id             TEXT NOT NULL REFERENCES prompts (id),
   chosen_candidate_id   TEXT NOT NULL,
   rejected_candidate_id TEXT NOT NULL,
@@ -177,31 +178,20 @@ CREATE TABLE pairs (
   rejected_score        REAL,
   strategy              TEXT NOT NULL,
   soft_label            REAL CHECK (soft_label IS NULL OR (soft_label >= 0 AND soft_label <= 1)),
-  input_hash            TEXT NOT NULL,
-  created_at            TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
+  ${idempotencyKey(21)}
   CHECK (chosen_candidate_id <> rejected_candidate_id),
   FOREIGN KEY (chosen_candidate_id, prompt_id) REFERENCES candidates (id, prompt_id),
   FOREIGN KEY (rejected_candidate_id, prompt_id) REFERENCES candidates (id, prompt_id),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${STAGE_RUN_KEYS}
 CREATE INDEX pairs_round ON pairs (run_id, round);
 
 CREATE TABLE pair_discards (
-  id          TEXT PRIMARY KEY,
-  run_id      TEXT NOT NULL REFERENCES runs (id),
-  round       INTEGER NOT NULL,
-  stage_index INTEGER,
+  ${stageOutputHead(11)}
   prompt_id   TEXT NOT NULL REFERENCES prompts (id),
   reason      TEXT NOT NULL,
   detail      TEXT CHECK (detail IS NULL OR json_valid(detail)),
-  input_hash  TEXT NOT NULL,
-  created_at  TEXT NOT NULL,
-  UNIQUE (run_id, input_hash),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${idempotencyKey(11)}
+  ${STAGE_RUN_KEYS}
 CREATE INDEX pair_discards_round ON pair_discards (run_id, round);
 
 CREATE TABLE train_steps (
@@ -212,9 +202,7 @@ CREATE TABLE train_steps (
   metrics     TEXT NOT NULL CHECK (CASE WHEN json_valid(metrics) THEN json_type(metrics) = 'object' ELSE 0 END),
   created_at  TEXT NOT NULL,
   PRIMARY KEY (run_id, round, step),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${STAGE_RUN_KEYS}
 
 -- value is NULL when the metric was not finite (SQLite stores a bound NaN as NULL).
 CREATE TABLE eval_metrics (
@@ -226,9 +214,7 @@ CREATE TABLE eval_metrics (
   detail      TEXT CHECK (detail IS NULL OR json_valid(detail)),
   created_at  TEXT NOT NULL,
   PRIMARY KEY (run_id, round, metric),
-  FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round),
-  FOREIGN KEY (run_id, round, stage_index) REFERENCES stage_runs (run_id, round, stage_index)
-) STRICT;
+  ${STAGE_RUN_KEYS}
 
 CREATE TABLE events (
   id          INTEGER PRIMARY KEY,

@@ -27,6 +27,7 @@ import {
   type OpenStoreOptions,
 } from './open.js';
 import { withRounds } from './rounds.js';
+import { withStageRuns } from './stage-runs.js';
 import { StoreBase, parseJson, prepareAll, toStoredError, type Raw } from './store-base.js';
 import { tracePair, type PairTrace } from './trace.js';
 import type {
@@ -109,7 +110,9 @@ function mapRun(r: Raw): RunRow {
 /** Rounds and stages, the ledger's table groups and the event log, each a mixin over StoreBase. */
 const Ledger = withGateStops(
   withEventLog(
-    withTraining(withPairs(withJudgements(withCandidates(withPrompts(withRounds(StoreBase)))))),
+    withTraining(
+      withPairs(withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase)))))),
+    ),
   ),
 );
 

@@ -32,71 +32,7 @@ export function storeError(e: unknown, path: string, op: string): PipelineError 
   if (isPipelineError(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
   const sc = sqliteCode(e);
-  if (sc !== undefined) {
-    const where = `${path}: ${op} failed`;
-    if (sc === 'SQLITE_CONSTRAINT_FOREIGNKEY')
-      return make(
-        'E_STORE_CONSTRAINT',
-        `${where}: a referenced row does not exist (${msg})`,
-        'store the prompt, candidate, checkpoint, text, round and stage a row points at before the row itself',
-        e,
-      );
-    if (sc.startsWith('SQLITE_CONSTRAINT'))
-      return make(
-        'E_STORE_CONSTRAINT',
-        `${where}: ${msg} [${sc}]`,
-        'the value does not fit the run database schema (see src/store/migrations.ts); this is a bug in the step that wrote it',
-        e,
-      );
-    if (sc === 'SQLITE_FULL')
-      return make(
-        'E_STORE_WRITE',
-        `${where}: the disk (or the database size limit) is full`,
-        `free space on the volume that holds ${path}; ${RESUME}`,
-        e,
-      );
-    if (sc.startsWith('SQLITE_READONLY'))
-      return make(
-        'E_STORE_WRITE',
-        `${where}: the run database is read-only (${msg})`,
-        'it was opened read-only, or the file or its folder cannot be written: check permissions and that the volume is not mounted read-only',
-        e,
-      );
-    if (sc.startsWith('SQLITE_IOERR'))
-      return make(
-        'E_STORE_WRITE',
-        `${where}: I/O error (${msg}) [${sc}]`,
-        `check the disk holding ${path} (space, permissions, a removed or network volume); ${RESUME}`,
-        e,
-      );
-    if (sc.startsWith('SQLITE_BUSY') || sc.startsWith('SQLITE_LOCKED'))
-      return make(
-        'E_STORE_BUSY',
-        `${where}: the run database stayed locked by another connection (${msg})`,
-        'another process is writing this run (is a second `pipeline run` resuming it?); wait for it to finish or stop it',
-        e,
-      );
-    if (sc === 'SQLITE_CANTOPEN')
-      return make(
-        'E_STORE_OPEN',
-        `${path}: cannot open the run database (${msg})`,
-        'check that the folder exists and can be written, and that the path is not a folder',
-        e,
-      );
-    if (sc === 'SQLITE_NOTADB' || sc.startsWith('SQLITE_CORRUPT'))
-      return make(
-        'E_STORE_CORRUPT',
-        `${path}: ${msg} [${sc}]`,
-        'this file is not an intact SQLite database; if it is a run database, restore it from a backup or start a new run',
-        e,
-      );
-    return make(
-      'E_STORE',
-      `${where}: ${msg} [${sc}]`,
-      'this is unexpected; re-run with --debug and report it',
-      e,
-    );
-  }
+  if (sc !== undefined) return sqliteError(e, sc, msg, path, op);
   // better-sqlite3 throws these when a JS value cannot be bound (a boolean, an object, too few
   // parameters): the caller passed the wrong shape, which TypeScript casts can hide.
   if (e instanceof TypeError || e instanceof RangeError)
@@ -109,6 +45,73 @@ export function storeError(e: unknown, path: string, op: string): PipelineError 
   return make(
     'E_STORE',
     `${path}: ${op} failed: ${msg}`,
+    'this is unexpected; re-run with --debug and report it',
+    e,
+  );
+}
+
+/** Maps a better-sqlite3 SqliteError by its extended result code `sc`. */
+function sqliteError(e: unknown, sc: string, msg: string, path: string, op: string): PipelineError {
+  const where = `${path}: ${op} failed`;
+  if (sc === 'SQLITE_CONSTRAINT_FOREIGNKEY')
+    return make(
+      'E_STORE_CONSTRAINT',
+      `${where}: a referenced row does not exist (${msg})`,
+      'store the prompt, candidate, checkpoint, text, round and stage a row points at before the row itself',
+      e,
+    );
+  if (sc.startsWith('SQLITE_CONSTRAINT'))
+    return make(
+      'E_STORE_CONSTRAINT',
+      `${where}: ${msg} [${sc}]`,
+      'the value does not fit the run database schema (see src/store/migrations.ts); this is a bug in the step that wrote it',
+      e,
+    );
+  if (sc === 'SQLITE_FULL')
+    return make(
+      'E_STORE_WRITE',
+      `${where}: the disk (or the database size limit) is full`,
+      `free space on the volume that holds ${path}; ${RESUME}`,
+      e,
+    );
+  if (sc.startsWith('SQLITE_READONLY'))
+    return make(
+      'E_STORE_WRITE',
+      `${where}: the run database is read-only (${msg})`,
+      'it was opened read-only, or the file or its folder cannot be written: check permissions and that the volume is not mounted read-only',
+      e,
+    );
+  if (sc.startsWith('SQLITE_IOERR'))
+    return make(
+      'E_STORE_WRITE',
+      `${where}: I/O error (${msg}) [${sc}]`,
+      `check the disk holding ${path} (space, permissions, a removed or network volume); ${RESUME}`,
+      e,
+    );
+  if (sc.startsWith('SQLITE_BUSY') || sc.startsWith('SQLITE_LOCKED'))
+    return make(
+      'E_STORE_BUSY',
+      `${where}: the run database stayed locked by another connection (${msg})`,
+      'another process is writing this run (is a second `pipeline run` resuming it?); wait for it to finish or stop it',
+      e,
+    );
+  if (sc === 'SQLITE_CANTOPEN')
+    return make(
+      'E_STORE_OPEN',
+      `${path}: cannot open the run database (${msg})`,
+      'check that the folder exists and can be written, and that the path is not a folder',
+      e,
+    );
+  if (sc === 'SQLITE_NOTADB' || sc.startsWith('SQLITE_CORRUPT'))
+    return make(
+      'E_STORE_CORRUPT',
+      `${path}: ${msg} [${sc}]`,
+      'this file is not an intact SQLite database; if it is a run database, restore it from a backup or start a new run',
+      e,
+    );
+  return make(
+    'E_STORE',
+    `${where}: ${msg} [${sc}]`,
     'this is unexpected; re-run with --debug and report it',
     e,
   );

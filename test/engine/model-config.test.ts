@@ -4,14 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineError } from '../../src/core/errors.js';
+import { loadModelConfig, parseModelConfig, ropeInvFreq } from '../../src/engine/model/config.js';
 import {
   checkWeights,
-  loadModelConfig,
   modelTensorNames,
   modelTensorShapes,
-  parseModelConfig,
-  ropeInvFreq,
-} from '../../src/engine/model/config.js';
+} from '../../src/engine/model/tensor-layout.js';
 import type { ModelConfig } from '../../src/engine/model/config.js';
 import { openCheckpointWeights } from '../../src/engine/model/checkpoint.js';
 import type { WeightSource } from '../../src/engine/model/checkpoint.js';

@@ -5,17 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { PipelineError } from '../../src/core/errors.js';
-import {
-  MAX_HEADER_BYTES,
-  SafetensorsFile,
-  bf16ToFloat32,
-  f16ToFloat32,
-  float32ToBf16,
-  writeSafetensors,
-} from '../../src/engine/model/safetensors.js';
-import type { TensorToWrite } from '../../src/engine/model/safetensors.js';
+import { MAX_HEADER_BYTES, SafetensorsFile } from '../../src/engine/model/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../../src/engine/model/safetensors-write.js';
+import { bf16ToFloat32, f16ToFloat32, float32ToBf16 } from '../../src/engine/model/float16.js';
 import { openCheckpointWeights } from '../../src/engine/model/checkpoint.js';
-import { checkWeights, loadModelConfig, modelTensorShapes } from '../../src/engine/model/config.js';
+import { loadModelConfig } from '../../src/engine/model/config.js';
+import { checkWeights, modelTensorShapes } from '../../src/engine/model/tensor-layout.js';
 import { fixture } from '../helpers/fixtures.js';
 import { throwsCode } from '../helpers/errors.js';
 

@@ -1,4 +1,5 @@
-import { modelTensorShapes, type ModelConfig } from '../../src/engine/model/config.js';
+import { type ModelConfig } from '../../src/engine/model/config.js';
+import { modelTensorShapes } from '../../src/engine/model/tensor-layout.js';
 import type { WeightTable } from '../../src/engine/model/inference-graphs.js';
 
 /** A 2-layer Llama small enough for float64 finite-difference checks (GQA: 4 heads, 2 KV heads). */

@@ -8,7 +8,8 @@
 import { fail } from '../../core/errors.js';
 import { onnxTypeCode, type GraphBuilder, type V } from '../graph/builder.js';
 import type { ElemType, GraphNode } from '../graph/ir.js';
-import { dimDiv, dimProd, range, type Dim, type ShapeTable } from './shapes.js';
+import { dimDiv, dimProd, type Dim } from './dims.js';
+import { BOOL_OUTPUT_OPS, range, type ShapeTable } from './shapes.js';
 
 /** What a rule may ask about the forward graph, plus shape helpers that emit nodes. */
 export interface GradContext {
@@ -56,17 +57,7 @@ export const NO_GRADIENT_OPS: ReadonlySet<string> = new Set([
   'Shape',
   'Size',
   'Range',
-  'Equal',
-  'Less',
-  'LessOrEqual',
-  'Greater',
-  'GreaterOrEqual',
-  'And',
-  'Or',
-  'Xor',
-  'Not',
-  'IsNaN',
-  'IsInf',
+  ...BOOL_OUTPUT_OPS,
   'ConstantOfShape',
   'Constant',
   'NonZero',

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../core/rng.js';
 import { builtinTinyTokenizerFiles } from '../tokenizer/builtin-tiny-tokenizer.js';
-import { writeSafetensors, type TensorToWrite } from './safetensors.js';
+import { writeSafetensors, type TensorToWrite } from './safetensors-write.js';
 
 export const BUILTIN_TINY = 'builtin:tiny';
 /** Bump when the recipe below changes, so stale caches are not reused. */

@@ -4,7 +4,8 @@ import { fail } from '../../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
-import { checkWeights, loadModelConfig, type ModelConfig } from './config.js';
+import { loadModelConfig, type ModelConfig } from './config.js';
+import { checkWeights } from './tensor-layout.js';
 import type { WeightTable } from './inference-graphs.js';
 import { loadLoraAdapter, mergeLora, type LoraAdapter } from './peft-adapter.js';
 

@@ -1,12 +1,14 @@
-// Reader and writer for the safetensors format (https://github.com/huggingface/safetensors):
+// Reader for the safetensors format (https://github.com/huggingface/safetensors), and the
+// format's dtypes, shared with the writer (safetensors-write.ts):
 // an 8-byte little-endian header length, a JSON header, then the raw little-endian tensor bytes.
 // Checkpoints can be tens of gigabytes, so the reader keeps a file descriptor and reads one tensor
 // at a time at its offset. Files come from the internet: every header field is checked before
 // it is trusted, so a corrupt or hostile file produces a PipelineError, never a crash or a huge
 // allocation.
 
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fail } from '../../core/errors.js';
+import { bf16ToFloat32, f16ToFloat32 } from './float16.js';
 
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -54,7 +56,7 @@ export function dtypeItemSize(d: SafetensorsDtype): number {
 // Typed-array views reinterpret bytes in host order; safetensors is little-endian.
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function requireLittleEndian(path: string): void {
+export function requireLittleEndian(path: string): void {
   if (!HOST_LITTLE_ENDIAN)
     fail(
       'E_UNSUPPORTED_PLATFORM',
@@ -348,202 +350,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function compareUtf8(a: string, b: string): number {
+/** Byte order of the UTF-8 encodings, as the Rust library sorts names. */
+export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I64';
-
-export interface TensorToWrite {
-  dtype: WritableDtype;
-  shape: number[];
-  data: Float32Array | BigInt64Array | Uint16Array;
-}
-
-// The Rust writer orders tensors by dtype (its enum order, descending) and then by name, which
-// keeps every tensor aligned to its item size; matching it makes our files byte-identical.
-const DTYPE_RANK: Record<WritableDtype, number> = { F16: 0, BF16: 1, F32: 2, I64: 3 };
-
-type Bad = (what: string, hint: string) => never;
-type WriteItem = TensorToWrite & { name: string };
-
-/** Each tensor checked (name, dtype, data array, shape) and named, in the caller's order. */
-function checkedItems(tensors: Record<string, TensorToWrite>, bad: Bad): WriteItem[] {
-  return Object.entries(tensors).map(([name, t]) => {
-    if (name === '__metadata__')
-      bad("a tensor may not be named '__metadata__'", 'rename the tensor');
-    if (!Object.hasOwn(DTYPE_RANK, t.dtype))
-      bad(`tensor '${name}' has dtype ${String(t.dtype)}`, 'use F32, F16, BF16 or I64');
-    const wantArray =
-      t.dtype === 'F32' ? Float32Array : t.dtype === 'I64' ? BigInt64Array : Uint16Array;
-    if (!(t.data instanceof wantArray))
-      bad(
-        `tensor '${name}' is ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, not a ${wantArray.name}`,
-        `pass a ${wantArray.name} (F16 and BF16 are raw 16-bit patterns)`,
-      );
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-      bad(`tensor '${name}' has shape ${JSON.stringify(t.shape)}`, 'use non-negative integers');
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length)
-      bad(
-        `tensor '${name}' has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`,
-        'make the data length equal the product of the shape',
-      );
-    return { name, ...t };
-  });
-}
-
-/** The JSON header (metadata first, then the tensors at their offsets), padded to 8 bytes. */
-function safetensorsHeader(
-  items: WriteItem[],
-  metadata: Record<string, string> | undefined,
-  bad: Bad,
-): Buffer {
-  const meta: Record<string, string> = { format: 'pt', ...(metadata ?? {}) };
-  for (const [k, v] of Object.entries(meta))
-    if (typeof v !== 'string')
-      bad(`metadata '${k}' is not a string`, 'metadata values must be strings');
-  const metaKeys = [
-    'format',
-    ...Object.keys(meta)
-      .filter((k) => k !== 'format')
-      .sort(compareUtf8),
-  ];
-  // Built by hand: JSON.stringify on an object would move integer-like names ("0") to the front.
-  const parts = [
-    '"__metadata__":{' +
-      metaKeys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`).join(',') +
-      '}',
-  ];
-  let offset = 0;
-  for (const t of items) {
-    const end = offset + t.data.byteLength;
-    parts.push(
-      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],` +
-        `"data_offsets":[${offset},${end}]}`,
-    );
-    offset = end;
-  }
-  let header = Buffer.from('{' + parts.join(',') + '}', 'utf8');
-  const pad = (8 - (header.length % 8)) % 8;
-  if (pad) header = Buffer.concat([header, Buffer.alloc(pad, 0x20)]);
-  if (header.length > MAX_HEADER_BYTES)
-    bad(`the header would be ${header.length} bytes`, 'write fewer tensors per file (shard it)');
-  return header;
-}
-
-/** Length, header and data into a file beside `path`, then renamed over it. */
-function writeAtomically(path: string, header: Buffer, items: WriteItem[]): void {
-  const lenBuf = Buffer.alloc(8);
-  lenBuf.writeBigUInt64LE(BigInt(header.length));
-
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    writeFully(fd, lenBuf);
-    writeFully(fd, header);
-    for (const t of items)
-      writeFully(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    fail(
-      'E_SAFETENSORS_WRITE',
-      `cannot write ${path}: ${(e as Error).message}`,
-      'check that the folder exists, is writable and has free space',
-      e,
-    );
-  }
-}
-
-/**
- * Writes a .safetensors file the way the Python library does (same tensor order, same header
- * layout, header padded with spaces to a multiple of 8). The file appears atomically: it is
- * written beside the target and renamed, so an interrupted write never leaves a half file.
- */
-export function writeSafetensors(
-  path: string,
-  tensors: Record<string, TensorToWrite>,
-  metadata?: Record<string, string>,
-): void {
-  requireLittleEndian(path);
-  const bad: Bad = (what, hint) =>
-    fail('E_SAFETENSORS_WRITE', `cannot write ${path}: ${what}`, hint);
-  const items = checkedItems(tensors, bad);
-  items.sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(a.name, b.name));
-  writeAtomically(path, safetensorsHeader(items, metadata, bad), items);
-}
-
-function writeFully(fd: number, buf: Uint8Array): void {
-  const CHUNK = 1 << 30;
-  let done = 0;
-  while (done < buf.length) done += writeSync(fd, buf, done, Math.min(CHUNK, buf.length - done));
-}
-
-// ---------------------------------------------------------------------------------------------
-// 16-bit float conversions. Widening works on bit patterns so NaN payloads and signed zeros
-// survive exactly.
-
-/** float32 → bfloat16 bit patterns, round to nearest even; NaN → 0x7FC0 as PyTorch does. */
-export function float32ToBf16(x: Float32Array): Uint16Array {
-  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i];
-    if ((b & 0x7fffffff) > 0x7f800000) out[i] = 0x7fc0;
-    // At most 0xff800000 + 0x8000 here, so the sum stays below 2^32 and >>> is exact.
-    else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
-
-export function bf16ToFloat32(u: Uint16Array): Float32Array {
-  const out = new Float32Array(u.length);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < u.length; i++) bits[i] = u[i] << 16;
-  return out;
-}
-
-let f16Table: Uint32Array | undefined;
-
-// All 65536 half-precision values as float32 bit patterns (256 KiB), built on first use.
-function f16Bits(): Uint32Array {
-  if (f16Table) return f16Table;
-  const t = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >>> 10) & 0x1f;
-    let mant = h & 0x3ff;
-    let bits: number;
-    if (exp === 0x1f) bits = sign | 0x7f800000 | (mant << 13);
-    else if (exp !== 0) bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
-    else if (mant === 0) bits = sign;
-    else {
-      // Subnormal half: shift the mantissa up until its leading 1 becomes the implicit bit.
-      let e = 127 - 15 + 1;
-      while ((mant & 0x400) === 0) {
-        mant <<= 1;
-        e--;
-      }
-      bits = sign | (e << 23) | ((mant & 0x3ff) << 13);
-    }
-    t[h] = bits >>> 0;
-  }
-  f16Table = t;
-  return t;
-}
-
-export function f16ToFloat32(u: Uint16Array): Float32Array {
-  const table = f16Bits();
-  const out = new Float32Array(u.length);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < u.length; i++) bits[i] = table[u[i]];
-  return out;
 }

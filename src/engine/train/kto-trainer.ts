@@ -12,8 +12,8 @@ import { tensor } from '../runtime/ort-session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildKtoGraph } from './kto-graph.js';
 import { epochSteps, layoutRightPadded, runSteps, truncatePair } from './pair-batches.js';
+import { SessionTrainer, stepGraphOptions } from './session-trainer.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
-import type { TrainGraph } from './train-graph.js';
 import {
   referenceSequenceLogps,
   type ReferenceModel,
@@ -157,19 +157,7 @@ function checkKtoBatching(n: number, batchSize: number): void {
  * rewards/rejected, rewards/margins, logps/chosen, logps/rejected, plus count/chosen and
  * count/rejected (rows of each label in the step) and tokens_per_s.
  */
-export class KtoTrainer {
-  readonly params: Map<string, Float32Array>;
-  readonly graph: TrainGraph;
-
-  private constructor(
-    private readonly session: StepSession,
-    private readonly opts: KtoTrainerOptions,
-    private readonly padId: number,
-  ) {
-    this.params = session.params;
-    this.graph = session.graph;
-  }
-
+export class KtoTrainer extends SessionTrainer<KtoTrainerOptions> {
   /**
    * `base` must be the model without any adapter merged; `initAdapter` continues training an
    * existing LoRA adapter. `opts.losses` must be `['kto']`.
@@ -185,15 +173,7 @@ export class KtoTrainer {
         `KtoTrainer trains loss "kto" alone, got ${opts.losses.join(', ')}`,
         'kto works on unpaired rows and cannot be combined with paired losses',
       );
-    const graph = buildKtoGraph({
-      cfg: base.config,
-      weights: base.weights,
-      mode: opts.mode,
-      lossOptions: opts.lossOptions,
-      optimizer: opts.optimizer,
-      accumulate: opts.gradAccum > 1,
-      gradientCheckpointing: opts.gradientCheckpointing,
-    });
+    const graph = buildKtoGraph(stepGraphOptions(base, opts));
     const session = await StepSession.create(graph, base, opts, initAdapter);
     return new KtoTrainer(session, opts, base.tokenizer.batchPadId);
   }
@@ -229,10 +209,6 @@ export class KtoTrainer {
   /** The batches this trainer will run on `n` rows (see planKtoSteps). */
   plan(n: number): KtoStepPlan[] {
     return planKtoSteps(n, this.opts);
-  }
-
-  totalSteps(n: number): number {
-    return runSteps(n, this.opts);
   }
 
   private refOf(refs: KtoReference, p: number, c: number): number {
@@ -360,9 +336,5 @@ export class KtoTrainer {
       onStep?.(m);
     }
     return history;
-  }
-
-  async close(): Promise<void> {
-    await this.session.close();
   }
 }

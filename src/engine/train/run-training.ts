@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fail, isPipelineError, PipelineError } from '../../core/errors.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { loadLoraAdapter, type LoraAdapter } from '../model/peft-adapter.js';
-import { writeSafetensors, type TensorToWrite } from '../model/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write.js';
 import type { LoraSpec } from './lora.js';
 import { prepareKto, preparePairs, type PreparedRun, type RunSetup } from './prepare-run.js';
 import { saveFullCheckpoint, saveLoraAdapter } from './save.js';

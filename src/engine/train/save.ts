@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedModel } from '../model/load-model.js';
-import { modelTensorNames } from '../model/config.js';
+import { modelTensorNames } from '../model/tensor-layout.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, mergeLora } from '../model/peft-adapter.js';
-import { writeSafetensors, type TensorToWrite } from '../model/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write.js';
 import { loraAName, loraBName, loraModules, loraScale, type LoraSpec } from './lora.js';
 
 /** Files besides weights and config that make a model folder usable by transformers and by us. */

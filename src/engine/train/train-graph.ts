@@ -2,7 +2,7 @@ import { backward } from '../autodiff/backward.js';
 import { GraphBuilder, type V } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { ModelConfig } from '../model/config.js';
-import { modelTensorShapes } from '../model/config.js';
+import { modelTensorShapes } from '../model/tensor-layout.js';
 import type { WeightTable } from '../model/inference-graphs.js';
 import { llamaForward, type WeightBinder } from '../model/llama-graph.js';
 import {

@@ -10,10 +10,11 @@ import {
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
 import { OrtSession, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
-import { epochSteps, layoutPairs, runSteps, type TokenizedPair } from './pair-batches.js';
+import { epochSteps, layoutPairs, type TokenizedPair } from './pair-batches.js';
+import { SessionTrainer, stepGraphOptions } from './session-trainer.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
-import { buildTrainGraph, type TrainGraph } from './train-graph.js';
+import { buildTrainGraph } from './train-graph.js';
 
 /** Per optimizer step, with TRL's metric names. */
 export type StepMetrics = {
@@ -48,19 +49,7 @@ interface RefLogps {
  * moments between steps and refuses to apply a step whose loss or gradient is not finite; this
  * class lays out the pairs.
  */
-export class DpoTrainer {
-  readonly params: Map<string, Float32Array>;
-  readonly graph: TrainGraph;
-
-  private constructor(
-    private readonly session: StepSession,
-    private readonly opts: TrainerOptions,
-    private readonly padId: number,
-  ) {
-    this.params = session.params;
-    this.graph = session.graph;
-  }
-
+export class DpoTrainer extends SessionTrainer<TrainerOptions> {
   /**
    * `base` must be the model without any adapter merged (its weights are the frozen base);
    * `initAdapter` continues training an existing LoRA adapter.
@@ -71,15 +60,9 @@ export class DpoTrainer {
     initAdapter?: LoraAdapter,
   ): Promise<DpoTrainer> {
     const graph = buildTrainGraph({
-      cfg: base.config,
-      weights: base.weights,
-      mode: opts.mode,
+      ...stepGraphOptions(base, opts),
       losses: opts.losses,
       lossWeights: opts.lossWeights,
-      lossOptions: opts.lossOptions,
-      optimizer: opts.optimizer,
-      accumulate: opts.gradAccum > 1,
-      gradientCheckpointing: opts.gradientCheckpointing,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
     return new DpoTrainer(session, opts, base.tokenizer.batchPadId);
@@ -100,10 +83,6 @@ export class DpoTrainer {
       opts,
     );
     return pairs.map((_, i) => ({ chosen: logps[2 * i], rejected: logps[2 * i + 1] }));
-  }
-
-  totalSteps(nPairs: number): number {
-    return runSteps(nPairs, this.opts);
   }
 
   /** The step graph's inputs for one micro-batch of pairs. */
@@ -203,10 +182,6 @@ export class DpoTrainer {
       onStep?.(m);
     }
     return history;
-  }
-
-  async close(): Promise<void> {
-    await this.session.close();
   }
 }
 

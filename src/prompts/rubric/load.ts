@@ -2,7 +2,7 @@
 // time (so a broken rubric fails before any generation is spent), and close the compiled template
 // into a render function that checks its variables first.
 
-import { readTextFile, sha256 } from '../read-text.js';
+import { sha256, textFileLoader } from '../read-text.js';
 import { missingRubricVariables } from './checks.js';
 import { missingError, renderError, templateError } from './errors.js';
 import { readFrontMatter, splitFrontMatter } from './front-matter.js';
@@ -12,15 +12,15 @@ import type { Rubric } from './types.js';
 
 const MAX_RUBRIC_BYTES = 256 * 1024;
 
-export function loadRubric(path: string): Rubric {
-  const source = readTextFile(path, {
+export const loadRubric: (path: string) => Rubric = textFileLoader(
+  {
     code: 'E_RUBRIC_NOT_FOUND',
     what: 'rubric file',
     hint: 'pass a Handlebars rubric, e.g. rubrics/additive-5pt.hbs',
     maxBytes: MAX_RUBRIC_BYTES,
-  });
-  return parseRubric(source, path);
-}
+  },
+  parseRubric,
+);
 
 /** Same as loadRubric, from text already in memory (`path` is used in messages only). */
 export function parseRubric(source: string, path: string): Rubric {

@@ -119,73 +119,83 @@ export function buildPreferenceLoss(
     const metrics: Record<string, V> = {};
     let total: V | undefined;
     types.forEach((type, i) => {
-      let part: V;
-      switch (type) {
-        case 'sigmoid':
-          part = buildSigmoidLoss(t);
-          break;
-        case 'robust':
-          part = buildRobustLoss(t);
-          break;
-        case 'ipo':
-          part = buildIpoLoss(t);
-          break;
-        case 'hinge':
-          part = buildHingeLoss(t);
-          break;
-        case 'sigmoid_norm':
-          part = buildSigmoidNormLoss(t);
-          break;
-        case 'apo_zero':
-          part = buildApoZeroLoss(t);
-          break;
-        case 'sft':
-          part = buildSftLoss(t);
-          metrics.nll_loss = t.nll();
-          break;
-        case 'simpo':
-          part = buildSimpoLoss(t);
-          break;
-        case 'orpo': {
-          const o = buildOrpoLoss(t);
-          part = o.loss;
-          metrics.nll_loss = t.nll();
-          metrics.log_odds_ratio = o.logOddsRatio;
-          metrics.log_odds_chosen = o.logOddsChosen;
-          break;
-        }
-        case 'kto':
-          throw new Error('unreachable');
-      }
+      const part = lossTerm(t, type, metrics);
       const weighted = w[i] === 1 ? part : b.mul(part, b.constF(w[i]));
       total = total === undefined ? weighted : b.add(total, weighted);
     });
-
-    // Metrics: never on the gradient path (the reverse pass starts from `loss` only).
-    const beta = b.constF(opts.beta);
-    let rewardChosen: V;
-    let rewardRejected: V;
-    let logpChosen: V;
-    let logpRejected: V;
-    if (lossNeedsReference(types)) {
-      rewardChosen = b.mul(t.chosenLogratio('metrics'), beta);
-      rewardRejected = b.mul(t.rejectedLogratio('metrics'), beta);
-      logpChosen = logps.chosen;
-      logpRejected = logps.rejected;
-    } else {
-      logpChosen = t.chosenAvg();
-      logpRejected = t.rejectedAvg();
-      rewardChosen = b.mul(logpChosen, beta);
-      rewardRejected = b.mul(logpRejected, beta);
-    }
-    metrics['rewards/chosen'] = meanAll(b, rewardChosen);
-    metrics['rewards/rejected'] = meanAll(b, rewardRejected);
-    metrics['rewards/margins'] = meanAll(b, b.sub(rewardChosen, rewardRejected));
-    metrics['rewards/accuracies'] = meanAll(b, greaterF(b, rewardChosen, rewardRejected));
-    metrics['logps/chosen'] = meanAll(b, logpChosen);
-    metrics['logps/rejected'] = meanAll(b, logpRejected);
+    rewardMetrics(b, t, types, logps, opts.beta, metrics);
     return { loss: total as V, metrics };
   });
+}
+
+/** One loss term of the combination (its graph nodes), adding the metrics that come with it. */
+function lossTerm(t: PairTerms, type: LossType, metrics: Record<string, V>): V {
+  switch (type) {
+    case 'sigmoid':
+      return buildSigmoidLoss(t);
+    case 'robust':
+      return buildRobustLoss(t);
+    case 'ipo':
+      return buildIpoLoss(t);
+    case 'hinge':
+      return buildHingeLoss(t);
+    case 'sigmoid_norm':
+      return buildSigmoidNormLoss(t);
+    case 'apo_zero':
+      return buildApoZeroLoss(t);
+    case 'sft': {
+      const part = buildSftLoss(t);
+      metrics.nll_loss = t.nll();
+      return part;
+    }
+    case 'simpo':
+      return buildSimpoLoss(t);
+    case 'orpo': {
+      const o = buildOrpoLoss(t);
+      metrics.nll_loss = t.nll();
+      metrics.log_odds_ratio = o.logOddsRatio;
+      metrics.log_odds_chosen = o.logOddsChosen;
+      return o.loss;
+    }
+    case 'kto':
+      throw new Error('unreachable');
+  }
+}
+
+/**
+ * TRL's reward and log-prob metrics (see buildPreferenceLoss), into `metrics`. Never on the
+ * gradient path: the reverse pass starts from `loss` only.
+ */
+function rewardMetrics(
+  b: GraphBuilder,
+  t: PairTerms,
+  types: LossType[],
+  logps: PairLogps,
+  betaValue: number,
+  metrics: Record<string, V>,
+): void {
+  const beta = b.constF(betaValue);
+  let rewardChosen: V;
+  let rewardRejected: V;
+  let logpChosen: V;
+  let logpRejected: V;
+  if (lossNeedsReference(types)) {
+    rewardChosen = b.mul(t.chosenLogratio('metrics'), beta);
+    rewardRejected = b.mul(t.rejectedLogratio('metrics'), beta);
+    logpChosen = logps.chosen;
+    logpRejected = logps.rejected;
+  } else {
+    logpChosen = t.chosenAvg();
+    logpRejected = t.rejectedAvg();
+    rewardChosen = b.mul(logpChosen, beta);
+    rewardRejected = b.mul(logpRejected, beta);
+  }
+  metrics['rewards/chosen'] = meanAll(b, rewardChosen);
+  metrics['rewards/rejected'] = meanAll(b, rewardRejected);
+  metrics['rewards/margins'] = meanAll(b, b.sub(rewardChosen, rewardRejected));
+  metrics['rewards/accuracies'] = meanAll(b, greaterF(b, rewardChosen, rewardRejected));
+  metrics['logps/chosen'] = meanAll(b, logpChosen);
+  metrics['logps/rejected'] = meanAll(b, logpRejected);
 }
 
 /** KTO on unpaired rows; see kto.ts. */

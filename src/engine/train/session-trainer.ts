@@ -1,0 +1,44 @@
+// What DpoTrainer (trainer.ts) and KtoTrainer (kto-trainer.ts) share: a StepSession that holds
+// the parameters and moments between steps, the options, the pad id batches are laid out with,
+// and the step graph's model-side options. Each subclass lays out its own rows.
+import type { LoadedModel } from '../model/load-model.js';
+import { runSteps } from './pair-batches.js';
+import type { StepSession } from './step-session.js';
+import type { TrainerOptions } from './trainer-options.js';
+import type { TrainGraph } from './train-graph.js';
+
+export abstract class SessionTrainer<O extends TrainerOptions> {
+  readonly params: Map<string, Float32Array>;
+  readonly graph: TrainGraph;
+
+  protected constructor(
+    protected readonly session: StepSession,
+    protected readonly opts: O,
+    protected readonly padId: number,
+  ) {
+    this.params = session.params;
+    this.graph = session.graph;
+  }
+
+  /** Optimizer steps a run over `n` rows (or pairs) takes. */
+  totalSteps(n: number): number {
+    return runSteps(n, this.opts);
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+/** The step graph's options that come from the model and the trainer options, loss aside. */
+export function stepGraphOptions(base: LoadedModel, opts: TrainerOptions) {
+  return {
+    cfg: base.config,
+    weights: base.weights,
+    mode: opts.mode,
+    lossOptions: opts.lossOptions,
+    optimizer: opts.optimizer,
+    accumulate: opts.gradAccum > 1,
+    gradientCheckpointing: opts.gradientCheckpointing,
+  };
+}
