@@ -106,9 +106,8 @@ export const EVENT_LINES: { [K in PipelineEvent['type']]?: Printer<K> } = {
 
   'run-end': (log, e) => {
     log.flushMetrics();
-    log.line(
-      `run ${e.status} in ${formatSeconds(e.seconds)}${e.error ? `: ${oneLine(e.error, 500)}` : ''}`,
-    );
+    // the error itself is printed once, by the CLI, with its hint (src/cli/report-error.ts)
+    log.line(`run ${e.status} in ${formatSeconds(e.seconds)}`);
     log.writeSummary();
   },
 };
