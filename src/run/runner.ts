@@ -9,10 +9,12 @@ import { openStore, type RunStore } from '../store/run-store.js';
 import { loggingSink } from './event-log.js';
 import { beginRun, locateRun } from './open-run.js';
 import { policyAt, startPolicy } from './policy.js';
+import { replayStoredResults } from './replay.js';
 import { loadPromptSource, roundPrompts, type PromptSource } from './round-prompts.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { runStage } from './run-stage.js';
 import { validateWithTemplates } from './validate.js';
+import { storedVerdict } from './verdict.js';
 
 export interface RunOptions {
   file: string;
@@ -66,10 +68,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       resumed: !!opts.resume,
       dir: runDir,
     });
+    if (opts.resume) replayStoredResults(store, outer, runId);
     let status = await runRounds(ctx);
     if (ctx.stopped) status = 'interrupted';
     store.setRunStatus(status === 'stopped-by-gate' ? 'finished' : status);
-    ctx.emit({ type: 'run-end', status, seconds: seconds() });
+    ctx.emit({ type: 'run-end', status, seconds: seconds(), ...storedVerdict(store) });
     return { runId, runDir, status };
   } catch (e) {
     try {
@@ -82,6 +85,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       status: 'failed',
       seconds: seconds(),
       error: e instanceof Error ? e.message : String(e),
+      ...storedVerdict(store),
     });
     throw e;
   } finally {
