@@ -50,7 +50,7 @@ export const EVENT_LINES: { [K in PipelineEvent['type']]?: Printer<K> } = {
       r.parseFailures > 0 &&
       !Object.keys(e.counts).some((k) => /pars/i.test(k))
     )
-      counts.push(`unparseable ${r.parseFailures}`);
+      counts.push(`parse_failures ${r.parseFailures}`);
     log.line(
       `${log.roundOf(e.round)} ${e.kind}: ${e.status} in ${formatSeconds(e.seconds)}${counts.length ? ` (${counts.join(', ')})` : ''}`,
     );

@@ -56,12 +56,11 @@ export function metricsList(metrics: Record<string, number>): string {
 
 /**
  * The round's judge stages' `parse_failures` and `judgements`, the numbers their stage-end lines
- * print; while no judge stage has ended, the judgement events seen so far (one per stored row).
+ * print; for a judge that does not count them (or before its stage ends), the judgement events
+ * seen (one per stored judgement row).
  */
 function judgeCounts(r: RoundView): { parse_failures: number; judgements: number } {
-  const ended = r.stages.filter(
-    (st) => st.kind === 'judge' && st.status !== 'running' && st.counts.judgements != null,
-  );
+  const ended = r.stages.filter((st) => st.kind === 'judge' && st.counts.parse_failures != null);
   if (!ended.length) return { parse_failures: r.parseFailures, judgements: r.judgements };
   const sum = (k: string): number => ended.reduce((a, st) => a + (st.counts[k] ?? 0), 0);
   return { parse_failures: sum('parse_failures'), judgements: sum('judgements') };
