@@ -8,7 +8,9 @@ import { formatNumber } from './format.js';
 /** `mean_score (anchor judge format) 0.7 → 0.35 (round 0 → 2): worse (|Δ| < 0.02 is unchanged)` */
 export function objectiveLine(v: RunVerdict): string {
   const judge = v.judge ? ` (anchor judge ${v.judge})` : '';
-  const delta = v.to - v.from;
+  // float noise (0.9583 − 0.9583 = 1.1e-16) would print as a change
+  const raw = v.to - v.from;
+  const delta = Math.abs(raw) < 1e-12 ? 0 : raw;
   const signed = `${delta >= 0 ? '+' : ''}${formatNumber(delta)}`;
   return (
     `${v.word.toUpperCase()}: ${v.metric}${judge} ${formatNumber(v.from)} → ${formatNumber(v.to)} ` +
