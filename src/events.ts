@@ -102,8 +102,38 @@ export type PipelineEvent = Base &
         status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
         seconds: number;
         error?: string;
+        /** What the rounds did to the objective; absent when fewer than two rounds were evaluated. */
+        verdict?: RunVerdict;
       }
   );
+
+/** A metric that moved the wrong way between the verdict's two rounds. */
+export interface MetricRegression {
+  metric: string;
+  from: number;
+  to: number;
+  /** (to − from) / |from|, signed so that positive is worse; null when `from` is 0. */
+  worse: number | null;
+}
+
+/**
+ * The run's outcome in one word (src/run/verdict.ts): the objective the judges optimize (the
+ * anchor judge's `mean_score` on the probes) in round `fromRound` (0, the initial model) and in
+ * the last evaluated round, and the biggest regressions among the other metrics.
+ */
+export interface RunVerdict {
+  metric: string;
+  /** The anchor judge that gave the scores, when stored. */
+  judge: string | null;
+  fromRound: number;
+  toRound: number;
+  from: number;
+  to: number;
+  word: 'improved' | 'unchanged' | 'worse';
+  /** |to − from| below this is `unchanged` (in score units). */
+  threshold: number;
+  regressions: MetricRegression[];
+}
 
 export type PipelineEventType = PipelineEvent['type'];
 

@@ -48,7 +48,8 @@ export interface ModelInfo {
 /** Sums of response-token log-probs, with the number of response tokens each sum covers. */
 export type ScoreResult =
   | { chosen_logps: number; rejected_logps: number; chosen_tokens: number; rejected_tokens: number }
-  | { logps: number; tokens: number };
+  /** `token_logprobs`: the per-token terms of `logps` (the drift KL needs them one by one). */
+  | { logps: number; tokens: number; token_logprobs: number[] };
 
 /**
  * The engine's operations in the calling thread: load a model, generate, score. Sessions are
@@ -208,7 +209,11 @@ export class LocalEngine {
             rejected_logps: scores[k].logps,
             rejected_tokens: scores[k++].tokenLogprobs.length,
           }
-        : { logps: scores[k].logps, tokens: scores[k++].tokenLogprobs.length },
+        : {
+            logps: scores[k].logps,
+            tokens: scores[k].tokenLogprobs.length,
+            token_logprobs: scores[k++].tokenLogprobs,
+          },
     );
   }
 

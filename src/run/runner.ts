@@ -10,10 +10,12 @@ import type { GateStopRow } from '../store/types.js';
 import { loggingSink } from './event-log.js';
 import { beginRun, locateRun } from './open-run.js';
 import { policyAt, startPolicy } from './policy.js';
+import { replayStoredResults } from './replay.js';
 import { loadPromptSource, roundPrompts, type PromptSource } from './round-prompts.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { runStage } from './run-stage.js';
 import { validateWithTemplates } from './validate.js';
+import { storedVerdict } from './verdict.js';
 
 export interface RunOptions {
   file: string;
@@ -69,11 +71,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       resumed: !!opts.resume,
       dir: runDir,
     });
+    if (opts.resume) replayStoredResults(store, outer, runId);
     let status = await runRounds(ctx);
     if (ctx.stopped) status = 'interrupted';
     // a gate stop is 'finished' plus the gate_stops rows run-stage.ts wrote: it reads 'stopped'
     store.setRunStatus(status === 'stopped-by-gate' ? 'finished' : status);
-    ctx.emit({ type: 'run-end', status, seconds: seconds() });
+    ctx.emit({ type: 'run-end', status, seconds: seconds(), ...storedVerdict(store) });
     return { runId, runDir, status, gateStops: store.gateStops() };
   } catch (e) {
     try {
@@ -88,6 +91,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       status: 'failed',
       seconds: seconds(),
       error: e instanceof Error ? e.message : String(e),
+      ...storedVerdict(store),
     });
     throw e;
   } finally {

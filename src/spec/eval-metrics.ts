@@ -22,8 +22,9 @@ export const EVAL_METRIC_INFO = {
     label: 'log-prob shift of fixed reference answers vs round 0 (nats/token)',
     better: 'none',
   },
-  // mean over the policy's own probe answers of (log p_r − log p_0) / tokens: a sampled KL(M_r || M_0)
-  kl: { label: 'KL(M_r || M_0) estimate on probe answers (nats/token)', better: 'lower' },
+  // Schulman's k3, (r − 1) − log r with r = p_0 / p_r per token, on answers sampled from M_r at
+  // temperature 1 (stages/evaluate/metrics/kl.ts): a KL(M_r || M_0) estimate that is never negative
+  kl: { label: 'KL(M_r || M_0), k3 on sampled probe answers (nats/token)', better: 'lower' },
   refusal_rate: { label: 'refusal-phrase rate', better: 'lower' },
   boilerplate_rate: { label: 'boilerplate-phrase rate', better: 'lower' },
   parse_failure_rate: { label: 'judge parse-failure rate', better: 'lower' },

@@ -69,6 +69,16 @@ const RUN_COLS = `id, name, pipeline_path AS pipelinePath, pipeline_yaml AS pipe
   created_at AS createdAt, finished_at AS finishedAt, error`;
 const TEXT_COLS = `hash, kind, path, content, created_at AS createdAt`;
 
+// Rounds count trained rounds (1..n): round 0 is the initial model's evaluation, not a round of
+// the loop. `rounds` is the planned number, from the latest run-start in the event log (a
+// killed 3-round run reads 0/3, not 1/2); without one, the trained rounds the store has begun.
+const ROUND_COUNTS = `COALESCE(
+        (SELECT json_extract(data, '$.rounds') FROM events
+          WHERE run_id = @runId AND type = 'run-start' ORDER BY id DESC LIMIT 1),
+        (SELECT count(*) FROM rounds WHERE run_id = @runId AND round > 0)) AS rounds,
+      (SELECT count(*) FROM rounds WHERE run_id = @runId AND round > 0 AND status = 'done')
+        AS roundsDone`;
+
 const SQL = {
   insertRun: `INSERT INTO runs (id, name, pipeline_path, pipeline_yaml, pipeline_hash, seed,
       tool_version, status, created_at)
@@ -80,8 +90,7 @@ const SQL = {
     WHERE id = @runId`,
 
   runCounts: `SELECT
-      (SELECT count(*) FROM rounds WHERE run_id = @runId) AS rounds,
-      (SELECT count(*) FROM rounds WHERE run_id = @runId AND status = 'done') AS roundsDone,
+      ${ROUND_COUNTS},
       (SELECT count(*) FROM prompts WHERE run_id = @runId) AS prompts,
       (SELECT count(*) FROM candidates WHERE run_id = @runId) AS candidates,
       (SELECT count(*) FROM judgements WHERE run_id = @runId) AS judgements,

@@ -59,7 +59,9 @@ export interface RunRow {
 }
 
 export interface RunCounts {
+  /** Trained rounds planned (the pipeline's `rounds`); round 0, the baseline, is not counted. */
   rounds: number;
+  /** Trained rounds finished (round 0 not counted). */
   roundsDone: number;
   prompts: number;
   candidates: number;

@@ -29,10 +29,11 @@ describe('pipeline runs', () => {
     const lines = out.split('\n');
     assert.match(lines[0], /^NAME\s+ID\s+STATUS\s+ROUNDS\s+PAIRS\s+STARTED\s+DURATION$/);
     const a = lines.find((l) => l.includes('run-a'))!;
-    assert.match(a, /^self-reward\s+run-a\s+finished\s+3\/3\s+6\s+2025-03-01 10:00:01Z\s+\S/);
+    // run-a stores rounds 0..2: round 0 is the baseline, so 2 trained rounds (issue 13)
+    assert.match(a, /^self-reward\s+run-a\s+finished\s+2\/2\s+6\s+2025-03-01 10:00:01Z\s+\S/);
     assert.match(
       lines.find((l) => l.includes('run-b'))!,
-      /finished\s+2\/2\s+0/,
+      /finished\s+1\/1\s+0/,
     );
     assert.match(
       lines.find((l) => l.startsWith('?'))!,
@@ -54,7 +55,7 @@ describe('pipeline runs', () => {
       ],
     );
     const a = rows[0];
-    assert.equal(a.rounds, ROUNDS);
+    assert.equal(a.rounds, ROUNDS - 1, 'trained rounds: round 0 is not one');
     assert.equal(a.pairs, ROUNDS * PAIRS_PER_ROUND);
     assert.equal(a.running, false);
     assert.equal(a.durationMs, Date.parse(a.finishedAt!) - Date.parse(a.startedAt!));
@@ -115,7 +116,7 @@ describe('pipeline show', () => {
     assert.match(out, /^run run-a \(self-reward\): finished/);
     assert.match(
       out,
-      /3 rounds \(3 done\), 9 prompts, 27 candidates, 27 judgements, 6 pairs, 3 discards/,
+      /2 rounds \(2 done\), 9 prompts, 27 candidates, 27 judgements, 6 pairs, 3 discards/,
     );
     for (let r = 0; r < ROUNDS; r++) assert.match(out, new RegExp(`\\nround ${r}  done  `));
     assert.match(out, /STAGE\s+KIND\s+STATUS\s+TIME\s+TRIES\s+COUNTS/);

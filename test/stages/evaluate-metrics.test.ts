@@ -11,7 +11,8 @@ import {
   parseFailureRate,
   scoreHistogram,
 } from '../../src/stages/evaluate/metrics/judge-scores.js';
-import { klEstimate } from '../../src/stages/evaluate/metrics/kl.js';
+import { k3, klEstimate } from '../../src/stages/evaluate/metrics/kl.js';
+import { Rng } from '../../src/core/rng.js';
 import { charLengths, meanLength, meanTokens } from '../../src/stages/evaluate/metrics/length.js';
 import { logprobShift, perTokenLogprob } from '../../src/stages/evaluate/metrics/logprob-shift.js';
 import { mean } from '../../src/stages/evaluate/metrics/mean.js';
@@ -150,24 +151,58 @@ describe('log-prob shift', () => {
   });
 });
 
-describe('kl', () => {
-  test('mean over answers of the per-token log-ratio, by the policy token count', () => {
-    // ((-2 - -4) / 4 + (-6 - -7) / 2) / 2 = (0.5 + 0.5) / 2 = 0.5; M_0's token count (99) unused
-    const underR = [
-      { logps: -2, tokens: 4 },
-      { logps: -6, tokens: 2 },
-    ];
-    const under0 = [
-      { logps: -4, tokens: 99 },
-      { logps: -7, tokens: 99 },
-    ];
-    assert.equal(klEstimate(underR, under0), 0.5);
+describe('kl (k3 on samples from M_r)', () => {
+  test('k3 = (r − 1) − log r, worked by hand', () => {
+    // p = 0.5, q = 0.25: r = 0.5, k3 = −0.5 − ln 0.5 = −0.5 + 0.6931471805599453 = 0.1931471805599453
+    assert.ok(Math.abs(k3(Math.log(0.5), Math.log(0.25)) - 0.1931471805599453) < 1e-15);
+    // r = 1 (the two models agree): 0
+    assert.equal(k3(-1.25, -1.25), 0);
   });
 
-  test('can be negative on answers M_0 likes better (the k1 estimator on non-samples)', () => {
-    // (-5 - -3) / max(1, 0) = -2
-    assert.equal(klEstimate([{ logps: -5, tokens: 0 }], [{ logps: -3, tokens: 0 }]), -2);
-    assert.ok(Number.isNaN(klEstimate([], [])));
+  test('k3 is never negative, whichever model likes the token better', () => {
+    for (const [lp, lq] of [
+      [-0.1, -5],
+      [-5, -0.1],
+      [-2, -2.000001],
+      [-30, -1e-9],
+      [-1e-9, -30],
+    ])
+      assert.ok(k3(lp, lq) >= 0, `k3(${lp}, ${lq}) = ${k3(lp, lq)}`);
+    // the k1 estimator (log p − log q) on these same tokens would be negative: the old `kl -0.0202`
+    assert.ok(klEstimate([{ p: [-5, -3], q: [-0.1, -0.2] }]) > 0);
+  });
+
+  test('mean over answers of the per-token mean; answers without tokens are left out', () => {
+    // answer 1: tokens with r = 1 (0) and r = 0.5 (0.19314718...): mean 0.09657359...
+    // answer 2: one token with r = 1: 0; mean over the two answers: 0.04828679...
+    const v = klEstimate([
+      { p: [-1, Math.log(0.5)], q: [-1, Math.log(0.25)] },
+      { p: [-2], q: [-2] },
+      { p: [], q: [] },
+    ]);
+    assert.ok(Math.abs(v - 0.1931471805599453 / 4) < 1e-15);
+    assert.ok(Number.isNaN(klEstimate([])));
+  });
+
+  test('on a categorical example the estimate approaches the exact KL(p || q)', () => {
+    // p = (0.5, 0.3, 0.2), q = (0.2, 0.3, 0.5):
+    // KL = 0.5 ln 2.5 + 0.3 ln 1 + 0.2 ln 0.4 = 0.3 ln 2.5 = 0.27488721956224653
+    const p = [0.5, 0.3, 0.2];
+    const q = [0.2, 0.3, 0.5];
+    const exact = 0.3 * Math.log(2.5);
+    const rng = new Rng(2026);
+    const draw = (): number => {
+      const u = rng.nextFloat();
+      return u < 0.5 ? 0 : u < 0.8 ? 1 : 2;
+    };
+    const n = 200_000;
+    const tokens = Array.from({ length: n }, draw);
+    const est = klEstimate([
+      { p: tokens.map((k) => Math.log(p[k])), q: tokens.map((k) => Math.log(q[k])) },
+    ]);
+    // the k3 terms here lie in [0, 1.5 − ln 2.5] with variance < 0.2: the standard error at
+    // n = 200000 is below 0.001, so 0.005 is five standard errors
+    assert.ok(Math.abs(est - exact) < 0.005, `estimate ${est} vs exact ${exact}`);
   });
 });
 

@@ -13,15 +13,16 @@ after(tmp.cleanup);
 function makeRun(root: string, id: string, finish: boolean): void {
   const store = openStore(runDbPath(root, id));
   store.createRun({ id, name: id, pipelinePath: 'p.yaml', pipelineYaml: PIPELINE_YAML });
-  store.upsertRound(0, { status: 'running' });
+  // round 1: ROUNDS counts trained rounds, not round 0's baseline (issue 13)
+  store.upsertRound(1, { status: 'running' });
   store.addPrompt({
-    round: 0,
+    round: 1,
     source: 'seed',
     messages: [{ role: 'user', content: 'hi' }],
     inputHash: inputHash(id),
   });
   if (finish) {
-    store.upsertRound(0, { status: 'done' });
+    store.upsertRound(1, { status: 'done' });
     store.setRunStatus('finished');
   }
   store.close();

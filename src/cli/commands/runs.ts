@@ -34,7 +34,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
                   r.name ?? '',
                   r.id,
                   r.status,
-                  // Rounds done out of rounds started: a gap means the last one did not finish.
+                  // Trained rounds done out of rounds planned (round 0, the baseline, is not one).
                   `${r.roundsDone}/${r.rounds}`,
                   String(r.pairs),
                   formatTimestamp(r.startedAt),

@@ -44,7 +44,8 @@ async function runEvaluate(
   recordTextMetrics(ctx, spec, log, answers);
   recordWinRate(log, scores, anchor.judgeId, round);
   await recordLogprobShift(log, engine, probes, round);
-  if (round > 0) await recordKl(ctx, log, engine, answers);
+  if (round > 0)
+    await recordKl(ctx, log, engine, probes, { round, maxNewTokens: spec.max_new_tokens });
 
   const gateHits = firedGates(gatesAtRound(spec.gates ?? [], round), log.values);
   for (const { gate, value } of gateHits)

@@ -2,9 +2,8 @@ import type { Engine } from '../../engine/index.js';
 import type { PromptFileRow } from '../../prompts/prompt-set.js';
 import type { RunContext } from '../context.js';
 import type { MetricLog } from './metric-log.js';
-import { klEstimate } from './metrics/kl.js';
+import { sampledKl } from './kl-samples.js';
 import { logprobShift, perTokenLogprob, type ScoredAnswer } from './metrics/logprob-shift.js';
-import type { ProbeAnswer } from './probe-answers.js';
 
 /**
  * Step 6: `reference_logprob` (the policy's per-token log-prob of the probes' reference answers,
@@ -31,19 +30,16 @@ export async function recordLogprobShift(
 }
 
 /**
- * Step 7 (round 1 on): `kl`, the policy's own probe answers scored by the initial model M_0 and
- * by the policy M_r.
+ * Step 7 (round 1 on): `kl`, Schulman's k3 on answers sampled from the policy M_r at temperature 1
+ * (metrics/kl.ts); the greedy probe answers would bias it, even below 0.
  */
 export async function recordKl(
   ctx: RunContext,
   log: MetricLog,
   engine: Engine,
-  answers: readonly ProbeAnswer[],
+  probes: readonly PromptFileRow[],
+  { round, maxNewTokens }: { round: number; maxNewTokens: number },
 ): Promise<void> {
-  const initial = await ctx.engines.get(ctx.initial);
-  const rows = answers.map((a) => ({ prompt: a.probe.messages, completion: a.cand.text }));
-  const labels = answers.map((a) => a.probe.id);
-  const under0 = (await initial.score(rows, labels)) as ScoredAnswer[];
-  const underR = (await engine.score(rows, labels)) as ScoredAnswer[];
-  log.record('kl', klEstimate(underR, under0));
+  const { value, samples } = await sampledKl(ctx, engine, probes, round, maxNewTokens);
+  log.record('kl', value, { estimator: 'k3', samples, temperature: 1 });
 }

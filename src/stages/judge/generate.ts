@@ -49,12 +49,12 @@ export async function judgeCandidateByGeneration(
     r = o;
     details = o.samples.map((s) => serverDetail(judge, o.model, s.finishReason));
   } else r = await judgeByGeneration(u.engine!, rubric, vars, spec.samples, u.sampling, seed);
-  let added = 0;
+  const added: ScoreSample[] = [];
   ctx.store.transaction(() =>
     r.samples.forEach((s, k) => {
       // after `samples` was raised, the first ones are already stored
       if (ctx.store.existingId('judgements', hashes[k])) return;
-      added++;
+      added.push(s);
       if (s.parseError) counts.parse_failures++;
       storeJudgement(u, {
         inputHash: hashes[k],
@@ -69,12 +69,10 @@ export async function judgeCandidateByGeneration(
       });
     }),
   );
-  counts.judgements += added;
-  counts.reused += r.samples.length - added;
-  const first = r.samples[0];
-  emitJudgement(u, {
-    score: first.score ?? undefined,
-    parseError: first.parseError,
-    text: first.raw,
-  });
+  counts.judgements += added.length;
+  counts.reused += r.samples.length - added.length;
+  // One event per stored judgement row, as the stage counts them: the summary's parse failures
+  // (folded from these events) then equal the stage's `parse_failures` (issue 13: 96 vs 288).
+  for (const s of added)
+    emitJudgement(u, { score: s.score ?? undefined, parseError: s.parseError, text: s.raw });
 }

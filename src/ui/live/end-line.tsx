@@ -1,8 +1,11 @@
-// How the run ended, once it has: finished, failed (with the error), or stopped.
+// How the run ended, once it has: the verdict on the objective first (improved / unchanged /
+// worse, and the worst regressions), then finished, failed or stopped. A failure's error is not
+// repeated here: the CLI prints it once, with its hint, after the view closes.
 
 import { Box } from 'ink';
 import type { RunState } from '../run-state.js';
 import { formatSeconds } from '../format.js';
+import { objectiveLine, regressionsLine } from '../verdict-lines.js';
 import { T, type Tone } from './tone.js';
 
 export function EndLine({ state }: { state: RunState }) {
@@ -12,14 +15,19 @@ export function EndLine({ state }: { state: RunState }) {
     state.status === 'finished'
       ? `✔ finished ${took}`
       : state.status === 'failed'
-        ? `✖ failed ${took}${state.error ? `: ${state.error}` : ''}`
+        ? `✖ failed ${took}`
         : state.status === 'stopped-by-gate'
           ? `■ stopped by a gate ${took}`
           : `■ stopped ${took}`;
   const tone: Tone =
     state.status === 'finished' ? 'good' : state.status === 'failed' ? 'bad' : 'warn';
+  const v = state.verdict;
+  const verdictTone: Tone = v?.word === 'improved' ? 'good' : v?.word === 'worse' ? 'bad' : 'warn';
+  const regressions = v ? regressionsLine(v) : null;
   return (
-    <Box marginTop={1}>
+    <Box marginTop={1} flexDirection="column">
+      {v && <T tone={verdictTone}>{objectiveLine(v)}</T>}
+      {regressions && <T tone="warn">{regressions}</T>}
       <T tone={tone}>{text}</T>
     </Box>
   );

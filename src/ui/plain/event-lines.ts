@@ -50,7 +50,7 @@ export const EVENT_LINES: { [K in PipelineEvent['type']]?: Printer<K> } = {
       r.parseFailures > 0 &&
       !Object.keys(e.counts).some((k) => /pars/i.test(k))
     )
-      counts.push(`unparseable ${r.parseFailures}`);
+      counts.push(`parse_failures ${r.parseFailures}`);
     log.line(
       `${log.roundOf(e.round)} ${e.kind}: ${e.status} in ${formatSeconds(e.seconds)}${counts.length ? ` (${counts.join(', ')})` : ''}`,
     );
@@ -106,9 +106,8 @@ export const EVENT_LINES: { [K in PipelineEvent['type']]?: Printer<K> } = {
 
   'run-end': (log, e) => {
     log.flushMetrics();
-    log.line(
-      `run ${e.status} in ${formatSeconds(e.seconds)}${e.error ? `: ${oneLine(e.error, 500)}` : ''}`,
-    );
+    // the error itself is printed once, by the CLI, with its hint (src/cli/report-error.ts)
+    log.line(`run ${e.status} in ${formatSeconds(e.seconds)}`);
     log.writeSummary();
   },
 };

@@ -3,16 +3,19 @@
 
 import { latestMetricsRound, roundsDone, totalPairs, type RunState } from '../run-state.js';
 import { formatNumber, formatReasons, formatSeconds } from '../format.js';
+import { verdictLines } from '../verdict-lines.js';
+import type { RoundView } from '../run-state.js';
 
 /** The end-of-run summary (also usable by other front ends): rounds, pairs, final metrics. */
 export function formatSummary(state: RunState): string {
-  const lines: string[] = [];
+  // the verdict leads: what the run did to the objective, before the wall of numbers
+  const lines: string[] = verdictLines(state.verdict);
   const status = state.status === 'running' ? 'ended without a run-end event' : state.status;
   const took = state.seconds != null ? ` in ${formatSeconds(state.seconds)}` : '';
   lines.push(
     `${state.name ?? 'run'}${state.runId ? ` (${state.runId})` : ''}: ${status}${took}, ${roundsDone(state)}/${state.totalRounds} rounds`,
   );
-  if (state.error) lines.push(`error: ${state.error}`);
+  // no `error:` line: the CLI prints the error once, with its hint, when the run fails
   const pairs = totalPairs(state);
   if (state.rounds.some((r) => r.pairs))
     lines.push(
@@ -26,7 +29,9 @@ export function formatSummary(state: RunState): string {
         `loss ${formatNumber(r.train.loss.first)} → ${formatNumber(r.train.loss.last)}, margin ${formatNumber(r.train.margin.last)}, acc ${formatNumber(r.train.accuracy.last)}`,
       );
     if (Object.keys(r.metrics).length) parts.push(metricsList(r.metrics));
-    if (r.parseFailures) parts.push(`${r.parseFailures} unparseable judgements`);
+    const judged = judgeCounts(r);
+    if (judged.parse_failures)
+      parts.push(`parse_failures ${judged.parse_failures} of ${judged.judgements} judgements`);
     if (!parts.length && r.status === 'pending') continue;
     const tag = r.status === 'done' || r.round === 0 ? '' : ` (${r.status})`;
     lines.push(`round ${r.round}${tag}: ${parts.join('; ') || 'no results'}`);
@@ -47,4 +52,16 @@ export function metricsList(metrics: Record<string, number>): string {
   return Object.entries(metrics)
     .map(([k, v]) => `${k} ${formatNumber(v)}`)
     .join(', ');
+}
+
+/**
+ * The round's judge stages' `parse_failures` and `judgements`, the numbers their stage-end lines
+ * print; for a judge that does not count them (or before its stage ends), the judgement events
+ * seen (one per stored judgement row).
+ */
+function judgeCounts(r: RoundView): { parse_failures: number; judgements: number } {
+  const ended = r.stages.filter((st) => st.kind === 'judge' && st.counts.parse_failures != null);
+  if (!ended.length) return { parse_failures: r.parseFailures, judgements: r.judgements };
+  const sum = (k: string): number => ended.reduce((a, st) => a + (st.counts[k] ?? 0), 0);
+  return { parse_failures: sum('parse_failures'), judgements: sum('judgements') };
 }

@@ -15,6 +15,7 @@ export function initialRunState(): RunState {
     lastTime: null,
     seconds: null,
     error: null,
+    verdict: null,
     currentRound: null,
     currentStage: null,
     rounds: [],

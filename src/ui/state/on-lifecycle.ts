@@ -108,6 +108,7 @@ export const lifecycleHandlers: EventHandlers<LifecycleEvent> = {
     status: e.status,
     seconds: e.seconds,
     error: e.error ?? null,
+    verdict: e.verdict ?? null,
   }),
 };
 

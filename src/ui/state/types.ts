@@ -1,7 +1,7 @@
 // The shapes of the run's view model: what the reducer (reduce.ts) folds events into and what the
 // live view and the plain reporter read. Types only; the values live beside their jobs.
 
-import type { PipelineEvent, StageKind, StageStatus } from '../../events.js';
+import type { PipelineEvent, RunVerdict, StageKind, StageStatus } from '../../events.js';
 
 export type StageViewStatus = 'pending' | StageStatus;
 
@@ -140,6 +140,8 @@ export interface RunState {
   /** From run-end. */
   seconds: number | null;
   error: string | null;
+  /** From run-end: the objective round 0 → last round in one word, and the worst regressions. */
+  verdict: RunVerdict | null;
   currentRound: number | null;
   currentStage: number | null;
   /** Sorted by round number; round 0 (the initial policy's evaluation) may appear. */

@@ -1,21 +1,38 @@
-// `kl`: an estimate of KL(M_r || M_0) per token on the policy's own probe answers, the "k1"
-// estimator of Schulman (2020, "Approximating KL Divergence", joschu.net/blog/kl-approx.html):
+// `kl`: an estimate of KL(M_r || M_0) per token, Schulman's "k3" estimator (2020, "Approximating
+// KL Divergence", http://joschu.net/blog/kl-approx.html), on answers SAMPLED from M_r:
 //
 //   KL(p || q) = E_{y ~ p}[ log p(y) − log q(y) ]
-//   kl = (1/N) Σ_i (log p_r(y_i | x_i) − log p_0(y_i | x_i)) / max(1, |y_i|)
+//   r_t   = q(y_t | x, y_<t) / p(y_t | x, y_<t)           p = M_r (the sampler), q = M_0
+//   k3_t  = (r_t − 1) − log r_t                            ≥ 0 for every r_t > 0, since log r ≤ r − 1
+//   kl    = (1/N) Σ_i (1/|y_i|) Σ_t k3_t                  y_i ~ M_r(· | x_i), temperature 1
 //
-// y_i: M_r's answer to probe x_i (one per probe); log p: the answer's summed token log-probs under
-// each model (plain softmax); |y_i|: its token count as M_r scored it.
-//
-// Honestly: k1 is unbiased only when each y_i is a sample from p_r. The probe answers are decoded
-// at the evaluate stage's temperature, greedy by default, so they are not samples from M_r and the
-// estimate can come out negative, which a KL cannot; one answer per probe also makes it noisy.
-// Issue 13 replaces this estimator; until then it stays as is, so runs remain comparable.
-import { mean } from './mean.js';
-import type { ScoredAnswer } from './logprob-shift.js';
+// E_{y_t ~ p}[r_t − 1] = Σ q − 1 = 0, so E[k3_t] = E[−log r_t] = KL(p(·|prefix) || q(·|prefix)):
+// k3 is unbiased for the per-token KL when y_t is a sample from p, like k1 = −log r, but every
+// term is non-negative, so the estimate cannot come out below 0 (k1 on greedy answers gave
+// `kl -0.0202`). The answers must be samples from M_r at temperature 1 (no top-p/top-k), or the
+// expectation is over the wrong distribution; model-drift.ts draws them so.
 
-/** `underR[i]` and `under0[i]`: answer i scored by M_r and by M_0. */
-export const klEstimate = (
-  underR: readonly ScoredAnswer[],
-  under0: readonly ScoredAnswer[],
-): number => mean(underR.map((u, i) => (u.logps - under0[i].logps) / Math.max(1, u.tokens)));
+import { mean } from './mean.js';
+
+/** One sampled answer's per-token log-probs under the sampler p = M_r and under q = M_0. */
+export interface TokenLogprobs {
+  /** log p(y_t | x, y_<t) per token, under M_r. */
+  p: readonly number[];
+  /** log q(y_t | x, y_<t) per token, under M_0. */
+  q: readonly number[];
+}
+
+/** k3 for one token: (r − 1) − log r with log r = log q − log p. Never negative. */
+export function k3(logp: number, logq: number): number {
+  const logr = logq - logp;
+  // expm1 keeps (r − 1) exact near r = 1, where the two terms nearly cancel
+  return Math.max(0, Math.expm1(logr) - logr);
+}
+
+/** kl: mean over answers of the mean k3 over the answer's tokens; NaN with no tokens at all. */
+export function klEstimate(answers: readonly TokenLogprobs[]): number {
+  const perAnswer = answers
+    .filter((a) => a.p.length > 0)
+    .map((a) => mean(a.p.map((lp, t) => k3(lp, a.q[t]))));
+  return mean(perAnswer);
+}
