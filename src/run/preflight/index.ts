@@ -82,8 +82,8 @@ function judgeKeyProblems(spec: PipelineSpec, out: Problems): void {
       createOpenAIClient(name, j);
     } catch (e) {
       if (!isPipelineError(e)) throw e;
-      const field = j.api_key_env && e.code === 'E_JUDGE_API_KEY' ? 'api_key_env' : 'base_url';
-      out.add(['judges', name, field], `${e.message} (${e.hint ?? ''})`);
+      const at = ['judges', name, e.code === 'E_JUDGE_API_KEY' ? 'api_key_env' : 'base_url'];
+      out.add(at, `${formatPath(at)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     }
   }
 }
