@@ -4,7 +4,15 @@
 // passed `validate` and failed `run`, which left a failed run folder behind.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -123,6 +131,23 @@ describe('validate runs every check run runs, before run creates anything', () =
     assert.match(msg, /pipeline\.yaml:8:\d+: /);
     assert.match(msg, /more than the 2048 of model 'builtin:tiny' \(max_position_embeddings\)/);
     assert.doesNotMatch(msg, /--max-new-tokens/);
+  });
+
+  test('a judge prompt too long: rubric + the longest answer + the judgement', () => {
+    // self-judging: the rubric around the prompt, 1700 answer tokens and 48 for the judgement
+    const p = project({ generateTokens: 1700 });
+    writeFileSync(
+      p.file,
+      readFileSync(p.file, 'utf8').replace(
+        'judge: rules, rubric: rubrics/additive-5pt.hbs',
+        'judge: self, rubric: rubrics/additive-5pt.hbs, samples: 1',
+      ),
+    );
+    const msg = bothRefuse(
+      p,
+      /stages\[1\]\.max_new_tokens: prompt '[^']+' \(prompts\/seed\.jsonl:\d+\) rendered into the judge's rubric is \d+ tokens, plus 1700 for the longest answer\(s\) stages\[0\]\.max_new_tokens allows/,
+    );
+    assert.match(msg, /pipeline\.yaml:9:\d+: /);
   });
 
   test('a prompt that fits until max_new_tokens is added is refused for the sum', () => {

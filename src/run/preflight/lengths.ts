@@ -49,10 +49,12 @@ export function lengthProblems(spec: PipelineSpec, baseDir: string, out: Problem
   };
   const policy = { ref: spec.model.path, limits: model(spec.model.path) };
   let answer = 0;
+  let answerKey = '';
   spec.stages.forEach((s, i) => {
     const at = ['stages', i, 'max_new_tokens'];
     if (s.kind === 'generate') {
       answer = s.max_new_tokens;
+      answerKey = `stages[${i}].max_new_tokens`;
       const f = prompts(spec.prompts.file);
       const worst = longest(f.rows.map((r) => policy.limits.chatTokens(r.messages)));
       report(out, at, f, worst, s.max_new_tokens, policy.ref, policy.limits.positions);
@@ -69,7 +71,10 @@ export function lengthProblems(spec: PipelineSpec, baseDir: string, out: Problem
         if (!ref) continue;
         const limits = model(ref);
         const worst = longest(f.rows.map((r) => limits.chatTokens(asUser(render(r)))));
-        report(out, at, f, worst, judgement + answers, ref, limits.positions, answers);
+        report(out, at, f, worst, judgement + answers, ref, limits.positions, {
+          tokens: answers,
+          key: answerKey,
+        });
       }
     }
   });
@@ -118,17 +123,16 @@ function report(
   generated: number,
   model: string,
   positions: number,
-  answers = 0,
+  answers?: { tokens: number; key: string },
 ): void {
   if (worst.row < 0 || worst.tokens + generated <= positions) return;
   const key = `stages[${at[1]}].max_new_tokens`;
   const row = f.rows[worst.row];
-  const input =
-    answers > 0
-      ? `rendered into the judge's rubric is ${worst.tokens} tokens, plus ${answers} for the ` +
-        `longest answer(s) the generate stage's max_new_tokens allows and ${generated - answers} ` +
-        `for the judgement (${key})`
-      : `is ${worst.tokens} tokens in the model's chat template, plus ${generated} to generate`;
+  const input = answers
+    ? `rendered into the judge's rubric is ${worst.tokens} tokens, plus ${answers.tokens} for ` +
+      `the longest answer(s) ${answers.key} allows and ${generated - answers.tokens} for the ` +
+      `judgement`
+    : `is ${worst.tokens} tokens in the model's chat template, plus ${generated} to generate`;
   out.add(
     at,
     `${key}: prompt '${row.id}' (${f.name}:${f.lines[worst.row]}) ${input}: ` +
