@@ -2,7 +2,7 @@
 // that `run` refuses at start, `validate` refuses too, with the same message, and `run` refuses it
 // before creating anything under --root. On 4034049 the broken rubrics and prompt files below
 // passed `validate` and failed `run`, which left a failed run folder behind.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   cpSync,
@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,11 @@ const BROKEN_RUBRICS: [string, string, RegExp][] = [
   ['prototype', FM + '{{prompt}} {{constructor.name}} {{response}}\n', /built-in property/],
 ];
 
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A project folder: the smoke pipeline with its texts, the prompt file and rubric swapped. */
 function project(opts: {
   prompts?: string;
@@ -44,6 +50,7 @@ function project(opts: {
   root: string;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'rlaif-preflight-'));
+  made.push(dir);
   for (const d of ['rubrics', 'prompts']) cpSync(fromRoot(d), join(dir, d), { recursive: true });
   if (opts.prompts !== undefined)
     writeFileSync(join(dir, 'prompts/under-test.jsonl'), opts.prompts);
