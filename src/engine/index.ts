@@ -14,3 +14,4 @@ export { LOSS_TYPES, type LossType } from './train/losses/index.js';
 export { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from './train/lora.js';
 export type { TrainJob } from './train/run-training.js';
 export type { StepMetrics } from './train/trainer.js';
+export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';

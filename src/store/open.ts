@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PipelineError, fail } from '../core/errors.js';
 import { SCHEMA_VERSION, checkIdentity, migrate } from './migrations.js';
+import { onReadOnlyMedia, openOnReadOnlyMedia } from './read-only-media.js';
 import { dirError, storeError } from './store-errors.js';
 
 export interface OpenStoreOptions {
@@ -112,7 +113,10 @@ export function openDatabase(
   if (path !== ':memory:') checkPath(path, readonly);
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    db =
+      readonly && path !== ':memory:' && onReadOnlyMedia(path)
+        ? openOnReadOnlyMedia(path, busyTimeoutMs)
+        : new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   } catch (e) {
     throw openFailure(e, path, readonly);
   }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { allowPathOption } from '../options.js';
-import { readPipelineFile } from '../../spec/read-file.js';
-import { validatePipeline } from '../../spec/validate/index.js';
+import { validateWithTemplates } from '../../run/validate.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -10,15 +9,13 @@ export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
     .description(
-      'check a pipeline file (YAML syntax, fields, stage order, judge names, referenced files) without running it',
+      'check a pipeline file without running it: every check `run` makes before any work (fields, stage order, judges, files, templates, prompt files, token lengths)',
     )
     .argument('<file>', 'pipeline YAML file, e.g. pipelines/self-reward.yaml')
     .addOption(allowPathOption())
     .action((file: string, f: { allowPath: string[] }) => {
-      const { spec } = validatePipeline(readPipelineFile(file), {
-        checkFiles: true,
-        allowPaths: f.allowPath,
-      });
+      // the same function `run` calls first: what validates here does not fail at run start
+      const { spec } = validateWithTemplates(file, f.allowPath);
       ctx.out(
         `${file}: ok (${plural(spec.stages.length, 'stage')}, ${plural(spec.rounds, 'round')})\n`,
       );
