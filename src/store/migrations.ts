@@ -241,8 +241,50 @@ CREATE TABLE events (
 CREATE INDEX events_run ON events (run_id, id);
 `;
 
+// Issue 13: what a resume checks first. input_files pins every file a run reads (by sha256 of
+// its bytes); input_changes records each `--accept-changed` (who, when, old and new hash);
+// round_resets records each `--from-round` and checkpoint_discards the checkpoints it set aside
+// (rows are kept: provenance survives, the runner just no longer builds on them).
+const V2 = /* sql */ `
+CREATE TABLE input_files (
+  run_id       TEXT NOT NULL REFERENCES runs (id),
+  path         TEXT NOT NULL,
+  ref          TEXT NOT NULL,
+  content_hash TEXT NOT NULL CHECK (length(content_hash) = 64),
+  pinned_at    TEXT NOT NULL,
+  PRIMARY KEY (run_id, path)
+) STRICT;
+
+CREATE TABLE input_changes (
+  id          INTEGER PRIMARY KEY,
+  run_id      TEXT NOT NULL REFERENCES runs (id),
+  path        TEXT NOT NULL,
+  old_hash    TEXT NOT NULL,
+  new_hash    TEXT NOT NULL,
+  accepted_by TEXT NOT NULL,
+  accepted_at TEXT NOT NULL,
+  FOREIGN KEY (run_id, path) REFERENCES input_files (run_id, path)
+) STRICT;
+
+CREATE TABLE round_resets (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES runs (id),
+  from_round INTEGER NOT NULL CHECK (from_round >= 1),
+  reset_by   TEXT NOT NULL,
+  reset_at   TEXT NOT NULL,
+  detail     TEXT CHECK (detail IS NULL OR json_valid(detail))
+) STRICT;
+
+CREATE TABLE checkpoint_discards (
+  checkpoint_id TEXT PRIMARY KEY REFERENCES checkpoints (id),
+  run_id        TEXT NOT NULL REFERENCES runs (id),
+  reset_id      INTEGER NOT NULL REFERENCES round_resets (id),
+  reason        TEXT NOT NULL
+) STRICT;
+`;
+
 /** MIGRATIONS[i] takes user_version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = Object.freeze([V1]);
+export const MIGRATIONS: readonly string[] = Object.freeze([V1, V2]);
 
 /** The schema version this build writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
