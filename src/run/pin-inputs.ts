@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PipelineError } from '../core/errors.js';
+import { MODEL_SIDE_FILES } from '../core/model-files.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import { fileRefs } from '../spec/validate/file-refs.js';
 import type { Path } from '../spec/validate/problems.js';
@@ -16,12 +17,7 @@ import { who } from './who.js';
 
 /** The files of a model or adapter folder that decide what it computes, short of the weights. */
 const FOLDER_FILES = [
-  'config.json',
-  'generation_config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'chat_template.jinja',
+  ...MODEL_SIDE_FILES,
   'vocab.json',
   'merges.txt',
   'adapter_config.json',
