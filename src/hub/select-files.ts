@@ -4,16 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { fail } from '../core/errors.js';
+import { MODEL_SIDE_FILES } from '../core/model-files.js';
 
 /** Files besides the weights that the engine reads from a model folder. */
-export const PULL_SIDE_FILES: readonly string[] = [
-  'config.json',
-  'generation_config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'chat_template.jinja',
-];
+export const PULL_SIDE_FILES: readonly string[] = MODEL_SIDE_FILES;
 export const SAFETENSORS_INDEX = 'model.safetensors.index.json';
 
 /** Which files of a repository listing to download (top-level files only). */

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PipelineError } from '../core/errors.js';
-import type { PipelineSpec } from '../spec/schema.js';
 import type { RunStore } from '../store/run-store.js';
 import { assertRunId, runDbPath } from '../store/run-dirs.js';
 import { checkRoot } from './check-root.js';
 import { refuseGateStopped } from './gate-stop.js';
+import { checkRunStart, type StartChecks } from './resume-checks.js';
 import { newRunId } from './run-id.js';
 
 export interface RunLocation {
@@ -39,10 +39,7 @@ export function locateRun(name: string, root: string, resume?: string): RunLocat
  * Record the run's start: a new run row with the pipeline file's text, or, on resume, a check
  * that the file is the one the run started with before the run is marked running again.
  */
-export function beginRun(
-  store: RunStore,
-  run: { id: string; file: string; yaml: string; spec: PipelineSpec; resume: boolean },
-): void {
+export function beginRun(store: RunStore, run: StartChecks & { yaml: string }): void {
   if (run.resume) {
     const stored = store.useRun(run.id);
     const hash = createHash('sha256').update(run.yaml).digest('hex');
@@ -53,6 +50,7 @@ export function beginRun(
         hint: 'restore the file as it was (it is stored in the run: `pipeline show`), or start a new run',
       });
     refuseGateStopped(store, run.id, run.file);
+    checkRunStart(store, run);
     store.setRunStatus('running');
   } else {
     store.createRun({
@@ -62,5 +60,6 @@ export function beginRun(
       pipelineYaml: run.yaml,
       seed: run.spec.seed,
     });
+    checkRunStart(store, run);
   }
 }

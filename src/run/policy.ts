@@ -31,9 +31,10 @@ export function startPolicy(ctx: RunContext): Policy {
 
 /** The policy at the start of `round`: the newest checkpoint trained in an earlier round. */
 export function policyAt(ctx: RunContext, round: number): Policy {
+  const discarded = ctx.store.discardedCheckpoints(); // set aside by --from-round
   const trained = ctx.store
     .listCheckpoints()
-    .filter((c) => c.kind !== 'base' && c.round < round)
+    .filter((c) => c.kind !== 'base' && c.round < round && !discarded.has(c.id))
     .sort((a, b) => b.round - a.round)[0];
   if (!trained) return ctx.initial;
   const path = resolve(ctx.runDir, trained.path);

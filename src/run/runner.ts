@@ -13,6 +13,7 @@ import { policyAt, startPolicy } from './policy.js';
 import { replayStoredResults } from './replay.js';
 import { loadPromptSource, roundPrompts, type PromptSource } from './round-prompts.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
+import { assertResumeFlags } from './resume-checks.js';
 import { runStage } from './run-stage.js';
 import { validateWithTemplates } from './validate.js';
 import { storedVerdict } from './verdict.js';
@@ -25,6 +26,10 @@ export interface RunOptions {
   resume?: string;
   /** Folders outside the pipeline's and the project's that referenced files may lie in. */
   allowPaths?: readonly string[];
+  /** On resume: pinned input files whose new content to accept (recorded in the run). */
+  acceptChanged?: readonly string[];
+  /** On resume: redo round N's training and every later round (see from-round.ts). */
+  fromRound?: number;
   sink?: EventSink;
   signal?: AbortSignal;
 }
@@ -45,6 +50,7 @@ type Status = RunOutcome['status'];
  * database, so `resume` skips finished stages and, inside a stage, finished units.
  */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
+  assertResumeFlags(opts);
   const { spec, baseDir, yaml } = validateWithTemplates(opts.file, opts.allowPaths);
   const { runId, runDir, dbPath } = locateRun(spec.name, resolve(opts.root ?? 'runs'), opts.resume);
   const outer = opts.sink ?? (() => {});
@@ -58,8 +64,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const seconds = () => (performance.now() - t0) / 1000;
   const engines = new EnginePool();
   let ctx: RunContext | undefined;
+  // a resume refused by its start checks leaves the run's stored status as it was
+  let begun = false;
   try {
-    beginRun(store, { id: runId, file: opts.file, yaml, spec, resume: !!opts.resume });
+    beginRun(store, {
+      ...{ id: runId, file: opts.file, yaml, spec, baseDir, runDir, resume: !!opts.resume },
+      ...{ acceptChanged: opts.acceptChanged, fromRound: opts.fromRound },
+    });
+    begun = true;
     const emit = (e: PipelineEvent) => sink(e);
     ctx = new RunContext(spec, baseDir, runId, runDir, store, engines, emit, signal);
     startPolicy(ctx);
@@ -80,9 +92,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     return { runId, runDir, status, gateStops: store.gateStops() };
   } catch (e) {
     try {
-      // Only a run this process started or resumed is marked failed: a refused resume (changed
-      // file, gate stop) leaves the stored status, 'stopped' included, as it was.
-      if (store.getRun()?.status === 'running') store.setRunStatus('failed', e);
+      // Only a run this process started or resumed is marked failed: a resume refused by its start
+      // checks (changed input, bad checkpoint, gate stop) leaves the stored status as it was.
+      if ((begun || !opts.resume) && store.getRun()?.status === 'running')
+        store.setRunStatus('failed', e);
     } catch {
       // the store itself may be what failed; the original error matters more
     }

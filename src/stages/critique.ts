@@ -7,6 +7,7 @@ import { samplePrinciple, type Constitution, type Principle } from '../prompts/c
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { CandidateRow, SamplingRecord } from '../store/types.js';
+import { candidateKey, policyKey } from './content-seed.js';
 import { generateOptions } from './sampling.js';
 import { loadJudgeTexts } from './judge-setup.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
@@ -37,11 +38,22 @@ async function runCritiqueStage(
       counts.reused++;
       continue;
     }
+    // seeds by content, not by the run-scoped hash (content-seed.ts)
+    const key = [
+      round,
+      candidateKey(p.messages, original),
+      critique.hash,
+      revision.hash,
+      constitution!.hash,
+      spec.temperature,
+      spec.max_new_tokens,
+      policyKey(ctx),
+    ];
     const principle = samplePrinciple(
       constitution!,
-      new Rng(ctx.seedFor('critique-principle', hash)),
+      new Rng(ctx.seedFor('critique-principle', ...key)),
     );
-    const seed = ctx.seedFor('critique', hash);
+    const seed = ctx.seedFor('critique', ...key);
     const opts = generateOptions(spec, 1, seed);
     const { critiqueText, out, parsed } = await critiqueThenRevise(
       engine,

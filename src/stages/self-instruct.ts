@@ -5,6 +5,7 @@ import type { PromptFileRow as SeedPrompt } from '../prompts/prompt-set.js';
 import { loadRubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
 import type { PromptRow } from '../store/types.js';
+import { policyKey } from './content-seed.js';
 import { generateOptions } from './sampling.js';
 
 const EXAMPLES = 4;
@@ -41,7 +42,9 @@ export async function selfInstructPrompts(
       out.push(ctx.store.getPrompt(existing)!);
       continue;
     }
-    const rng = new Rng(ctx.seedFor('self-instruct-examples', hash));
+    // seeds by content, not by the run-scoped hash (content-seed.ts)
+    const key = [round, i, rubric.hash, spec.temperature, spec.max_new_tokens, policyKey(ctx)];
+    const rng = new Rng(ctx.seedFor('self-instruct-examples', ...key));
     const pool = seeds.filter((s) => s.messages.length === 1);
     const examples = Array.from(
       { length: Math.min(EXAMPLES, pool.length) },
@@ -50,7 +53,7 @@ export async function selfInstructPrompts(
     const rendered = rubric.render({ examples });
     const { results } = await engine.generate(
       [{ messages: [{ role: 'user', content: rendered }] }],
-      generateOptions(spec, 1, ctx.seedFor('self-instruct', hash)),
+      generateOptions(spec, 1, ctx.seedFor('self-instruct', ...key)),
     );
     const raw = results[0].completions[0].text;
     const parsed =

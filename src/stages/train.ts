@@ -74,6 +74,7 @@ async function runTrainStage(
     parentId: ctx.policy.checkpointId,
     inputHash: inputHash('checkpoint', round, contentHash),
   });
+  store.restoreCheckpoint(checkpointId); // retrained to the very bytes --from-round set aside
   await ctx.engines.release(ctx.policy);
   ctx.policy = spec.full
     ? {

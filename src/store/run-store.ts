@@ -18,7 +18,9 @@ import { contentHash } from './hash.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
 import { withPairs } from './ledger/pairs.js';
+import { withInputs } from './ledger/inputs.js';
 import { withPrompts } from './ledger/prompts.js';
+import { withResets } from './ledger/resets.js';
 import { withTraining } from './ledger/training.js';
 import {
   DEFAULT_BUSY_TIMEOUT_MS,
@@ -117,10 +119,16 @@ function mapRun(r: Raw): RunRow {
 // ---- the store -----------------------------------------------------------------------------------
 
 /** Rounds and stages, the ledger's table groups and the event log, each a mixin over StoreBase. */
-const Ledger = withGateStops(
-  withEventLog(
-    withTraining(
-      withPairs(withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase)))))),
+const Ledger = withResets(
+  withInputs(
+    withGateStops(
+      withEventLog(
+        withTraining(
+          withPairs(
+            withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+          ),
+        ),
+      ),
     ),
   ),
 );

@@ -16,7 +16,9 @@ test('a version-1 run database is migrated; its finished run stays finished unti
   const v1 = openStore(path); // folder and file
   v1.close();
   const raw = new Database(path);
-  raw.exec('DROP TABLE gate_stops; PRAGMA user_version = 1;');
+  raw.exec(
+    'DROP TABLE checkpoint_discards; DROP TABLE round_resets; DROP TABLE input_changes; DROP TABLE input_files; DROP TABLE gate_stops; PRAGMA user_version = 1;',
+  );
   assert.deepEqual(migrate(raw, path, MIGRATIONS.slice(0, 1)), { from: 1, to: 1 });
   raw.close();
 

@@ -14,14 +14,18 @@ const fresh = () => join(tmp.dir, `m${++n}`, 'run.sqlite');
 
 const TABLES = [
   'candidates',
+  'checkpoint_discards',
   'checkpoints',
   'eval_metrics',
   'events',
   'gate_stops',
+  'input_changes',
+  'input_files',
   'judgements',
   'pair_discards',
   'pairs',
   'prompts',
+  'round_resets',
   'rounds',
   'runs',
   'stage_runs',

@@ -4,13 +4,15 @@ import { runPipeline } from '../../run/runner.js';
 import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
 import { gateStopError } from '../gate-stop-exit.js';
-import { allowPathOption } from '../options.js';
+import { allowPathOption, intArg } from '../options.js';
 
 interface RunFlags {
   resume?: string;
   root: string;
   json?: boolean;
   allowPath: string[];
+  acceptChanged: string[];
+  fromRound?: number;
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -22,6 +24,20 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(new Option('--root <dir>', 'folder that holds run folders').default('runs'))
     .option('--json', 'write one NDJSON event per line on stdout')
     .addOption(allowPathOption())
+    .addOption(
+      new Option(
+        '--accept-changed <file>',
+        'with --resume: go on although this input file changed since the run started (repeatable; recorded in the run)',
+      )
+        .argParser((v: string, prev: string[]) => [...prev, v])
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        '--from-round <n>',
+        'with --resume: set aside the checkpoints trained from round n on and train again from the last intact one (stored rows are kept)',
+      ).argParser(intArg(1)),
+    )
     .action(async (file: string, f: RunFlags) => {
       const controller = new AbortController();
       const stop = () => {
@@ -45,6 +61,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
           root: f.root,
           resume: f.resume,
           allowPaths: f.allowPath,
+          acceptChanged: f.acceptChanged,
+          fromRound: f.fromRound,
           signal: controller.signal,
           sink: reporter.sink,
         });

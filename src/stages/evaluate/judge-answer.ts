@@ -4,6 +4,7 @@ import { openaiJudgeByGeneration } from '../../judges/openai-judge.js';
 import { ruleName } from '../../judges/rule-judge.js';
 import type { Rubric } from '../../prompts/rubric.js';
 import { inputHash } from '../../store/hash.js';
+import { candidateKey, judgeKey } from '../content-seed.js';
 import type { RunContext } from '../context.js';
 import { judgeIdentity, serverDetail, type ResolvedJudge } from '../judge-setup.js';
 import type { RuleCheck } from './metrics/violations.js';
@@ -81,7 +82,14 @@ export async function judgeByRubric(
   }
   const vars = { prompt: promptText(probe.messages), response: cand.text };
   const sampling = { temperature: 0, max_new_tokens: 256 };
-  const seed = ctx.seedFor('eval-judge', hash);
+  const seed = ctx.seedFor(
+    'eval-judge',
+    round,
+    judge.id,
+    rubric.hash,
+    candidateKey(probe.messages, cand),
+    judgeKey(ctx, judge),
+  );
   let rendered: string;
   let s: ScoreSample;
   let detail: Record<string, unknown> | undefined;

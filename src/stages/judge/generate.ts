@@ -2,6 +2,7 @@ import { judgeByGeneration, type ScoreSample } from '../../judges/model-judge.js
 import { openaiJudgeByGeneration } from '../../judges/openai-judge.js';
 import { inputHash } from '../../store/hash.js';
 import type { CandidateRow } from '../../store/types.js';
+import { candidateKey, judgeKey } from '../content-seed.js';
 import { serverDetail } from '../judge-setup.js';
 import { emitJudgement, storeJudgement } from './record.js';
 import type { ModelJudgeUnit } from './unit.js';
@@ -33,7 +34,16 @@ export async function judgeCandidateByGeneration(
     counts.reused += hashes.length;
     return;
   }
-  const seed = ctx.seedFor('judge', hashes[0]);
+  const seed = ctx.seedFor(
+    'judge',
+    u.base.round,
+    judge.id,
+    u.texts.rubric.hash,
+    u.base.constitutionHash,
+    candidateKey(u.prompt.messages, c),
+    u.sampling,
+    judgeKey(ctx, judge),
+  );
   const { rubric } = u.texts;
   let r: { rendered: string; samples: ScoreSample[] };
   let details: (Record<string, unknown> | undefined)[] = [];

@@ -5,6 +5,7 @@ import { openaiJudgePairwise } from '../../judges/openai-judge.js';
 import { samplePrinciple, type Principle } from '../../prompts/constitution.js';
 import { inputHash } from '../../store/hash.js';
 import type { CandidateRow } from '../../store/types.js';
+import { candidateKey, judgeKey } from '../content-seed.js';
 import { serverDetail } from '../judge-setup.js';
 import { recordJudgement } from './record.js';
 import type { ModelJudgeUnit } from './unit.js';
@@ -28,10 +29,13 @@ export async function judgePairs(u: ModelJudgeUnit): Promise<void> {
   for (let i = 0; i < cands.length; i++)
     for (let j = i + 1; j < cands.length; j++) {
       // One principle per comparison, the same for both orders.
-      const pairKey = inputHash(cands[i].inputHash, cands[j].inputHash);
+      const pairKey = inputHash(
+        candidateKey(u.prompt.messages, cands[i]),
+        candidateKey(u.prompt.messages, cands[j]),
+      );
       const principle = samplePrinciple(
         constitution,
-        new Rng(u.ctx.seedFor('principle', u.judge.id, pairKey)),
+        new Rng(u.ctx.seedFor('principle', u.base.round, u.judge.id, pairKey)),
       );
       const verdicts: Verdict[] = [];
       for (const [a, b] of [
@@ -77,7 +81,18 @@ async function judgeOrder(
     response_b: b.text,
     principle: { id: principle.id, title: principle.title, text: principle.text },
   };
-  const seed = ctx.seedFor('pairwise', hash);
+  const seed = ctx.seedFor(
+    'pairwise',
+    u.base.round,
+    judge.id,
+    rubric.hash,
+    u.base.constitutionHash,
+    principle.id,
+    candidateKey(u.prompt.messages, a),
+    candidateKey(u.prompt.messages, b),
+    u.sampling,
+    judgeKey(ctx, judge),
+  );
   let r: PairwiseSample;
   let detail: Record<string, unknown> | undefined;
   if (judge.kind === 'openai') {

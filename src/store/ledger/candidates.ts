@@ -71,6 +71,7 @@ const SQL = {
   get: `SELECT ${COLS} FROM candidates WHERE id = ?`,
   forPrompt: `SELECT ${COLS} FROM candidates
     WHERE run_id = ? AND round = ? AND prompt_id = ?
+      AND (checkpoint_id IS NULL OR checkpoint_id NOT IN (SELECT checkpoint_id FROM checkpoint_discards))
     ORDER BY origin = 'revision', idx, rowid`,
 };
 

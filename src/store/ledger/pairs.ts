@@ -67,7 +67,12 @@ const SQL = {
       @rejectedCandidateId, @chosenScore, @rejectedScore, @strategy, @softLabel, @inputHash, @now)
     ON CONFLICT (run_id, input_hash) DO NOTHING`,
   getPair: `SELECT ${PAIR_COLS} FROM pairs WHERE id = ?`,
-  pairsForRound: `SELECT ${PAIR_COLS} FROM pairs WHERE run_id = ? AND round = ? ORDER BY rowid`,
+  // pairs built on a checkpoint set aside by `--from-round` are kept but no longer the round's
+  pairsForRound: `SELECT ${PAIR_COLS} FROM pairs WHERE run_id = ? AND round = ?
+      AND NOT EXISTS (SELECT 1 FROM candidates c
+        JOIN checkpoint_discards d ON d.checkpoint_id = c.checkpoint_id
+        WHERE c.id = pairs.chosen_candidate_id)
+    ORDER BY rowid`,
 
   insertDiscard: `INSERT INTO pair_discards (id, run_id, round, stage_index, prompt_id, reason,
       detail, input_hash, created_at)
