@@ -25,6 +25,7 @@ export const LAYERS = {
   run: ['core', 'engine', 'events', 'judges', 'prompts', 'spec', 'stages', 'store'],
   report: ['core', 'events', 'spec', 'store'],
   ui: ['events'],
+  'sandbox-build': ['core', 'engine', 'prompts', 'sandbox'],
   cli: ['*'],
 };
 

@@ -1,4 +1,5 @@
 import { loadPhraseList, findPhrases } from '../prompts/phrase-list.js';
+import { gradeAnswer, MAX_POINTS } from '../sandbox/index.js';
 import type { RuleSpec } from '../spec/schema.js';
 
 export interface RuleOutcome {
@@ -6,10 +7,12 @@ export interface RuleOutcome {
   passed: boolean;
   weight: number;
   why: string;
+  /** A graded rule's score in [0, 1] (the sandbox grader); pass/fail rules score passed ? 1 : 0. */
+  score?: number;
 }
 
 export interface RuleVerdict {
-  /** Weighted mean of the rules' pass (1) / fail (0), in [0, 1]. */
+  /** Weighted mean of the rules' scores (pass 1 / fail 0, or a graded rule's score), in [0, 1]. */
   score: number;
   outcomes: RuleOutcome[];
 }
@@ -25,6 +28,8 @@ export function ruleName(r: RuleSpec, i: number): string {
       return 'json-valid';
     case 'banned_phrases':
       return `banned-phrases-${i}`;
+    case 'sandbox':
+      return 'sandbox';
   }
 }
 
@@ -46,10 +51,13 @@ export class RuleJudge {
     });
   }
 
-  judge(text: string): RuleVerdict {
+  /** `prompt` is the request's text, which only the sandbox grader reads. */
+  judge(text: string, prompt: string): RuleVerdict {
     const outcomes = this.rules.map((r, i): RuleOutcome => {
       const name = ruleName(r, i);
       switch (r.kind) {
+        case 'sandbox':
+          return sandboxOutcome(name, r.weight, prompt, text);
         case 'length': {
           const n =
             r.unit === 'words' ? text.trim().split(/\s+/).filter(Boolean).length : [...text].length;
@@ -100,7 +108,20 @@ export class RuleJudge {
     });
     const total = outcomes.reduce((a, o) => a + o.weight, 0);
     const score =
-      total > 0 ? outcomes.reduce((a, o) => a + (o.passed ? o.weight : 0), 0) / total : 0;
+      total > 0
+        ? outcomes.reduce((a, o) => a + (o.score ?? (o.passed ? 1 : 0)) * o.weight, 0) / total
+        : 0;
     return { score, outcomes };
   }
+}
+
+/**
+ * The sandbox world's exact grader as a rule: points / MAX_POINTS, passed only at full points. A
+ * request that is not a sandbox task scores 0 and says so, rather than being guessed.
+ */
+function sandboxOutcome(rule: string, weight: number, prompt: string, text: string): RuleOutcome {
+  const g = gradeAnswer(prompt, text);
+  if (!g) return { rule, weight, passed: false, score: 0, why: 'not a sandbox task' };
+  const score = g.points / MAX_POINTS;
+  return { rule, weight, passed: g.points === MAX_POINTS, score, why: `${g.points}/${MAX_POINTS}: ${g.reason}` };
 }

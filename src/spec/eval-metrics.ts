@@ -31,6 +31,16 @@ export const EVAL_METRIC_INFO = {
   tie_rate: { label: 'judge tie rate (pairwise)', better: 'none' },
   // fraction of probes whose anchor score moved by at most 1 point vs the previous round's judge
   judge_agreement: { label: 'agreement of the round judge with the anchor', better: 'higher' },
+  // ground_truth: sandbox (stages/evaluate/metrics/true-score.ts, judge-accuracy.ts, reward-gap.ts)
+  true_score: { label: 'true score on probes (sandbox grader, 0-1)', better: 'higher' },
+  judge_accuracy: {
+    label: 'self-judge pairwise accuracy vs the sandbox grader',
+    better: 'higher',
+  },
+  reward_gap: {
+    label: 'judged gain minus true gain since round 0 (0-1 scale)',
+    better: 'lower',
+  },
 } satisfies Record<string, EvalMetricInfo>;
 
 /** A metric the evaluate stage stores under a fixed name (violation rates are named per rule). */

@@ -22,7 +22,7 @@ export const SELF_JUDGE = 'self';
 
 export const REFERENCES = ['round-start', 'initial'] as const;
 export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
-export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases'] as const;
+export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases', 'sandbox'] as const;
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
 export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin'] as const;
@@ -42,6 +42,9 @@ export const EVAL_METRICS = [
   'refusal_rate',
   'boilerplate_rate',
   'judge_agreement',
+  'true_score',
+  'judge_accuracy',
+  'reward_gap',
 ] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
@@ -168,8 +171,18 @@ const bannedPhrasesRule = z
   })
   .describe('Scores 1 when the answer contains none of the phrases.');
 
+const sandboxRule = z
+  .strictObject({
+    kind: z.literal('sandbox'),
+    weight: weight(),
+  })
+  .describe(
+    "The sandbox world's exact grader (src/sandbox): the answer's ground-truth points / 5 for " +
+      'its request; 0 for a request that is not a sandbox task.',
+  );
+
 export const ruleSchema = z
-  .discriminatedUnion('kind', [lengthRule, regexRule, jsonValidRule, bannedPhrasesRule])
+  .discriminatedUnion('kind', [lengthRule, regexRule, jsonValidRule, bannedPhrasesRule, sandboxRule])
   .describe('One programmatic check.');
 
 const modelJudge = z
@@ -486,6 +499,15 @@ const evaluateStage = z
     boilerplate_phrases: filePath()
       .optional()
       .describe('Text file of boilerplate phrases, one per line, for the boilerplate rate.'),
+    ground_truth: z
+      .enum(['sandbox'])
+      .optional()
+      .describe(
+        "'sandbox': probes are sandbox tasks with exact graders; adds true_score (grader), " +
+          'reward_gap (judged gain minus true gain since round 0) and judge_accuracy (the policy ' +
+          "as judge, with this stage's or the last judge stage's rubric, ordering answers of a " +
+          'fixed calibration set as the grader does).',
+      ),
     gates: z.array(gateSchema).optional().describe('Checks that can stop the run.'),
   })
   .describe('Measure the new policy on fixed probes: scores, length, win rate, KL, refusals.');

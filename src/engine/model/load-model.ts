@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fail } from '../../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { BUILTIN_SANDBOX, sandboxModelDir } from './builtin-sandbox.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
 import { loadModelConfig, type ModelConfig } from './config.js';
@@ -21,14 +22,15 @@ export interface LoadedModel {
   close(): void;
 }
 
-/** Resolve `builtin:tiny` (created on first use) or a Hugging Face model folder. */
+/** Resolve `builtin:tiny` (created on first use), `builtin:sandbox` (shipped) or a Hugging Face model folder. */
 export function resolveModelDir(ref: string): string {
   if (ref === BUILTIN_TINY) return ensureBuiltinTiny();
+  if (ref === BUILTIN_SANDBOX) return sandboxModelDir();
   if (ref.startsWith('builtin:'))
     fail(
       'E_MODEL_NOT_FOUND',
       `unknown builtin model '${ref}'`,
-      `the embedded model is ${BUILTIN_TINY}`,
+      `the embedded models are ${BUILTIN_SANDBOX} and ${BUILTIN_TINY}`,
     );
   const dir = resolve(ref);
   if (!existsSync(dir) || !statSync(dir).isDirectory())

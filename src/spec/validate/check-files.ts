@@ -10,7 +10,7 @@ import type { Problems } from './problems.js';
 import { formatPath } from './words.js';
 import { allowedRoots, containmentProblem } from './paths.js';
 
-export const BUILTIN_MODELS = ['builtin:tiny'] as const;
+export const BUILTIN_MODELS = ['builtin:sandbox', 'builtin:tiny'] as const;
 
 /**
  * Checks one Handlebars rubric (front matter, compiles, uses only the variables its stage

@@ -12,7 +12,7 @@ type GateMetric = (typeof EVAL_METRICS)[number];
 
 interface MetricSource {
   /** The evaluate stage's field that must be set for the metric to be computed. */
-  field?: 'refusal_phrases' | 'boilerplate_phrases';
+  field?: 'refusal_phrases' | 'boilerplate_phrases' | 'ground_truth';
   /** Why the metric is never computed by this build (it is only a name so far). */
   never?: string;
 }
@@ -25,6 +25,9 @@ export const GATE_METRIC_SOURCES: Readonly<Record<GateMetric, MetricSource>> = {
   kl: {},
   refusal_rate: { field: 'refusal_phrases' },
   boilerplate_rate: { field: 'boilerplate_phrases' },
+  true_score: { field: 'ground_truth' },
+  judge_accuracy: { field: 'ground_truth' },
+  reward_gap: { field: 'ground_truth' },
   judge_agreement: {
     never: 'judge agreement is not computed by this version (it is planned, issue 16)',
   },
@@ -55,6 +58,8 @@ function notComputed(stage: EvaluateStageSpec, metric: GateMetric): string | und
   const source = GATE_METRIC_SOURCES[metric];
   if (source.never) return `${source.never} (expected one of ${COMPUTED_GATE_METRICS.join(', ')})`;
   if (source.field && !stage[source.field])
-    return `this evaluate stage has no ${source.field} file to measure it with (expected ${source.field}: <file> in the stage, or a gate on another metric)`;
+    return source.field === 'ground_truth'
+      ? 'this evaluate stage has no ground truth (expected ground_truth: sandbox in the stage, with sandbox probes)'
+      : `this evaluate stage has no ${source.field} file to measure it with (expected ${source.field}: <file> in the stage, or a gate on another metric)`;
   return undefined;
 }

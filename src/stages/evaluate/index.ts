@@ -5,6 +5,7 @@ import type { GateHit, Stage, StageResult } from '../stage.js';
 import { judgeAnswers } from './anchor-judge.js';
 import { recordJudgeMetrics, recordWinRate } from './judge-metrics.js';
 import { MetricLog } from './metric-log.js';
+import { recordGroundTruth } from './ground-truth.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
@@ -46,6 +47,9 @@ async function runEvaluate(
   await recordLogprobShift(log, engine, probes, round);
   if (round > 0)
     await recordKl(ctx, log, engine, probes, { round, maxNewTokens: spec.max_new_tokens });
+  if (spec.ground_truth === 'sandbox')
+    await recordGroundTruth(ctx, log, { spec, judgeStage, round, answers, anchor, engine });
+  if (ctx.stopped) return stopped;
 
   const gateHits = firedGates(gatesAtRound(spec.gates ?? [], round), log.values);
   for (const { gate, value } of gateHits)

@@ -32,11 +32,11 @@ export interface JudgeTarget {
 export function judgeByRules(
   ctx: RunContext,
   judge: Extract<ResolvedJudge, { kind: 'rule' }>,
-  { cand }: ProbeAnswer,
+  { probe, cand }: ProbeAnswer,
   { round, stageIndex }: JudgeTarget,
 ): AnswerVerdict {
   const hash = inputHash('eval-judgement', judge.id, cand.inputHash);
-  const v = judge.rules.judge(cand.text);
+  const v = judge.rules.judge(cand.text, promptText(probe.messages));
   if (!ctx.store.existingId('judgements', hash))
     ctx.store.addJudgement({
       round,

@@ -1,3 +1,4 @@
+import { promptText } from '../../judges/model-judge.js';
 import { inputHash } from '../../store/hash.js';
 import type { ResolvedJudge } from '../judge-setup.js';
 import { alreadyJudged, recordJudgement } from './record.js';
@@ -8,7 +9,7 @@ export function judgeByRules(u: JudgeUnit<Extract<ResolvedJudge, { kind: 'rule' 
   for (const c of u.cands) {
     const hash = inputHash('judgement', u.judge.id, 'rule', c.inputHash);
     if (alreadyJudged(u, hash)) continue;
-    const v = u.judge.rules.judge(c.text);
+    const v = u.judge.rules.judge(c.text, promptText(u.prompt.messages));
     recordJudgement(
       u,
       {

@@ -1,0 +1,63 @@
+// The sandbox model's training data, from the world (src/sandbox) and the sandbox rubric:
+//   - instruction data (IFT): a task's prompt with ONE of its mixed-quality answers, so the model
+//     learns to answer imperfectly: at temperature 1 it samples good and bad answers, which is
+//     what gives a self-rewarding loop something to choose between;
+//   - evaluation data (EFT, as in Self-Rewarding LMs, Yuan et al. 2024 §2.2): the rubric rendered
+//     over (prompt, answer), answered with a one-line reason and "Score: N" where N is the
+//     grader's points, so the model learns to judge, and judges better than it answers.
+// Rows are TRL prompt-completion rows in conversational form, the format SFT trains on.
+import { Rng } from '../core/rng.js';
+import type { Rubric } from '../prompts/rubric.js';
+import { justification, mixedAnswers, sampleTasks, type SandboxTask } from '../sandbox/index.js';
+
+export interface SftRow {
+  prompt: { role: 'user'; content: string }[];
+  completion: { role: 'assistant'; content: string }[];
+}
+
+export interface DataRecipe {
+  seed: number;
+  /** Instruction rows. */
+  ift: number;
+  /** Evaluation rows. */
+  eft: number;
+  /** Share of instruction rows whose answer is the task's best one (the rest: a random other). */
+  bestShare: number;
+}
+
+const row = (prompt: string, completion: string): SftRow => ({
+  prompt: [{ role: 'user', content: prompt }],
+  completion: [{ role: 'assistant', content: completion }],
+});
+
+/** One answer of the task's mixed list: the best with probability `bestShare`, else any other. */
+function pickAnswer(task: SandboxTask, rng: Rng, bestShare: number) {
+  const answers = mixedAnswers(task, rng);
+  const best = answers.reduce((a, b) => (b.grade.points > a.grade.points ? b : a));
+  if (rng.nextFloat() < bestShare) return best;
+  const others = answers.filter((a) => a !== best);
+  return others.length ? others[Math.floor(rng.nextFloat() * others.length)] : best;
+}
+
+/** Instruction then evaluation rows, interleaved deterministically by the recipe's seed. */
+export function sandboxRows(recipe: DataRecipe, rubric: Rubric): SftRow[] {
+  const rng = new Rng(recipe.seed);
+  const ift = sampleTasks(recipe.seed, recipe.ift, { split: 'train' }).map((t) => {
+    const a = pickAnswer(t, rng, recipe.bestShare);
+    return row(t.prompt, a.answer);
+  });
+  // EFT answers are drawn uniformly from the mixed list: the judge must see every grade.
+  const eft = sampleTasks(recipe.seed + 1, recipe.eft, { split: 'train' }).map((t) => {
+    const answers = mixedAnswers(t, rng);
+    const a = answers[Math.floor(rng.nextFloat() * answers.length)];
+    const rendered = rubric.render({ prompt: t.prompt, response: a.answer });
+    return row(rendered, `${justification(a.grade)}\nScore: ${a.grade.points}`);
+  });
+  const rows = [...ift, ...eft];
+  // Fisher–Yates with the recipe's stream: one order for one seed.
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.nextFloat() * (i + 1));
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  return rows;
+}
