@@ -11,6 +11,8 @@ export const CATEGORIES: Readonly<Record<string, readonly string[]>> = {
   fruits: ['apple', 'banana', 'pear', 'plum', 'grape', 'cherry', 'peach', 'lemon', 'mango'],
   animals: ['cat', 'dog', 'cow', 'horse', 'pig', 'sheep', 'goat', 'lion', 'bear', 'fox', 'duck'],
   colors: ['red', 'blue', 'green', 'yellow', 'black', 'white', 'pink', 'purple', 'brown'],
+  shapes: ['circle', 'square', 'triangle', 'star', 'heart', 'oval', 'diamond'],
+  drinks: ['water', 'milk', 'tea', 'coffee', 'juice', 'soda', 'cocoa'],
   planets: ['mercury', 'venus', 'earth', 'mars', 'jupiter', 'saturn', 'uranus', 'neptune'],
 };
 
@@ -19,6 +21,9 @@ const TEMPLATES = [
   template('List exactly three {c}.', C),
   template('Name three {c}, comma separated.', C),
   template('Give me three {c}.', C),
+  template('Write down three {c}.', C),
+  template('Name exactly three {c}.', C),
+  template('Three {c}, please.', C),
 ];
 const WANT = 3;
 
