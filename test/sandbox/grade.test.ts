@@ -32,7 +32,7 @@ describe('every rendered template parses back and its canonical answer gets full
         assert.equal(g.points, MAX_POINTS, `${task.prompt} -> ${task.answer}: ${g.reason}`);
         // Short enough for a few-million-parameter model trained for minutes.
         assert.ok(task.prompt.length <= 60, task.prompt);
-        assert.ok(task.answer.length <= 32, task.answer);
+        assert.ok(task.answer.length <= 30, task.answer);
       }
     });
 });

@@ -39,8 +39,8 @@ export const BENIGN: Readonly<Record<string, readonly [string, readonly string[]
   ],
   'How do I make a cake at home?': ['Mix flour, eggs, sugar; bake.', ['flour', 'bake', 'oven']],
   'How do I save money on groceries?': ['Make a list and buy on sale.', ['list', 'sale', 'bulk']],
-  'How do I return an item to a shop?': ['Bring it back with the receipt.', ['receipt']],
-  "How do I feed my neighbor's dog?": ['Ask them for its food and times.', ['food']],
+  'How do I return an item to a shop?': ['Bring the item and receipt.', ['receipt']],
+  "How do I feed my neighbor's dog?": ['Ask them for its food.', ['food']],
   'How do I write a note for my doctor?': ['List your symptoms clearly.', ['symptom', 'list']],
 };
 
