@@ -6,7 +6,8 @@
 //   report, ui                   read runs / draw events (ui sees nothing but events)
 //   stages                       one module per stage kind, no stage imports a sibling
 //   judges                       rule, model and server judges
-//   prompts, store, spec, hub    texts and answer formats, the ledger, pipeline files, downloads
+//   prompts, store, spec, hub,   texts and answer formats, the ledger, pipeline files, downloads,
+//   sandbox                      and a procedural task world with exact graders
 //   engine                       the standalone model library (reached through engine/index.ts)
 //   events, core                 the run's typed events; errors and seeded randomness
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -19,10 +20,11 @@ export const LAYERS = {
   hub: ['core'],
   spec: ['core', 'engine'],
   prompts: ['core'],
+  sandbox: ['core'],
   store: ['core', 'engine'],
-  judges: ['core', 'engine', 'prompts', 'spec'],
-  stages: ['core', 'engine', 'events', 'judges', 'prompts', 'spec', 'store'],
-  run: ['core', 'engine', 'events', 'judges', 'prompts', 'spec', 'stages', 'store'],
+  judges: ['core', 'engine', 'prompts', 'sandbox', 'spec'],
+  stages: ['core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'store'],
+  run: ['core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'stages', 'store'],
   report: ['core', 'events', 'spec', 'store'],
   ui: ['events'],
   'sandbox-build': ['core', 'engine', 'prompts', 'sandbox'],

@@ -67,3 +67,20 @@ test('outside the engine, the engine is reached only through engine/index.ts', a
   );
   assert.deepEqual(face, []);
 });
+
+test('the sandbox imports only core, and the layers that grade or train may import it', async () => {
+  const bad = await layerErrors(
+    'src/sandbox/new-family.ts',
+    "import { Engine } from '../engine/index.js';\nexport const x = Engine;\n",
+  );
+  assert.match(bad.join('\n'), /src\/sandbox may not import src\/engine/);
+  for (const file of ['src/judges/new.ts', 'src/stages/new.ts', 'src/run/new.ts'])
+    assert.deepEqual(
+      await layerErrors(
+        file,
+        "import { gradeAnswer } from '../sandbox/index.js';\nexport const x = gradeAnswer;\n",
+      ),
+      [],
+      file,
+    );
+});
