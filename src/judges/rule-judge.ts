@@ -123,5 +123,11 @@ function sandboxOutcome(rule: string, weight: number, prompt: string, text: stri
   const g = gradeAnswer(prompt, text);
   if (!g) return { rule, weight, passed: false, score: 0, why: 'not a sandbox task' };
   const score = g.points / MAX_POINTS;
-  return { rule, weight, passed: g.points === MAX_POINTS, score, why: `${g.points}/${MAX_POINTS}: ${g.reason}` };
+  return {
+    rule,
+    weight,
+    passed: g.points === MAX_POINTS,
+    score,
+    why: `${g.points}/${MAX_POINTS}: ${g.reason}`,
+  };
 }

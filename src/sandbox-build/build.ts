@@ -100,7 +100,11 @@ async function main(): Promise<void> {
     writeFileSync(join(out, 'training-curve.json'), JSON.stringify(curve) + '\n');
     writeFileSync(
       join(out, 'recipe.json'),
-      JSON.stringify({ recipe: RECIPE, steps, rows: rows.length, dataHash, weights, check, seconds }, null, 2) + '\n',
+      JSON.stringify(
+        { recipe: RECIPE, steps, rows: rows.length, dataHash, weights, check, seconds },
+        null,
+        2,
+      ) + '\n',
     );
     console.log(`held-out check: ${JSON.stringify(check)}`);
     console.log(`weights sha256 ${weights}  (${seconds.toFixed(0)} s)  -> ${out}`);

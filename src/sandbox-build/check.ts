@@ -21,7 +21,12 @@ export interface ModelCheck {
 const user = (content: string) => ({ messages: [{ role: 'user' as const, content }] });
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-export async function checkModel(dir: string, rubric: Rubric, seed: number, n = 40): Promise<ModelCheck> {
+export async function checkModel(
+  dir: string,
+  rubric: Rubric,
+  seed: number,
+  n = 40,
+): Promise<ModelCheck> {
   const engine = await Engine.open(dir);
   try {
     const tasks = sampleTasks(seed, n, { split: 'probe' });

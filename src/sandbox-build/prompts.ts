@@ -17,10 +17,21 @@ const line = (t: SandboxTask, reference: boolean): string =>
     ...(reference ? { reference: t.answer } : {}),
   });
 
+/** The first `n` distinct prompts of a longer sample (ids are prompt hashes: one id, one text). */
+function distinct(split: 'train' | 'probe', n: number): SandboxTask[] {
+  const seen = new Set<string>();
+  return sampleTasks(PROMPT_FILES.seed, n * 8, { split })
+    .filter((t) => !seen.has(t.id) && seen.add(t.id))
+    .slice(0, n);
+}
+
 function write(file: string, tasks: SandboxTask[], reference: boolean): void {
-  writeFileSync(join(ROOT, 'prompts', file), tasks.map((t) => line(t, reference)).join('\n') + '\n');
+  writeFileSync(
+    join(ROOT, 'prompts', file),
+    tasks.map((t) => line(t, reference)).join('\n') + '\n',
+  );
   console.log(`prompts/${file}: ${tasks.length} tasks`);
 }
 
-write('sandbox-train.jsonl', sampleTasks(PROMPT_FILES.seed, PROMPT_FILES.train, { split: 'train' }), false);
-write('sandbox-probes.jsonl', sampleTasks(PROMPT_FILES.seed, PROMPT_FILES.probes, { split: 'probe' }), true);
+write('sandbox-train.jsonl', distinct('train', PROMPT_FILES.train), false);
+write('sandbox-probes.jsonl', distinct('probe', PROMPT_FILES.probes), true);

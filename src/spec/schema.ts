@@ -182,7 +182,13 @@ const sandboxRule = z
   );
 
 export const ruleSchema = z
-  .discriminatedUnion('kind', [lengthRule, regexRule, jsonValidRule, bannedPhrasesRule, sandboxRule])
+  .discriminatedUnion('kind', [
+    lengthRule,
+    regexRule,
+    jsonValidRule,
+    bannedPhrasesRule,
+    sandboxRule,
+  ])
   .describe('One programmatic check.');
 
 const modelJudge = z
