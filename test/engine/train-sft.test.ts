@@ -138,3 +138,115 @@ test('LoRA: SFT loss and lora_A/lora_B gradients match PyTorch (float64) to 2e-5
   for (const [name, ref] of Object.entries(parity.lora.grads))
     compareGrad(name, r.grads.get(name), ref);
 });
+
+test('gradient accumulation weighs micro-batches by completion tokens: one batch of 3 = 2 + 1', async (t) => {
+  const root = fixture(t, 'hf-tiny');
+  if (!root) return;
+  const base = loadModel(join(root, 'tiny-llama'));
+  const { rows } = tokenizeSftRows(base.tokenizer, parity.rows, []);
+  const stepOf = async (over: Partial<TrainerOptions>) => {
+    const trainer = await SftTrainer.create(base, options({ kind: 'full' }, over));
+    try {
+      const [m] = await trainer.train(rows);
+      return m;
+    } finally {
+      await trainer.close();
+    }
+  };
+  try {
+    const whole = await stepOf({ maxSteps: 1 });
+    // Rows carry 12, 5 and 2 completion tokens: weighing micro-batches by rows would change both.
+    const split = await stepOf({ maxSteps: 1, batchSize: 2, gradAccum: 2 });
+    assert.equal(whole.completion_tokens, 19);
+    assert.equal(split.completion_tokens, 19);
+    assert.ok(rel(whole.loss, parity.full.loss) < 1e-5, `loss ${whole.loss}`);
+    assert.ok(rel(split.loss, whole.loss) < 1e-5, `loss ${split.loss} vs ${whole.loss}`);
+    assert.ok(
+      rel(split.grad_norm, whole.grad_norm) < 1e-4,
+      `${split.grad_norm} vs ${whole.grad_norm}`,
+    );
+  } finally {
+    base.close();
+  }
+});
+
+/** Eight prompt-completion rows, conversational, each completion unlike the others. */
+function rowsFile(dir: string): { file: string; rows: { prompt: unknown; completion: unknown }[] } {
+  const facts = [
+    ['the sea', 'The sea is salty and deep.'],
+    ['mountains', 'Mountains are tall and cold.'],
+    ['a cat', 'A cat purrs when it is happy.'],
+    ['rain', 'Rain falls from grey clouds.'],
+    ['the moon', 'The moon circles the earth.'],
+    ['bread', 'Bread is baked from flour.'],
+    ['music', 'Music is sound in time.'],
+    ['trains', 'Trains run on steel rails.'],
+  ];
+  const rows = facts.map(([topic, answer]) => ({
+    prompt: [{ role: 'user', content: `Tell me about ${topic}.` }],
+    completion: [{ role: 'assistant', content: answer }],
+  }));
+  const file = join(dir, 'rows.jsonl');
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return { file, rows };
+}
+
+test('pipeline train --loss sft --full on builtin:tiny memorizes: NLL falls, greedy decoding repeats a completion', () => {
+  const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-sft-'));
+  const { file } = rowsFile(dir);
+  const out = join(dir, 'full');
+  const r = runCli(
+    [
+      'train',
+      '--model',
+      'builtin:tiny',
+      '--data',
+      file,
+      '--out',
+      out,
+      '--loss',
+      'sft',
+      '--full',
+      '--steps',
+      '60',
+      '--batch-size',
+      '8',
+      '--learning-rate',
+      '3e-3',
+      '--lr-schedule',
+      'constant',
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const steps = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  assert.equal(steps.length, 60);
+  const first = steps[0].loss;
+  const last = steps[steps.length - 1].loss;
+  // From random init (≈ log 640 nats per token) to memorized: measured 6.47 → 0.11.
+  assert.ok(last < first / 10, `completion NLL ${first} → ${last}`);
+  assert.ok(steps.every((m) => m.completion_tokens > 0 && m.tokens_per_s > 0));
+
+  const g = runCli(
+    [
+      'generate',
+      '--model',
+      out,
+      '--prompt',
+      'Tell me about a cat.',
+      '--greedy',
+      '--max-new-tokens',
+      '24',
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(g.status, 0, g.stderr);
+  const text = JSON.stringify(JSON.parse(g.stdout));
+  assert.ok(text.includes('A cat purrs when it is happy.'), text);
+});
