@@ -5,12 +5,14 @@
 // proven by greedy generation reproducing a memorized completion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/engine/model/load-model.js';
 import { loadLoraAdapter } from '../../src/engine/model/peft-adapter.js';
+import { trainSft } from '../../src/engine/index.js';
 import { DEFAULT_LORA_TARGETS } from '../../src/engine/train/lora.js';
+import { trainingKind } from '../../src/engine/train/run-training.js';
 import { SftTrainer, tokenizeSftRows } from '../../src/engine/train/sft-trainer.js';
 import type { TrainerOptions } from '../../src/engine/train/trainer-options.js';
 import { runCli } from '../helpers/cli.js';
@@ -249,4 +251,61 @@ test('pipeline train --loss sft --full on builtin:tiny memorizes: NLL falls, gre
   assert.equal(g.status, 0, g.stderr);
   const text = JSON.stringify(JSON.parse(g.stdout));
   assert.ok(text.includes('A cat purrs when it is happy.'), text);
+});
+
+test('trainSft (LoRA by default) writes a PEFT adapter and lowers the loss', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-sft-lora-'));
+  const { rows } = rowsFile(dir);
+  const out = join(dir, 'adapter');
+  const o = await trainSft({
+    model: 'builtin:tiny',
+    rows,
+    out,
+    maxSteps: 10,
+    batchSize: 8,
+    learningRate: 1e-2,
+    lrSchedule: 'constant',
+  });
+  assert.equal(o.kind, 'lora');
+  assert.ok(existsSync(join(out, 'adapter_config.json')));
+  assert.ok(existsSync(join(out, 'adapter_model.safetensors')));
+  assert.equal(o.steps.length, 10);
+  assert.ok(o.steps[9].loss < o.steps[0].loss - 0.5, `${o.steps[0].loss} → ${o.steps[9].loss}`);
+});
+
+test('sft alone on prompt-completion rows is SFT; on pairs it stays the chosen-side pair loss', () => {
+  const completion = [{ prompt: 'a', completion: 'b' }];
+  const pair = [{ prompt: 'a', chosen: 'b', rejected: 'c' }];
+  assert.equal(trainingKind({ losses: ['sft'], rows: completion }), 'sft');
+  assert.equal(trainingKind({ losses: ['sft'], rows: pair }), 'pairs');
+  assert.equal(trainingKind({ losses: ['sigmoid', 'sft'], rows: pair }), 'pairs');
+  assert.equal(trainingKind({ losses: ['kto'], rows: completion }), 'kto');
+});
+
+test('rows keep their first max_length tokens (TRL keep_start); a prompt that fills it drops the row', () => {
+  const base = loadModel('builtin:tiny');
+  try {
+    const rows = [
+      { prompt: 'short', completion: ' a rather long completion that will be cut' },
+      { prompt: 'a prompt long enough to fill every one of the allowed tokens', completion: ' x' },
+    ];
+    const whole = tokenizeSftRows(base.tokenizer, rows, ['f:1', 'f:2']);
+    const max = whole.rows[0].promptIds.length + 3;
+    assert.ok(whole.rows[1].promptIds.length >= max, 'second prompt fills max_length');
+    const cut = tokenizeSftRows(base.tokenizer, rows, ['f:1', 'f:2'], max);
+    assert.deepEqual(cut.dropped, ['f:2']);
+    assert.deepEqual(cut.rows[0].promptIds, whole.rows[0].promptIds);
+    assert.deepEqual(cut.rows[0].responseIds, whole.rows[0].responseIds.slice(0, 3));
+    assert.throws(
+      () =>
+        tokenizeSftRows(base.tokenizer, [{ prompt: 'a', completion: 'b', label: false }], ['f:3']),
+      /f:3: a KTO row/,
+    );
+    assert.throws(
+      () => tokenizeSftRows(base.tokenizer, [{ prompt: 'a', chosen: 'b', rejected: 'c' }], ['f:4']),
+      /f:4: a preference pair/,
+    );
+  } finally {
+    base.close();
+  }
 });
