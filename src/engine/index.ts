@@ -12,6 +12,7 @@ export { onnxruntimeVersion } from './runtime/versions.js';
 export type { ChatMessage } from './tokenizer/tokenizer.js';
 export { LOSS_TYPES, type LossType } from './train/losses/index.js';
 export { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from './train/lora.js';
-export type { TrainJob } from './train/run-training.js';
+export type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
+export { trainSft, type SftJob } from './train/train-sft.js';
 export type { StepMetrics } from './train/trainer.js';
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';

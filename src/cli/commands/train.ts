@@ -85,7 +85,7 @@ function dataOptions(cmd: Command): Command {
     .option('--model <dir>', 'base model: Hugging Face folder or builtin:tiny', 'builtin:tiny')
     .requiredOption(
       '--data <file.jsonl>',
-      'TRL preference rows {"prompt", "chosen", "rejected"}; with --loss kto, {"prompt", "completion", "label"}',
+      'TRL preference rows {"prompt", "chosen", "rejected"}; with --loss kto, {"prompt", "completion", "label"}; with --loss sft, {"prompt", "completion"} (supervised fine-tuning)',
     )
     .requiredOption('--out <dir>', 'where the adapter (or full checkpoint with --full) is written')
     .option('--adapter <dir>', 'continue training this PEFT LoRA adapter')
@@ -102,7 +102,7 @@ function lossOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--loss <types>',
-        `loss type(s), comma-separated: ${LOSS_TYPES.join(', ')} (kto alone, on unpaired rows)`,
+        `loss type(s), comma-separated: ${LOSS_TYPES.join(', ')} (kto alone, on unpaired rows; sft alone on prompt-completion rows is supervised fine-tuning, TRL SFTTrainer)`,
       )
         .argParser(listArg(LOSS_TYPES, 'loss'))
         .default(['sigmoid'], 'sigmoid'),
@@ -181,7 +181,9 @@ function scheduleOptions(cmd: Command): Command {
       new Option('--steps <n>', 'optimizer steps (overrides --epochs)').argParser(intArg(1)),
     )
     .addOption(
-      new Option('--batch-size <n>', 'pairs per micro-batch').argParser(intArg(1, 4096)).default(4),
+      new Option('--batch-size <n>', 'pairs (or rows) per micro-batch')
+        .argParser(intArg(1, 4096))
+        .default(4),
     )
     .addOption(
       new Option('--grad-accum <n>', 'micro-batches per optimizer step')
@@ -195,7 +197,10 @@ function scheduleOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--max-length <n>', 'prompt + response tokens at most (prompt start is cut first)')
+      new Option(
+        '--max-length <n>',
+        'prompt + response tokens at most (prompt start is cut first; sft keeps the first n tokens, as TRL does)',
+      )
         .argParser(intArg(2))
         .default(512),
     )
@@ -296,7 +301,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('train')
     .description(
-      'train a model on preference pairs with a DPO-family loss, or on unpaired rows with KTO (LoRA by default, or full fine-tuning)',
+      'train a model on preference pairs with a DPO-family loss, on unpaired rows with KTO, or on prompt-completion rows with SFT (LoRA by default, or full fine-tuning)',
     );
   for (const add of [dataOptions, lossOptions, loraOptions, scheduleOptions, outputOptions])
     add(cmd);
@@ -304,10 +309,17 @@ export function registerTrain(program: Command, ctx: CliContext): void {
 }
 
 function progressLine(m: StepMetrics, total: number): string {
-  const third =
-    'rewards/accuracies' in m ? `acc ${fmt(m['rewards/accuracies'], 2)}` : `kl ${fmt(m.kl)}`;
+  // SFT has no rewards: its middle is the completion tokens the step learned from.
+  const middle =
+    'completion_tokens' in m
+      ? `completion tokens ${m.completion_tokens}`
+      : `margin ${fmt(m['rewards/margins'])}  ${thirdColumn(m)}`;
   return (
-    `step ${m.step}/${total}  loss ${fmt(m.loss)}  margin ${fmt(m['rewards/margins'])}  ${third}` +
+    `step ${m.step}/${total}  loss ${fmt(m.loss)}  ${middle}` +
     `  grad_norm ${fmt(m.grad_norm)}  lr ${fmt(m.learning_rate)}  ${m.tokens_per_s.toFixed(0)} tok/s\n`
   );
+}
+
+function thirdColumn(m: StepMetrics): string {
+  return 'rewards/accuracies' in m ? `acc ${fmt(m['rewards/accuracies'], 2)}` : `kl ${fmt(m.kl)}`;
 }

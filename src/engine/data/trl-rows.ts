@@ -115,3 +115,23 @@ export function responseIds(tok: Tokenizer, completion: TrlCompletion, where: st
   if (eos !== undefined) ids.push(eos);
   return ids;
 }
+
+/**
+ * Validate one parsed JSONL row for SFT: TRL's prompt-completion format. Pairs and KTO's labelled
+ * rows are refused rather than read as something they are not (a row labelled undesirable would
+ * otherwise be imitated).
+ */
+export function parseSftRow(v: unknown, where: string): CompletionRow {
+  const hint =
+    'SFT rows are {"prompt", "completion"} (TRL prompt-completion format), each a string or a list of {role, content} messages';
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'label' in v)
+    fail('E_DATA_ROW', `${where}: a KTO row (with 'label'), but SFT imitates every row`, hint);
+  const row = parseScoreRow(v, where);
+  if (isPreferenceRow(row))
+    fail(
+      'E_DATA_ROW',
+      `${where}: a preference pair (chosen/rejected), but SFT needs one completion`,
+      hint,
+    );
+  return row;
+}

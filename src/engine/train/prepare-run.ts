@@ -1,5 +1,5 @@
-// The two ways a training job gets ready to step: KTO on unpaired rows, or the DPO family on
-// pairs. Each tokenizes its rows, scores the reference log-probs it needs, opens the trainer, and
+// The three ways a training job gets ready to step: SFT on prompt-completion rows, KTO on unpaired
+// rows, or the DPO family on pairs. Each tokenizes its rows, scores the reference log-probs it needs, opens the trainer, and
 // hands back the same PreparedRun, so saving and the step loop (run-training.ts) are shared.
 
 import { fail } from '../../core/errors.js';
@@ -8,10 +8,11 @@ import type { LoraAdapter } from '../model/peft-adapter.js';
 import { lossNeedsReference } from './losses/index.js';
 import { KtoTrainer, planKtoSteps, tokenizeKtoRows } from './kto-trainer.js';
 import { tokenizePairs } from './pair-batches.js';
+import { SftTrainer, tokenizeSftRows } from './sft-trainer.js';
 import type { TrainerOptions } from './trainer-options.js';
 import { DpoTrainer, type StepMetrics } from './trainer.js';
 
-/** What the DPO and KTO paths share after their data and reference log-probs are ready. */
+/** What the SFT, DPO and KTO paths share after their data and reference log-probs are ready. */
 export interface PreparedRun {
   trainer: {
     readonly params: Map<string, Float32Array>;
@@ -127,5 +128,28 @@ export async function preparePairs(s: RunSetup): Promise<PreparedRun> {
       return (await trainer.gradients(first, refs?.slice(0, first.length))).grads;
     },
     train: (onStep) => trainer.train(pairs, refs, onStep),
+  };
+}
+
+/** SFT: prompt-completion rows, no reference model, one sequence per row. */
+export async function prepareSft(s: RunSetup): Promise<PreparedRun> {
+  const { job, base } = s;
+  const { rows, dropped } = tokenizeSftRows(base.tokenizer, job.rows, job.labels, job.maxLength);
+  const tokens = rows.reduce((a, r) => a + r.responseIds.length, 0);
+  s.log(
+    `${rows.length} SFT rows (${tokens} completion tokens), ${base.config.architecture} from ${base.dir}`,
+  );
+  if (dropped.length)
+    s.log(
+      `note: ${dropped.length} rows dropped, their prompt fills max_length ${job.maxLength} (first: ${dropped[0]})`,
+    );
+  const policy = s.policyBase();
+  const trainer = await SftTrainer.create(policy, s.options, job.full ? undefined : s.init);
+  return {
+    trainer,
+    policyBase: policy,
+    totalSteps: trainer.totalSteps(rows.length),
+    firstGrads: async () => (await trainer.gradients(rows.slice(0, job.batchSize))).grads,
+    train: (onStep) => trainer.train(rows, onStep),
   };
 }

@@ -5,13 +5,20 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { loadLoraAdapter, type LoraAdapter } from '../model/peft-adapter.js';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write.js';
 import type { LoraSpec } from './lora.js';
-import { prepareKto, preparePairs, type PreparedRun, type RunSetup } from './prepare-run.js';
+import {
+  prepareKto,
+  preparePairs,
+  prepareSft,
+  type PreparedRun,
+  type RunSetup,
+} from './prepare-run.js';
 import { saveFullCheckpoint, saveLoraAdapter } from './save.js';
 import type { TrainerOptions } from './trainer-options.js';
 import type { StepMetrics } from './trainer.js';
 
 /**
- * A training job: the trainer's options (losses — DPO-family types or `['kto']` alone —,
+ * A training job: the trainer's options (losses — DPO-family types, `['kto']` alone, or `['sft']`
+ * alone on prompt-completion rows —,
  * optimizer, schedule, batching, seed, device) without `mode`, which `full` and `lora` decide.
  */
 export interface TrainJob extends Omit<TrainerOptions, 'mode'> {
@@ -20,12 +27,15 @@ export interface TrainJob extends Omit<TrainerOptions, 'mode'> {
   /** Continue training this PEFT LoRA adapter (its r/alpha/targets win over `lora`). */
   adapter?: string;
   /**
-   * Reference model for the DPO losses and KTO. Default, as TRL does with PEFT: the base model without
+   * Reference model for the DPO losses and KTO (SFT has none). Default, as TRL does with PEFT: the base model without
    * any adapter. `refAdapter` applies an adapter to the reference (e.g. the round-start policy).
    */
   refModel?: string;
   refAdapter?: string;
-  /** TRL preference rows, or TRL unpaired rows {prompt, completion, label} when losses = ['kto']. */
+  /**
+   * TRL preference rows; TRL unpaired rows {prompt, completion, label} when losses = ['kto']; TRL
+   * prompt-completion rows {prompt, completion} for SFT (losses = ['sft']).
+   */
   rows: unknown[];
   /** `file:line` of each row, for error messages. */
   labels: string[];
@@ -51,6 +61,17 @@ export interface TrainOutcome {
 
 export type TrainEvent =
   { type: 'log'; message: string } | { type: 'step'; metrics: StepMetrics; totalSteps: number };
+
+/**
+ * Which rows the job trains on. `sft` alone on prompt-completion rows is supervised fine-tuning
+ * (TRL SFTTrainer); `sft` alone on pairs stays the pair loss on the chosen side, as before.
+ */
+export function trainingKind(job: Pick<TrainJob, 'losses' | 'rows'>): 'sft' | 'kto' | 'pairs' {
+  if (job.losses.includes('kto')) return 'kto';
+  const first = job.rows[0];
+  const paired = !!first && typeof first === 'object' && ('chosen' in first || 'rejected' in first);
+  return job.losses.length === 1 && job.losses[0] === 'sft' && !paired ? 'sft' : 'pairs';
+}
 
 /** KTO trains on unpaired rows and weighs its labels itself: it runs alone, unweighted. */
 function checkKtoLosses(job: TrainJob): void {
@@ -179,8 +200,8 @@ export async function runTraining(
   job: TrainJob,
   emit: (e: TrainEvent) => void = () => {},
 ): Promise<TrainOutcome> {
-  const kto = job.losses.includes('kto');
-  if (kto) checkKtoLosses(job);
+  const kind = trainingKind(job);
+  if (kind === 'kto') checkKtoLosses(job);
   const log = (message: string) => emit({ type: 'log', message });
   const base = loadModel(job.model);
   // Every model opened here is closed at the end, whatever happens.
@@ -209,7 +230,8 @@ export async function runTraining(
       },
       log,
     };
-    const run = kto ? await prepareKto(setup) : await preparePairs(setup);
+    const prepare = { sft: prepareSft, kto: prepareKto, pairs: preparePairs }[kind];
+    const run = await prepare(setup);
     return await trainAndSave(job, run, base, lora, emit);
   } finally {
     for (const m of opened) m.close();

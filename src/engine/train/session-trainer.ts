@@ -1,8 +1,9 @@
-// What DpoTrainer (trainer.ts) and KtoTrainer (kto-trainer.ts) share: a StepSession that holds
+// What DpoTrainer (trainer.ts), KtoTrainer (kto-trainer.ts) and SftTrainer (sft-trainer.ts) share: a StepSession that holds
 // the parameters and moments between steps, the options, the pad id batches are laid out with,
 // and the step graph's model-side options. Each subclass lays out its own rows.
 import type { LoadedModel } from '../model/load-model.js';
-import { runSteps } from './pair-batches.js';
+import { Rng } from '../../core/rng.js';
+import { epochSteps, runSteps } from './pair-batches.js';
 import type { StepSession } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
 import type { TrainGraph } from './train-graph.js';
@@ -27,6 +28,28 @@ export abstract class SessionTrainer<O extends TrainerOptions> {
 
   async close(): Promise<void> {
     await this.session.close();
+  }
+
+  /**
+   * The whole run over `items`: epochs reshuffled with the seed's data stream (stream 2), cut
+   * into `gradAccum` micro-batches per optimizer step, until the run's step count; `step` applies
+   * one optimizer step and returns its metrics.
+   */
+  protected async trainEpochs<T, M>(
+    items: T[],
+    step: (micro: T[][], totalSteps: number, epoch: number) => Promise<M>,
+    onStep?: (m: M) => void,
+  ): Promise<M[]> {
+    const total = this.totalSteps(items.length);
+    const steps = epochSteps(items, this.opts, new Rng(this.opts.seed).fork(2));
+    const history: M[] = [];
+    while (this.session.optimizerStep < total) {
+      const { epoch, micro } = steps.next().value;
+      const m = await step(micro, total, epoch);
+      history.push(m);
+      onStep?.(m);
+    }
+    return history;
   }
 }
 

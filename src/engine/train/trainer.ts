@@ -1,5 +1,4 @@
 import { PipelineError } from '../../core/errors.js';
-import { Rng } from '../../core/rng.js';
 import { scoreSequences, type ScoreSequence } from '../generate/score.js';
 import { toOnnxBytes } from '../graph/serialize.js';
 import {
@@ -10,7 +9,7 @@ import {
 import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
 import { OrtSession, tensor, type Device, type Tensor } from '../runtime/ort-session.js';
-import { epochSteps, layoutPairs, type TokenizedPair } from './pair-batches.js';
+import { layoutPairs, type TokenizedPair } from './pair-batches.js';
 import { SessionTrainer, stepGraphOptions } from './session-trainer.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
@@ -164,24 +163,20 @@ export class DpoTrainer extends SessionTrainer<TrainerOptions> {
         message: 'no preference pairs to train on',
         hint: 'check the data file',
       });
-    const total = this.totalSteps(pairs.length);
     const indexed = pairs.map((p, i) => ({ p, r: refs?.[i] }));
-    const steps = epochSteps(indexed, this.opts, new Rng(this.opts.seed).fork(2));
-    const history: StepMetrics[] = [];
-    while (this.session.optimizerStep < total) {
-      const { epoch, micro } = steps.next().value;
-      const m = await this.step(
-        micro.map((slice) => ({
-          pairs: slice.map((x) => x.p),
-          refs: refs ? slice.map((x) => x.r!) : undefined,
-        })),
-        total,
-        epoch,
-      );
-      history.push(m);
-      onStep?.(m);
-    }
-    return history;
+    return this.trainEpochs(
+      indexed,
+      (micro, total, epoch) =>
+        this.step(
+          micro.map((slice) => ({
+            pairs: slice.map((x) => x.p),
+            refs: refs ? slice.map((x) => x.r!) : undefined,
+          })),
+          total,
+          epoch,
+        ),
+      onStep,
+    );
   }
 }
 

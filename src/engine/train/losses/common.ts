@@ -4,6 +4,7 @@
 // Shape/Greater/Cast appear only where no gradient flows (constant shapes, metrics).
 import { fail } from '../../../core/errors.js';
 import type { GraphBuilder, V } from '../../graph/builder.js';
+import { tokenMeanNll } from './sft.js';
 import type { LossOptions, PairLogps } from './types.js';
 
 /**
@@ -160,8 +161,7 @@ export class PairTerms {
     return this.memo('nll', () => {
       const b = this.b;
       if (this.logps.chosenNll !== undefined) return meanAll(b, this.logps.chosenNll);
-      const tokens = clampMin(b, sumAll(b, this.logps.chosenTokens), 1);
-      return b.neg(b.div(sumAll(b, this.logps.chosen), tokens));
+      return tokenMeanNll(b, this.logps.chosen, this.logps.chosenTokens);
     });
   }
 }

@@ -1,14 +1,27 @@
-// `sft`: the negative log-likelihood of the chosen responses (supervised fine-tuning loss).
-// Combined with `sigmoid` (weights [1, α]) it is RPO (Pang et al. 2024, "Iterative Reasoning
-// Preference Optimization", eq. 1; TRL `rpo_alpha`), and it is the generation term of MPO.
+// `sft`: the negative log-likelihood of the completions (supervised fine-tuning loss).
 //
-//   L = −Σ_pairs log π(y_w|x) / Σ_pairs |y_w|     (token-level mean over the batch)
+//   L = −Σ_rows log π(y|x) / Σ_rows |y|     (token-level mean over the batch)
 //
-// Source: TRL DPOTrainer, `loss_type == "sft"`, which uses `model_output["nll_loss"]` =
-// `F.cross_entropy` over the flattened chosen completion tokens, i.e. the token-level mean above.
+// Alone on prompt-completion rows it is TRL's SFTTrainer with `completion_only_loss=True`: only
+// completion tokens carry labels and `F.cross_entropy` averages over every labelled token of the
+// batch (not per row then over rows), so long completions weigh more. On pairs it is the loss of
+// the chosen responses: combined with `sigmoid` (weights [1, α]) it is RPO (Pang et al. 2024,
+// "Iterative Reasoning Preference Optimization", eq. 1; TRL `rpo_alpha`), and it is the generation
+// term of MPO (TRL DPOTrainer, `loss_type == "sft"`, `model_output["nll_loss"]`).
 // When PairLogps.chosenNll (per-pair mean NLL) is given, L = mean(chosenNll) instead.
-import type { V } from '../../graph/builder.js';
+import type { GraphBuilder, V } from '../../graph/builder.js';
+// Built from raw ops, not common.ts's helpers: common.ts imports this file (PairTerms.nll).
 import type { PairTerms } from './common.js';
+
+/**
+ * −Σ logps / max(Σ tokens, 1) for per-row log-prob sums `logps` [R] and completion token counts
+ * `tokens` [R]. The clamp keeps a batch without completion tokens at 0 instead of NaN.
+ */
+export function tokenMeanNll(b: GraphBuilder, logps: V, tokens: V): V {
+  const sum = (x: V) => b.op1('ReduceSum', [x], { keepdims: 0 });
+  const n = b.op1('Max', [sum(tokens), b.constF(1)]);
+  return b.neg(b.div(sum(logps), n));
+}
 
 export function buildSftLoss(t: PairTerms): V {
   return t.b.scope('sft', () => t.nll());
