@@ -133,6 +133,8 @@ export interface RunVerdict {
   /** |to − from| below this is `unchanged` (in score units). */
   threshold: number;
   regressions: MetricRegression[];
+  /** The same for `true_score` (ground_truth: sandbox): what really happened, beside the judge. */
+  truth?: Omit<RunVerdict, 'regressions' | 'truth' | 'judge'>;
 }
 
 export type PipelineEventType = PipelineEvent['type'];

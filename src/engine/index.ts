@@ -16,3 +16,4 @@ export type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js
 export { trainSft, type SftJob } from './train/train-sft.js';
 export type { StepMetrics } from './train/trainer.js';
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';
+export { writeRandomLlama, type LlamaShape } from './model/builtin-tiny.js';

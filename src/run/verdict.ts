@@ -15,7 +15,9 @@
 //   worse_m = s_m · (v_last − v_0) / |v_0|      s_m = +1 if lower is better, −1 if higher is
 //                                                (none when v_0 = 0: such a metric ranks first)
 //
-// and the REGRESSIONS_SHOWN largest positive ones are listed.
+// and the REGRESSIONS_SHOWN largest positive ones are listed. With `ground_truth: sandbox` the
+// true score (the grader's, 0–1) gets its own word the same way, beside the judged one, since a
+// judged gain with a true loss is exactly what a researcher must not miss.
 
 import type { MetricRegression, RunVerdict } from '../events.js';
 import { metricInfo } from '../spec/eval-metrics.js';
@@ -33,6 +35,8 @@ export const REGRESSIONS_SHOWN = 3;
 
 /** The objective: the anchor judge's mean score on the probes. */
 const OBJECTIVE = 'mean_score';
+/** With ground_truth: sandbox, what the objective stands for: the grader's score (own line). */
+const TRUTH = 'true_score';
 
 type Row = Pick<EvalMetricRow, 'round' | 'metric' | 'stageIndex' | 'value' | 'detail'>;
 
@@ -48,20 +52,24 @@ export function runVerdict(rows: readonly Row[]): RunVerdict | null {
   const last = ofStage.find((r) => r.metric === OBJECTIVE && r.round === lastRound);
   if (!first || !last || lastRound === 0) return null;
   const threshold = VERDICT_TOLERANCE * scaleWidth(last.detail ?? first.detail);
-  const from = first.value!;
-  const to = last.value!;
-  const delta = to - from;
+  const truth0 = ofStage.find((r) => r.metric === TRUTH && r.round === 0);
+  const truthLast = ofStage.find((r) => r.metric === TRUTH && r.round === lastRound);
   return {
-    metric: OBJECTIVE,
+    ...change(OBJECTIVE, lastRound, first.value!, last.value!, threshold),
     judge: typeof last.detail?.judge === 'string' ? last.detail.judge : null,
-    fromRound: 0,
-    toRound: lastRound,
-    from,
-    to,
-    word: Math.abs(delta) < threshold ? 'unchanged' : delta > 0 ? 'improved' : 'worse',
-    threshold,
-    regressions: regressions(ofStage, lastRound),
+    regressions: regressions(ofStage, lastRound).filter((m) => m.metric !== TRUTH),
+    ...(truth0 && truthLast
+      ? { truth: change(TRUTH, lastRound, truth0.value!, truthLast.value!, VERDICT_TOLERANCE) }
+      : {}),
   };
+}
+
+/** Round 0 → `toRound` of one metric, in one word (true_score is on a 0–1 scale). */
+function change(metric: string, toRound: number, from: number, to: number, threshold: number) {
+  const delta = to - from;
+  const word: RunVerdict['word'] =
+    Math.abs(delta) < threshold ? 'unchanged' : delta > 0 ? 'improved' : 'worse';
+  return { metric, fromRound: 0, toRound, from, to, word, threshold };
 }
 
 /** hi − lo of the stored `scale` detail; 1 when it is missing or malformed. */

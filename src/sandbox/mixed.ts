@@ -2,7 +2,7 @@
 // to, so a label can never disagree with gradeAnswer.
 import type { Rng } from '../core/rng.js';
 import { fail } from '../core/errors.js';
-import type { Family } from './family.js';
+import { chatty, type Family } from './family.js';
 import type { Grade } from './grade.js';
 import type { SandboxTask } from './sample.js';
 import { pick } from './draw.js';
@@ -26,6 +26,11 @@ export function mixedFrom(
       `not a sandbox prompt of family '${task.family}': ${task.prompt}`,
       'pass a task from sampleTasks',
     );
-  const texts = [task.answer, ...parsed.wrongs(rng), ...parsed.verbose(), '', garbled(rng)];
+  const wrongs = parsed.wrongs(rng);
+  // Chatter around a wrong answer too: were chatter only ever wrapped around right answers, a
+  // judge trained on these labels would learn "chatter means correct" and a loop judged by it
+  // would drift into chatter (the first sandbox model did: judged score up, true score down).
+  const chattyWrong = wrongs.length ? [chatty(wrongs[0])[0]] : [];
+  const texts = [task.answer, ...wrongs, ...parsed.verbose(), ...chattyWrong, '', garbled(rng)];
   return [...new Set(texts)].map((answer) => ({ answer, grade: parsed.grade(answer) }));
 }

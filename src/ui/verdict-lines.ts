@@ -29,9 +29,17 @@ function regression(m: MetricRegression): string {
   return `${m.metric} ${formatNumber(m.from)} → ${formatNumber(m.to)} (${how})`;
 }
 
-/** The verdict's lines, objective first; [] when the run has no verdict. */
+/** `TRUTH WORSE: true_score (sandbox grader) 0.48 → 0.41 (...)`: the ground truth's word. */
+export function truthLine(v: RunVerdict): string | null {
+  if (!v.truth) return null;
+  const line = objectiveLine({ ...v.truth, judge: null, regressions: [] });
+  return `TRUTH ${line.replace(`${v.truth.metric} `, `${v.truth.metric} (sandbox grader) `)}`;
+}
+
+/** The verdict's lines, objective first, then the ground truth; [] when the run has no verdict. */
 export function verdictLines(v: RunVerdict | null): string[] {
   if (!v) return [];
-  const r = regressionsLine(v);
-  return r ? [objectiveLine(v), r] : [objectiveLine(v)];
+  return [objectiveLine(v), truthLine(v), regressionsLine(v)].filter(
+    (l): l is string => l !== null,
+  );
 }

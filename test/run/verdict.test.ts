@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { REGRESSIONS_SHOWN, VERDICT_TOLERANCE, runVerdict } from '../../src/run/verdict.js';
+import { verdictLines } from '../../src/ui/verdict-lines.js';
 
 type Row = Parameters<typeof runVerdict>[0][number];
 const row = (round: number, metric: string, value: number | null, detail = null as Row['detail']) =>
@@ -68,4 +69,31 @@ test('regressions: the bad direction only, largest relative change first, at mos
       ['judge_agreement', 0.25],
     ],
   );
+});
+
+test('with ground truth: the true score gets its own word beside the judged one', () => {
+  // judged 2.97 -> 3.78 on [0, 5] (improved); true 0.48 -> 0.41 (worse): the reward-hacking story
+  const v = runVerdict([
+    score(0, 2.97, [0, 5]),
+    score(3, 3.78, [0, 5]),
+    row(0, 'true_score', 0.48),
+    row(3, 'true_score', 0.41),
+  ])!;
+  assert.equal(v.word, 'improved');
+  assert.deepEqual(v.truth, {
+    metric: 'true_score',
+    fromRound: 0,
+    toRound: 3,
+    from: 0.48,
+    to: 0.41,
+    word: 'worse',
+    threshold: VERDICT_TOLERANCE,
+  });
+  // it is not listed again among the regressions
+  assert.ok(!v.regressions.some((m) => m.metric === 'true_score'));
+  const lines = verdictLines(v);
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /^TRUTH WORSE: true_score \(sandbox grader\) 0\.48 → 0\.41/);
+  // without ground truth there is no truth line
+  assert.equal(runVerdict([score(0, 0.5), score(1, 0.6)])!.truth, undefined);
 });

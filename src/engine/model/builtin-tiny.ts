@@ -43,10 +43,20 @@ export function ensureBuiltinTiny(root = cacheRoot()): string {
   return dir;
 }
 
-// The recipe's sizes: hidden, MLP, layers, attention heads, KV heads, head.
-const { H, I, L, NH, KV, D } = { H: 256, I: 688, L: 4, NH: 4, KV: 2, D: 64 } as const;
+/** A Llama's sizes: hidden, MLP, layers, attention heads, KV heads, head. */
+export interface LlamaShape {
+  H: number;
+  I: number;
+  L: number;
+  NH: number;
+  KV: number;
+  D: number;
+}
 
-function tinyConfig(vocab: number): Record<string, unknown> {
+// The recipe's sizes.
+const TINY_SHAPE: LlamaShape = { H: 256, I: 688, L: 4, NH: 4, KV: 2, D: 64 };
+
+function tinyConfig(vocab: number, { H, I, L, NH, KV, D }: LlamaShape, tag: string) {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -68,13 +78,17 @@ function tinyConfig(vocab: number): Record<string, unknown> {
     eos_token_id: 2,
     pad_token_id: 0,
     dtype: 'float32',
-    rlaif_builtin: `tiny-v${RECIPE_VERSION}`,
+    rlaif_builtin: tag,
   };
 }
 
 /** The random weights, drawn from one seeded stream in checkpoint order (embeddings first). */
-function tinyWeights(vocab: number): Record<string, TensorToWrite> {
-  const rng = new Rng(SEED);
+function tinyWeights(
+  vocab: number,
+  { H, I, L, NH, KV, D }: LlamaShape,
+  seed: number,
+): Record<string, TensorToWrite> {
+  const rng = new Rng(seed);
   // N(0, std) by Box-Muller, as transformers' _init_weights uses normal(0, initializer_range).
   const normal = (n: number, std: number): Float32Array => {
     const out = new Float32Array(n);
@@ -116,6 +130,15 @@ function tinyWeights(vocab: number): Record<string, TensorToWrite> {
 }
 
 function writeBuiltinTiny(dir: string): void {
+  writeRandomLlama(dir, TINY_SHAPE, SEED, `tiny-v${RECIPE_VERSION}`);
+}
+
+/**
+ * A random-weight Llama of the given shape with the builtin:tiny tokenizer, in the Hugging Face
+ * folder format: builtin:tiny's recipe, and the starting point other embedded models (the sandbox
+ * model) are trained from. `tag` is written as config.rlaif_builtin.
+ */
+export function writeRandomLlama(dir: string, shape: LlamaShape, seed: number, tag: string): void {
   const tok = builtinTinyTokenizerFiles();
   const vocab =
     Math.max(
@@ -124,8 +147,8 @@ function writeBuiltinTiny(dir: string): void {
       ),
       2,
     ) + 1;
-  const config = tinyConfig(vocab);
-  const tensors = tinyWeights(vocab);
+  const config = tinyConfig(vocab, shape, tag);
+  const tensors = tinyWeights(vocab, shape, seed);
 
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   writeFileSync(

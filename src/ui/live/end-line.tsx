@@ -5,7 +5,7 @@
 import { Box } from 'ink';
 import type { RunState } from '../run-state.js';
 import { formatSeconds } from '../format.js';
-import { objectiveLine, regressionsLine } from '../verdict-lines.js';
+import { objectiveLine, regressionsLine, truthLine } from '../verdict-lines.js';
 import { T, type Tone } from './tone.js';
 
 export function EndLine({ state }: { state: RunState }) {
@@ -24,9 +24,13 @@ export function EndLine({ state }: { state: RunState }) {
   const v = state.verdict;
   const verdictTone: Tone = v?.word === 'improved' ? 'good' : v?.word === 'worse' ? 'bad' : 'warn';
   const regressions = v ? regressionsLine(v) : null;
+  const truth = v ? truthLine(v) : null;
+  const truthTone: Tone =
+    v?.truth?.word === 'improved' ? 'good' : v?.truth?.word === 'worse' ? 'bad' : 'warn';
   return (
     <Box marginTop={1} flexDirection="column">
       {v && <T tone={verdictTone}>{objectiveLine(v)}</T>}
+      {truth && <T tone={truthTone}>{truth}</T>}
       {regressions && <T tone="warn">{regressions}</T>}
       <T tone={tone}>{text}</T>
     </Box>
