@@ -15,3 +15,4 @@ export { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from './train/lora.js';
 export type { TrainJob } from './train/run-training.js';
 export type { StepMetrics } from './train/trainer.js';
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';
+export { checkModelWeightFiles } from './model/check-weights-files.js';
