@@ -17,3 +17,4 @@ export { trainSft, type SftJob } from './train/train-sft.js';
 export type { StepMetrics } from './train/trainer.js';
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';
 export { writeRandomLlama, type LlamaShape } from './model/builtin-tiny.js';
+export { checkModelWeightFiles } from './model/check-weights-files.js';

@@ -3,6 +3,7 @@
 // Every text that came from a run (prompts, answers, judge outputs, ids, paths) is escaped.
 
 import type { RunStore } from '../store/run-store.js';
+import { resumeNotes } from './resume-notes.js';
 import { gateStopText } from '../store/gate-stops.js';
 import { buildCharts, loadChartData, renderSvg, type Chart, type RunChartData } from './charts.js';
 import { constitutionTexts, diffConstitutions, foldDiff, type ConstitutionText } from './diff.js';
@@ -106,6 +107,7 @@ function runSummary(r: ReportRun): string {
     ['checkpoints', String(counts.checkpoints)],
   ];
   for (const g of r.overview.gateStops) rows.push(['stopped by gate', esc(gateStopText(g))]);
+  for (const note of resumeNotes(r.overview)) rows.push(['resumed on purpose', esc(note)]);
   if (run.error)
     rows.push([
       'error',

@@ -7,8 +7,10 @@ import type {
   CandidateOrigin,
   ChatMessage,
   GateStopRow,
+  InputChangeRow,
   JudgeMode,
   PairRow,
+  RoundResetRow,
   RunCounts,
   RunRow,
   StageRow,
@@ -88,6 +90,9 @@ export interface RunOverview {
   events: EventLogSummary;
   /** The gates that stopped the run (empty unless its status is 'stopped'). */
   gateStops: GateStopRow[];
+  /** `--accept-changed` inputs and `--from-round` resets, oldest first. */
+  inputChanges: InputChangeRow[];
+  roundResets: RoundResetRow[];
 }
 
 export interface OverviewOptions {
@@ -231,5 +236,7 @@ export function runOverview(store: RunStore, opts: OverviewOptions = {}): RunOve
     samplePairs,
     events: eventLog(store, opts.events ?? 10),
     gateStops: store.gateStops(),
+    inputChanges: store.inputChanges(),
+    roundResets: store.roundResets(),
   };
 }

@@ -51,6 +51,8 @@ export const GATE_ACTIONS = ['stop', 'warn'] as const;
 
 /** Judge names become row values and CLI arguments, so keep them plain identifiers. */
 export const JUDGE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** What JUDGE_NAME_PATTERN asks for, in words. */
+export const JUDGE_NAME_RULE = "letters, digits, '_' or '-', starting with a letter";
 /** Pipeline names become folder names under runs/. */
 export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -551,10 +553,7 @@ export const pipelineSchema = z
       .describe('DPO reference model: the policy at the start of each round, or M_0 throughout.'),
     prompts: promptsSchema,
     judges: z
-      .record(
-        z.string().regex(JUDGE_NAME_PATTERN, "letters, digits, '_' or '-', starting with a letter"),
-        judgeSchema,
-      )
+      .record(z.string().regex(JUDGE_NAME_PATTERN, JUDGE_NAME_RULE), judgeSchema)
       .default({})
       .describe(`Named judges for judge and evaluate stages; '${SELF_JUDGE}' is built in.`),
     stages: z

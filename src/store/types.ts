@@ -9,5 +9,7 @@ export type * from './ledger/judgements.js';
 export type * from './ledger/pairs.js';
 export type * from './ledger/training.js';
 export type { GateStopRow, NewGateStop } from './gate-stops.js';
+export type { InputChangeRow } from './ledger/inputs.js';
+export type { RoundResetRow } from './ledger/resets.js';
 export type { EventQuery, EventRow, LoggableEvent, NewEvent } from './event-log.js';
 export type { CandidateTrace, PairTrace, TraceSource } from './trace.js';

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/paths.js';
 
 test('--help lists every command and exits 0', () => {
   const r = runCli(['--help']);
@@ -91,4 +92,34 @@ test('validate refuses a YAML alias bomb', () => {
   const r = runCli(['validate', file]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /alias/i);
+});
+
+test('validate and run refuse a judge named __proto__ (zod records skip that key silently)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlaif-cli-'));
+  writeFileSync(join(dir, 'p.jsonl'), '{"prompt": "Say hi."}\n');
+  writeFileSync(join(dir, 'r.hbs'), readFileSync(join(repoRoot, 'rubrics/additive-5pt.hbs')));
+  const file = join(dir, 'proto.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: proto',
+      'model: { path: builtin:tiny }',
+      'rounds: 1',
+      'prompts: { file: p.jsonl }',
+      'judges:',
+      '  __proto__: { kind: rule, rules: [{ kind: length, max: 5 }] }',
+      '  rules: { kind: rule, rules: [{ kind: length, max: 10 }] }',
+      'stages:',
+      '  - { kind: generate, candidates: 2, max_new_tokens: 4 }',
+      '  - { kind: judge, judge: rules, rubric: r.hbs }',
+      '',
+    ].join('\n'),
+  );
+  const v = runCli(['validate', file]);
+  assert.equal(v.status, 1, v.stderr);
+  assert.match(v.stderr, /proto\.yaml:6:3: invalid judge name '__proto__' \(expected letters/);
+  const r = runCli(['run', file, '--root', join(dir, 'runs')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /invalid judge name '__proto__'/);
+  assert.equal(existsSync(join(dir, 'runs')), false);
 });

@@ -157,6 +157,29 @@ describe('validate runs every check run runs, before run creates anything', () =
     assert.match(msg, /pipeline\.yaml:9:\d+: /);
   });
 
+  test('a truncated checkpoint is refused before a run exists', () => {
+    // builtin:tiny's files with model.safetensors cut short: the headers promise more data
+    const p = project({});
+    const model = join(p.file, '..', 'm');
+    const tiny = runCli([
+      'generate',
+      '--model',
+      'builtin:tiny',
+      '--prompt',
+      'x',
+      '--max-new-tokens',
+      '1',
+    ]);
+    assert.equal(tiny.status, 0, tiny.stderr);
+    const cache =
+      process.env.RLAIF_CACHE_DIR ?? join(process.env.HOME ?? '', '.cache', 'rlaif-pipeline');
+    cpSync(join(cache, 'builtin-tiny-v1'), model, { recursive: true });
+    const bytes = readFileSync(join(model, 'model.safetensors'));
+    writeFileSync(join(model, 'model.safetensors'), bytes.subarray(0, bytes.length >> 1));
+    writeFileSync(p.file, readFileSync(p.file, 'utf8').replace('path: builtin:tiny', 'path: m'));
+    bothRefuse(p, /model\.path: .*model\.safetensors is not a valid safetensors file/);
+  });
+
   test('a prompt that fits until max_new_tokens is added is refused for the sum', () => {
     // ~1000 tokens of prompt: fits 2048 positions with 8 new tokens, not with 1500
     const rows = JSON.stringify({ id: 'mid', prompt: 'word '.repeat(500) }) + '\n';

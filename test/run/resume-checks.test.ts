@@ -100,6 +100,15 @@ test('an edited prompt file stops a resume until --accept-changed, which is reco
   assert.ok(String(change.accepted_by).includes('@'));
   // the pin now holds the accepted version: a plain resume goes on
   assert.equal(run('--resume', id).status, 0);
+  // and `show` says what was accepted, from which hash to which
+  const shown = runCli(['show', id, '--root', 'runs'], { cwd: dir, env });
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(
+    shown.stdout,
+    new RegExp(
+      `accepted changed input: .*prompts\\.jsonl ${old.slice(0, 12)} → ${sha(file).slice(0, 12)} \\(by .*@`,
+    ),
+  );
 });
 
 test('a missing or altered checkpoint stops a resume at once; --from-round retrains from the last intact one', () => {
@@ -150,4 +159,6 @@ test('a missing or altered checkpoint stops a resume at once; --from-round retra
     [0, 1, 2, 3].map((i) => ({ stage_index: i, attempts: i === 3 ? 2 : 1 })),
   );
   assert.equal(run('--resume', id).status, 0);
+  const shown = runCli(['show', id, '--root', 'runs'], { cwd: dir, env });
+  assert.match(shown.stdout, /retrained from round 1: 2 checkpoint\(s\) set aside \(by .*@/);
 });

@@ -10,6 +10,7 @@ import {
 } from '../../report/format.js';
 import type { LoggedEvent } from '../../report/event-log.js';
 import { withRun } from '../../report/open-run.js';
+import { resumeNotes } from '../../report/resume-notes.js';
 import { gateStopText } from '../../store/gate-stops.js';
 import {
   runOverview,
@@ -51,6 +52,7 @@ function header(o: RunOverview): string {
       `${counts.pairDiscards} discards, ${counts.checkpoints} checkpoints`,
   ];
   for (const g of o.gateStops) lines.push(`stopped by gate: ${gateStopText(g)}`);
+  for (const line of resumeNotes(o)) lines.push(line);
   if (run.error) {
     lines.push(`error: ${run.error.message}`);
     if (run.error.hint) lines.push(`hint: ${run.error.hint}`);

@@ -8,6 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isPipelineError } from '../../core/errors.js';
+import { checkModelWeightFiles } from '../../engine/index.js';
 import { createOpenAIClient } from '../../judges/openai-judge.js';
 import { checkRubricUse, loadRubric, type RubricMode } from '../../prompts/rubric.js';
 import { readPipelineFile } from '../../spec/read-file.js';
@@ -53,6 +54,8 @@ export function preflight(file: string, allowPaths?: readonly string[]): Preflig
         if (!isPipelineError(e)) throw e;
         out.add(['model', 'path'], `model.path: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
       }
+    if (checked.problems.length === 0 && out.sorted().length === 0)
+      weightProblems(checked.spec, checked.baseDir, out);
   }
   const problems = merge(checked.problems, out.sorted());
   if (problems.length > 0 || !checked.spec) throw new PipelineValidationError(pf.path, problems);
@@ -72,6 +75,20 @@ function checkTemplate(
     if (isPipelineError(e)) return e.message;
     throw e;
   }
+}
+
+/** Every local model's weight headers: a damaged checkpoint stops here, before a run exists. */
+function weightProblems(spec: PipelineSpec, baseDir: string, out: Problems): void {
+  const models: [(string | number)[], string][] = [[['model', 'path'], spec.model.path]];
+  for (const [name, j] of Object.entries(spec.judges))
+    if (j.kind === 'model') models.push([['judges', name, 'path'], j.path]);
+  for (const [at, ref] of models)
+    try {
+      checkModelWeightFiles(ref.startsWith('builtin:') ? ref : resolvePipelinePath(baseDir, ref));
+    } catch (e) {
+      if (!isPipelineError(e)) throw e;
+      out.add(at, `${formatPath(at)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+    }
 }
 
 /** A server judge whose api_key_env is unset fails the run at start; say so now. */

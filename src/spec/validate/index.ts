@@ -12,7 +12,13 @@
 import { dirname, resolve } from 'node:path';
 import { PipelineError } from '../../core/errors.js';
 import type { PipelineFile } from '../read-file.js';
-import { judgeSchema, JUDGE_NAME_PATTERN, pipelineSchema, type PipelineSpec } from '../schema.js';
+import {
+  judgeSchema,
+  JUDGE_NAME_PATTERN,
+  JUDGE_NAME_RULE,
+  pipelineSchema,
+  type PipelineSpec,
+} from '../schema.js';
 import { checkFiles, type TemplateChecker } from './check-files.js';
 import { checkSecrets } from './secrets.js';
 import { checkCrossFields } from './cross-field.js';
@@ -81,11 +87,18 @@ export function checkPipeline(
   const parsed = pipelineSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) for (const issue of parsed.error.issues) reportIssue(out, raw, issue, []);
   // zod skips the value of a record entry whose key is invalid; check it too, so a bad judge
-  // name does not hide the mistakes inside that judge.
+  // name does not hide the mistakes inside that judge. zod's record skips a `__proto__` key
+  // altogether (no key issue, no value): without this, that judge would vanish without a word.
   const rawJudges = isRecord(raw) ? raw.judges : undefined;
   if (isRecord(rawJudges))
     for (const [name, j] of Object.entries(rawJudges)) {
       if (JUDGE_NAME_PATTERN.test(name)) continue;
+      if (name === '__proto__')
+        out.add(
+          ['judges', name],
+          `invalid judge name '${name}' (expected ${JUDGE_NAME_RULE})`,
+          'key',
+        );
       const r = judgeSchema.safeParse(j, { reportInput: true });
       if (!r.success)
         for (const issue of r.error.issues) reportIssue(out, raw, issue, ['judges', name]);

@@ -15,7 +15,19 @@ export interface RoundReset {
   discards: readonly { checkpointId: string; reason: string }[];
 }
 
+/** A stored reset, as `pipeline show` and the report list it. */
+export interface RoundResetRow {
+  fromRound: number;
+  resetBy: string;
+  resetAt: string;
+  /** How many checkpoints it set aside. */
+  discards: number;
+}
+
 const SQL = {
+  resets: `SELECT from_round AS fromRound, reset_by AS resetBy, reset_at AS resetAt,
+      json_array_length(detail, '$.discards') AS discards
+    FROM round_resets WHERE run_id = ? ORDER BY id`,
   addReset: `INSERT INTO round_resets (run_id, from_round, reset_by, reset_at, detail)
     VALUES (@runId, @fromRound, @by, @now, @detail)`,
   discard: `INSERT INTO checkpoint_discards (checkpoint_id, run_id, reset_id, reason)
@@ -44,6 +56,13 @@ export function withResets<B extends StoreClass>(Base: B) {
           this.#s.pendRounds.run(p);
           return this.#s.pendStages.run(p).changes;
         }),
+      );
+    }
+
+    roundResets(): RoundResetRow[] {
+      return this.guard(
+        'listing round resets',
+        () => this.#s.resets.all(this.runId) as RoundResetRow[],
       );
     }
 
