@@ -126,7 +126,15 @@ export async function buildSandboxModel(o: BuildOptions): Promise<BuildResult> {
     writeFileSync(
       join(out, 'recipe.json'),
       JSON.stringify(
-        { recipe: { ...RECIPE, data }, steps, rows: rows.length, dataHash, weights, check, seconds },
+        {
+          recipe: { ...RECIPE, data },
+          steps,
+          rows: rows.length,
+          dataHash,
+          weights,
+          check,
+          seconds,
+        },
         null,
         2,
       ) + '\n',

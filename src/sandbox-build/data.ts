@@ -8,7 +8,13 @@
 // Rows are TRL prompt-completion rows in conversational form, the format SFT trains on.
 import { Rng } from '../core/rng.js';
 import type { Rubric } from '../prompts/rubric.js';
-import { justification, mixedAnswers, sampleTasks, type SandboxTask } from '../sandbox/index.js';
+import {
+  justification,
+  mixedAnswers,
+  sampleTasks,
+  type Grade,
+  type SandboxTask,
+} from '../sandbox/index.js';
 
 export interface SftRow {
   prompt: { role: 'user'; content: string }[];
@@ -39,6 +45,22 @@ function pickAnswer(task: SandboxTask, rng: Rng, bestShare: number) {
   return others.length ? others[Math.floor(rng.nextFloat() * others.length)] : best;
 }
 
+/** Families with one right answer: the judgement first says it (a list or a reply to a request
+ *  has many). */
+const ONE_ANSWER = new Set(['arithmetic', 'sort', 'reverse', 'count', 'color', 'opposite']);
+
+/**
+ * The evaluation target: the right answer first where there is one ("Want: 7."), then a reason and
+ * the grade. Saying the answer before comparing is a chain-of-thought judgement: the model judges
+ * as well as it answers greedily, which is better than its samples at temperature 1, the answers
+ * a loop's candidates are (the first sandbox models, judging without it, ordered their own
+ * candidates at 0.65 accuracy and could not tell a right sum from a wrong one).
+ */
+export function evaluation(task: SandboxTask, grade: Grade): string {
+  const want = ONE_ANSWER.has(task.family) ? `Want: ${task.answer}. ` : '';
+  return `${want}${justification(grade)}\nScore: ${grade.points}`;
+}
+
 /** Instruction then evaluation rows, interleaved deterministically by the recipe's seed. */
 export function sandboxRows(recipe: DataRecipe, rubric: Rubric): SftRow[] {
   const rng = new Rng(recipe.seed);
@@ -51,7 +73,7 @@ export function sandboxRows(recipe: DataRecipe, rubric: Rubric): SftRow[] {
     const answers = mixedAnswers(t, rng);
     const a = answers[Math.floor(rng.nextFloat() * answers.length)];
     const rendered = rubric.render({ prompt: t.prompt, response: a.answer });
-    return row(rendered, `${justification(a.grade)}\nScore: ${a.grade.points}`);
+    return row(rendered, evaluation(t, a.grade));
   });
   const rows = [...ift, ...eft];
   // Fisher–Yates with the recipe's stream: one order for one seed.

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { RuleJudge } from '../../src/judges/rule-judge.js';
 import { sampleTasks, gradeAnswer } from '../../src/sandbox/index.js';
 
-const judge = (rules: ConstructorParameters<typeof RuleJudge>[0]) =>
-  new RuleJudge(rules, (p) => p);
+const judge = (rules: ConstructorParameters<typeof RuleJudge>[0]) => new RuleJudge(rules, (p) => p);
 
 test('a sandbox rule scores points / 5, passing only at full points', () => {
   const j = judge([{ kind: 'sandbox', weight: 1 }]);
@@ -23,7 +22,10 @@ test('a sandbox rule scores points / 5, passing only at full points', () => {
 });
 
 test('a request that is not a sandbox task scores 0 and says so', () => {
-  const v = judge([{ kind: 'sandbox', weight: 1 }]).judge('Ottawa', 'What is the capital of Canada?');
+  const v = judge([{ kind: 'sandbox', weight: 1 }]).judge(
+    'Ottawa',
+    'What is the capital of Canada?',
+  );
   assert.equal(v.score, 0);
   assert.match(v.outcomes[0].why, /not a sandbox task/);
 });

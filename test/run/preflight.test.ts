@@ -195,7 +195,7 @@ describe('validate runs every check run runs, before run creates anything', () =
 
 test('the shipped pipelines pass the preflight', () => {
   mkdirSync(tmpdir(), { recursive: true });
-  for (const p of ['smoke', 'self-reward', 'constitutional']) {
+  for (const p of ['smoke', 'self-reward', 'reward-hacking', 'constitutional']) {
     const r = runCli(['validate', fromRoot(`pipelines/${p}.yaml`)]);
     assert.equal(r.status, 0, `${p}: ${r.stderr}`);
   }

@@ -6,7 +6,12 @@ import { fromRoot } from '../helpers/paths.js';
 
 test('every shipped pipeline validates (schema, stage order, files, templates)', () => {
   const files = readdirSync(fromRoot('pipelines')).filter((f) => f.endsWith('.yaml'));
-  assert.deepEqual(files.sort(), ['constitutional.yaml', 'self-reward.yaml', 'smoke.yaml']);
+  assert.deepEqual(files.sort(), [
+    'constitutional.yaml',
+    'reward-hacking.yaml',
+    'self-reward.yaml',
+    'smoke.yaml',
+  ]);
   for (const f of files) {
     const r = runCli(['validate', fromRoot('pipelines', f)]);
     assert.equal(r.status, 0, `${f}: ${r.stderr}`);

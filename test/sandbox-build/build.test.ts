@@ -42,6 +42,9 @@ test('the shipped sandbox model is the one its recipe.json records', () => {
     .update(readFileSync(join(dir, 'model.safetensors')))
     .digest('hex');
   assert.equal(weights, recipe.weights);
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   assert.match(String(config.rlaif_builtin), /^sandbox-v\d+$/);
 });
