@@ -77,7 +77,10 @@ describe('shipped rubrics', () => {
         'ab-choice': '(A)',
         'instruction-line': 'Instruction:',
       };
-      if (cue[r.format.name]) assert.ok(out.includes(cue[r.format.name]));
+      // (The sandbox rubric does not: its model learned "Score: N" from its evaluation data, and
+      // the text it was trained on is what it must keep seeing.)
+      if (cue[r.format.name] && file !== 'sandbox-5pt.hbs')
+        assert.ok(out.includes(cue[r.format.name]), `${file} does not name its answer format`);
       // Rendering only the required variables also works (optional parts drop out).
       r.render(Object.fromEntries(r.requiredVariables.map((v) => [v, ALL_VARS[v]])));
     });

@@ -31,7 +31,8 @@ function pipelineWithGate(gate: string, extra = ''): { file: string; line: numbe
   return { file, line: lines.length };
 }
 
-const COMPUTED = 'mean_score, win_rate, mean_length, kl, refusal_rate, boilerplate_rate';
+const COMPUTED =
+  'mean_score, win_rate, mean_length, kl, refusal_rate, boilerplate_rate, true_score, judge_accuracy, reward_gap';
 
 test('a gate on judge_agreement (not computed yet) is refused by validate and by run', () => {
   const { file, line } = pipelineWithGate('judge_agreement');

@@ -576,7 +576,7 @@ describe('referenced files', () => {
     assertProblem(
       r,
       at(yaml, 'builtin:huge'),
-      /unknown built-in model 'builtin:huge' \(expected builtin:tiny or a model folder\)/,
+      /unknown built-in model 'builtin:huge' \(expected builtin:sandbox, builtin:tiny or a model folder\)/,
     );
     assertProblem(
       r,
