@@ -2,7 +2,7 @@
 // completion_only_loss=True): one forward pass per row, no reference model, the token-level mean
 // NLL of the completions (losses/sft.ts). Only its inputs and loss are its own; the binder,
 // forward, backward, accumulation and clipping are train-graph.ts's.
-import { tokenMeanNll } from './losses/sft.js';
+import { tokenMeanNll } from './losses/token-mean-nll.js';
 import {
   beginStepGraph,
   finishStepGraph,

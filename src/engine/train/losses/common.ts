@@ -4,7 +4,7 @@
 // Shape/Greater/Cast appear only where no gradient flows (constant shapes, metrics).
 import { fail } from '../../../core/errors.js';
 import type { GraphBuilder, V } from '../../graph/builder.js';
-import { tokenMeanNll } from './sft.js';
+import { tokenMeanNll } from './token-mean-nll.js';
 import type { LossOptions, PairLogps } from './types.js';
 
 /**

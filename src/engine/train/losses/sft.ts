@@ -9,19 +9,8 @@
 // "Iterative Reasoning Preference Optimization", eq. 1; TRL `rpo_alpha`), and it is the generation
 // term of MPO (TRL DPOTrainer, `loss_type == "sft"`, `model_output["nll_loss"]`).
 // When PairLogps.chosenNll (per-pair mean NLL) is given, L = mean(chosenNll) instead.
-import type { GraphBuilder, V } from '../../graph/builder.js';
-// Built from raw ops, not common.ts's helpers: common.ts imports this file (PairTerms.nll).
+import type { V } from '../../graph/builder.js';
 import type { PairTerms } from './common.js';
-
-/**
- * −Σ logps / max(Σ tokens, 1) for per-row log-prob sums `logps` [R] and completion token counts
- * `tokens` [R]. The clamp keeps a batch without completion tokens at 0 instead of NaN.
- */
-export function tokenMeanNll(b: GraphBuilder, logps: V, tokens: V): V {
-  const sum = (x: V) => b.op1('ReduceSum', [x], { keepdims: 0 });
-  const n = b.op1('Max', [sum(tokens), b.constF(1)]);
-  return b.neg(b.div(sum(logps), n));
-}
 
 export function buildSftLoss(t: PairTerms): V {
   return t.b.scope('sft', () => t.nll());
