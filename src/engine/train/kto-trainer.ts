@@ -12,7 +12,7 @@ import { tensor } from '../runtime/ort-session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildKtoGraph } from './kto-graph.js';
 import { epochSteps, layoutRightPadded, runSteps, truncatePair } from './pair-batches.js';
-import { SessionTrainer, stepGraphOptions } from './session-trainer.js';
+import { requireLossAlone, SessionTrainer, stepGraphOptions } from './session-trainer.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
 import {
   referenceSequenceLogps,
@@ -167,12 +167,12 @@ export class KtoTrainer extends SessionTrainer<KtoTrainerOptions> {
     opts: KtoTrainerOptions,
     initAdapter?: LoraAdapter,
   ): Promise<KtoTrainer> {
-    if (opts.losses.length !== 1 || opts.losses[0] !== 'kto')
-      fail(
-        'E_LOSS_CONFIG',
-        `KtoTrainer trains loss "kto" alone, got ${opts.losses.join(', ')}`,
-        'kto works on unpaired rows and cannot be combined with paired losses',
-      );
+    requireLossAlone(
+      opts.losses,
+      'kto',
+      'KtoTrainer',
+      'kto works on unpaired rows and cannot be combined with paired losses',
+    );
     const graph = buildKtoGraph(stepGraphOptions(base, opts));
     const session = await StepSession.create(graph, base, opts, initAdapter);
     return new KtoTrainer(session, opts, base.tokenizer.batchPadId);

@@ -2,6 +2,7 @@
 // the parameters and moments between steps, the options, the pad id batches are laid out with,
 // and the step graph's model-side options. Each subclass lays out its own rows.
 import type { LoadedModel } from '../model/load-model.js';
+import { fail } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { epochSteps, runSteps } from './pair-batches.js';
 import type { StepSession } from './step-session.js';
@@ -64,4 +65,18 @@ export function stepGraphOptions(base: LoadedModel, opts: TrainerOptions) {
     accumulate: opts.gradAccum > 1,
     gradientCheckpointing: opts.gradientCheckpointing,
   };
+}
+
+/**
+ * The unpaired trainers (SFT, KTO) train one loss alone: E_LOSS_CONFIG naming the trainer when
+ * `losses` is anything else, with `hint` saying why it cannot be combined.
+ */
+export function requireLossAlone(
+  losses: readonly string[],
+  loss: string,
+  trainer: string,
+  hint: string,
+): void {
+  if (losses.length !== 1 || losses[0] !== loss)
+    fail('E_LOSS_CONFIG', `${trainer} trains loss "${loss}" alone, got ${losses.join(', ')}`, hint);
 }

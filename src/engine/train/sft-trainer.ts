@@ -9,7 +9,7 @@ import type { LoadedModel } from '../model/load-model.js';
 import type { LoraAdapter } from '../model/peft-adapter.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { layoutRightPadded } from './pair-batches.js';
-import { SessionTrainer, stepGraphOptions } from './session-trainer.js';
+import { requireLossAlone, SessionTrainer, stepGraphOptions } from './session-trainer.js';
 import { buildSftGraph } from './sft-graph.js';
 import { StepSession, type MicroFeeds, type MicroGradients } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
@@ -68,12 +68,12 @@ export class SftTrainer extends SessionTrainer<TrainerOptions> {
     opts: TrainerOptions,
     initAdapter?: LoraAdapter,
   ): Promise<SftTrainer> {
-    if (opts.losses.length !== 1 || opts.losses[0] !== 'sft')
-      fail(
-        'E_LOSS_CONFIG',
-        `SftTrainer trains loss "sft" alone, got ${opts.losses.join(', ')}`,
-        'prompt-completion rows have nothing to compare: combine sft with other losses on pairs',
-      );
+    requireLossAlone(
+      opts.losses,
+      'sft',
+      'SftTrainer',
+      'prompt-completion rows have nothing to compare: combine sft with other losses on pairs',
+    );
     const graph = buildSftGraph(stepGraphOptions(base, opts));
     const session = await StepSession.create(graph, base, opts, initAdapter);
     return new SftTrainer(session, opts, base.tokenizer.batchPadId);
