@@ -72,7 +72,11 @@ test('self-reward: the self-judge parses, and judged and true scores are measure
     assert.ok(c.parse_failures / c.judgements <= 0.05, `parse failures ${JSON.stringify(c)}`);
   for (const round of [0, 1, 2, 3]) {
     for (const m of ['mean_score', 'true_score', 'judge_accuracy']) at(r, m, round);
-    if (round > 0) at(r, 'reward_gap', round);
+    if (round === 0) continue;
+    for (const m of ['reward_gap', 'candidate_judge_accuracy', 'pair_accuracy']) {
+      const v = at(r, m, round);
+      if (m !== 'reward_gap') assert.ok(v >= 0 && v <= 1, `${m} at round ${round}: ${v}`);
+    }
   }
 });
 

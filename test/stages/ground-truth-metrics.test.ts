@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeAccuracy } from '../../src/stages/evaluate/metrics/judge-accuracy.js';
+import { pairAccuracy } from '../../src/stages/evaluate/metrics/pair-accuracy.js';
 import { rewardGap } from '../../src/stages/evaluate/metrics/reward-gap.js';
 import { trueScore } from '../../src/stages/evaluate/metrics/true-score.js';
 
@@ -47,6 +48,20 @@ describe('judge_accuracy', () => {
       { task: 'y', truth: 3, score: 4 },
     ];
     assert.ok(Number.isNaN(judgeAccuracy(same).accuracy));
+  });
+});
+
+describe('pair_accuracy', () => {
+  test('a pair the grader agrees with counts 1, a tie ½, a reversed pair 0; no pair NaN', () => {
+    // chosen/rejected points: (5,2) right, (4,4) tie, (1,3) wrong, (3,0) right -> (2 + ½) / 4
+    const r = pairAccuracy([
+      { chosen: 5, rejected: 2 },
+      { chosen: 4, rejected: 4 },
+      { chosen: 1, rejected: 3 },
+      { chosen: 3, rejected: 0 },
+    ]);
+    assert.deepEqual(r, { accuracy: 2.5 / 4, pairs: 4, right: 2, ties: 1, wrong: 1 });
+    assert.ok(Number.isNaN(pairAccuracy([]).accuracy));
   });
 });
 

@@ -10,6 +10,7 @@ import type { MetricLog } from './metric-log.js';
 import { judgeAccuracy, type JudgedItem } from './metrics/judge-accuracy.js';
 import { rewardGap } from './metrics/reward-gap.js';
 import { trueScore } from './metrics/true-score.js';
+import { recordLoopJudgeTruth } from './loop-judge-truth.js';
 import type { ProbeAnswer } from './probe-answers.js';
 
 /** Calibration tasks the self-judge orders each round (answers of distinct true points each). */
@@ -18,9 +19,10 @@ const ANSWERS_PER_TASK = 3;
 
 /**
  * `ground_truth: sandbox` (step 6): `true_score` of the probe answers by the sandbox grader,
- * `reward_gap` against round 0, and `judge_accuracy` of the policy as its own judge on a fixed
- * calibration set drawn from the world's held-out split (the same every round, from the
- * pipeline seed), so each round's judge is measured on the same answers.
+ * `reward_gap` against round 0, the round's own judging against the grader
+ * (`candidate_judge_accuracy`, `pair_accuracy`: loop-judge-truth.ts), and `judge_accuracy` of the
+ * policy as its own judge on a fixed calibration set drawn from the world's held-out split (the
+ * same every round, from the pipeline seed), so each round's judge is measured on the same answers.
  */
 export async function recordGroundTruth(
   ctx: RunContext,
@@ -44,6 +46,7 @@ export async function recordGroundTruth(
   );
   log.record('true_score', truth, { graded, probes: g.answers.length });
   recordRewardGap(log, g.anchor, truth, g.round);
+  recordLoopJudgeTruth(ctx, log, g.round, g.judgeStage);
   const rubricPath = g.spec.rubric ?? g.judgeStage?.rubric;
   if (!rubricPath) return;
   const rubric = loadRubric(ctx.path(rubricPath));
