@@ -29,8 +29,21 @@ export const EVAL_METRIC_INFO = {
   boilerplate_rate: { label: 'boilerplate-phrase rate', better: 'lower' },
   parse_failure_rate: { label: 'judge parse-failure rate', better: 'lower' },
   tie_rate: { label: 'judge tie rate (pairwise)', better: 'none' },
-  // fraction of probes whose anchor score moved by at most 1 point vs the previous round's judge
-  judge_agreement: { label: 'agreement of the round judge with the anchor', better: 'higher' },
+  // the policy as its own judge (judge stage rubric, greedy) against the anchor on the round's
+  // probe answers, and against itself on round 0's (stages/evaluate/metrics/judge-agreement.ts)
+  judge_agreement: {
+    label: 'self-judge pairwise agreement with the anchor on probe answers',
+    better: 'higher',
+  },
+  judge_tau: { label: "self-judge vs anchor Kendall's tau-b on probe answers", better: 'higher' },
+  judge_score_drift: {
+    label: "self-judge score drift on round 0's probe answers (0-1 scale)",
+    better: 'lower',
+  },
+  judge_flip_rate: {
+    label: "share of round 0's self-judge orderings now reversed",
+    better: 'lower',
+  },
   // ground_truth: sandbox (stages/evaluate/metrics/true-score.ts, judge-accuracy.ts, reward-gap.ts)
   true_score: { label: 'true score on probes (sandbox grader, 0-1)', better: 'higher' },
   judge_accuracy: {
@@ -40,6 +53,15 @@ export const EVAL_METRIC_INFO = {
   reward_gap: {
     label: 'judged gain minus true gain since round 0 (0-1 scale)',
     better: 'lower',
+  },
+  // round r >= 1: the judgements the round-start policy M_{r-1} made of round r's candidates
+  candidate_judge_accuracy: {
+    label: "self-judge pairwise accuracy vs the sandbox grader on the round's candidates",
+    better: 'higher',
+  },
+  pair_accuracy: {
+    label: "share of the round's training pairs the sandbox grader agrees with",
+    better: 'higher',
   },
 } satisfies Record<string, EvalMetricInfo>;
 

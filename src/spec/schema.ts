@@ -42,9 +42,14 @@ export const EVAL_METRICS = [
   'refusal_rate',
   'boilerplate_rate',
   'judge_agreement',
+  'judge_tau',
+  'judge_score_drift',
+  'judge_flip_rate',
   'true_score',
   'judge_accuracy',
   'reward_gap',
+  'candidate_judge_accuracy',
+  'pair_accuracy',
 ] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
@@ -512,9 +517,11 @@ const evaluateStage = z
       .optional()
       .describe(
         "'sandbox': probes are sandbox tasks with exact graders; adds true_score (grader), " +
-          'reward_gap (judged gain minus true gain since round 0) and judge_accuracy (the policy ' +
+          'reward_gap (judged gain minus true gain since round 0), judge_accuracy (the policy ' +
           "as judge, with this stage's or the last judge stage's rubric, ordering answers of a " +
-          'fixed calibration set as the grader does).',
+          'fixed calibration set as the grader does), and from round 1 candidate_judge_accuracy ' +
+          "(the round's judge stage ordering the round's own candidates as the grader does) and " +
+          "pair_accuracy (share of the round's training pairs the grader agrees with).",
       ),
     gates: z.array(gateSchema).optional().describe('Checks that can stop the run.'),
   })

@@ -2,7 +2,7 @@
 // refuse it at its file:line:col, naming the metric and the metrics that exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -31,24 +31,32 @@ function pipelineWithGate(gate: string, extra = ''): { file: string; line: numbe
   return { file, line: lines.length };
 }
 
-const COMPUTED =
-  'mean_score, win_rate, mean_length, kl, refusal_rate, boilerplate_rate, true_score, judge_accuracy, reward_gap';
-
-test('a gate on judge_agreement (not computed yet) is refused by validate and by run', () => {
+test('a gate on judge_agreement needs the policy to judge itself; validate and run refuse it otherwise', () => {
   const { file, line } = pipelineWithGate('judge_agreement');
   const v = runCli(['validate', file]);
   assert.equal(v.status, 1, v.stderr);
   assert.ok(
-    v.stderr.includes(`${file}:${line}:19: gate metric 'judge_agreement' is never computed`),
+    v.stderr.includes(
+      `${file}:${line}:19: gate metric 'judge_agreement' is never computed: its judge stage does not judge with 'self'`,
+    ),
     v.stderr,
   );
-  assert.ok(v.stderr.includes(`(expected one of ${COMPUTED})`), v.stderr);
+  assert.match(v.stderr, /expected a judge stage where the policy scores answers by a rubric/);
 
   const root = mkdtempSync(join(tmpdir(), 'rlaif-gate-runs-'));
   const r = runCli(['run', file, '--root', join(root, 'runs')]);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /gate metric 'judge_agreement' is never computed/);
   assert.equal(existsSync(join(root, 'runs')), false, 'no run folder was created');
+
+  // the same gate with the policy as its judge is fine
+  const selfJudged = readFileSync(file, 'utf8').replace(
+    'judge: rules, rubric',
+    'judge: self, rubric',
+  );
+  writeFileSync(file, selfJudged);
+  const ok = runCli(['validate', file]);
+  assert.equal(ok.status, 0, ok.stderr);
 });
 
 test('a gate on a phrase rate needs the stage to have the phrase file', () => {

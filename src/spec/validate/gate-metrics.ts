@@ -3,7 +3,7 @@
 // evaluate stage needs to compute it (src/stages/evaluate: judge-metrics.ts, text-metrics.ts,
 // model-drift.ts); a gate that cannot be computed is a validation error, not a silent no-op.
 
-import type { EvaluateStageSpec } from '../schema.js';
+import type { EvaluateStageSpec, JudgeStageSpec } from '../schema.js';
 import { EVAL_METRICS } from '../schema.js';
 import type { ParsedParts } from './parsed-parts.js';
 import type { Problems } from './problems.js';
@@ -13,6 +13,9 @@ type GateMetric = (typeof EVAL_METRICS)[number];
 interface MetricSource {
   /** The evaluate stage's field that must be set for the metric to be computed. */
   field?: 'refusal_phrases' | 'boilerplate_phrases' | 'ground_truth';
+  /** Computed only when the policy judges itself pointwise in the judge stage the evaluate
+   *  stage reads (stages/evaluate/self-judge-agreement.ts). */
+  selfJudge?: true;
   /** Why the metric is never computed by this build (it is only a name so far). */
   never?: string;
 }
@@ -28,9 +31,12 @@ export const GATE_METRIC_SOURCES: Readonly<Record<GateMetric, MetricSource>> = {
   true_score: { field: 'ground_truth' },
   judge_accuracy: { field: 'ground_truth' },
   reward_gap: { field: 'ground_truth' },
-  judge_agreement: {
-    never: 'judge agreement is not computed by this version (it is planned, issue 16)',
-  },
+  candidate_judge_accuracy: { field: 'ground_truth' },
+  pair_accuracy: { field: 'ground_truth' },
+  judge_agreement: { selfJudge: true },
+  judge_tau: { selfJudge: true },
+  judge_score_drift: { selfJudge: true },
+  judge_flip_rate: { selfJudge: true },
 };
 
 /** The metrics a gate can test in this build. */
@@ -43,8 +49,9 @@ export function checkGateMetrics(out: Problems, parts: ParsedParts): void {
   for (const st of parts.stages) {
     if (st.spec?.kind !== 'evaluate') continue;
     const stage = st.spec;
+    const judgeStage = judgeStageFor(parts, st.index);
     (stage.gates ?? []).forEach((gate, g) => {
-      const why = notComputed(stage, gate.metric);
+      const why = notComputed(stage, judgeStage, gate.metric);
       if (why)
         out.add(
           ['stages', st.index, 'gates', g, 'metric'],
@@ -54,9 +61,33 @@ export function checkGateMetrics(out: Problems, parts: ParsedParts): void {
   }
 }
 
-function notComputed(stage: EvaluateStageSpec, metric: GateMetric): string | undefined {
+/** The judge stage an evaluate stage reads from round 1 on: the last one before it (runner.ts). */
+function judgeStageFor(parts: ParsedParts, index: number): JudgeStageSpec | undefined {
+  let last: JudgeStageSpec | undefined;
+  for (const s of parts.stages) if (s.index < index && s.spec?.kind === 'judge') last = s.spec;
+  return last;
+}
+
+function notComputed(
+  stage: EvaluateStageSpec,
+  judgeStage: JudgeStageSpec | undefined,
+  metric: GateMetric,
+): string | undefined {
   const source = GATE_METRIC_SOURCES[metric];
   if (source.never) return `${source.never} (expected one of ${COMPUTED_GATE_METRICS.join(', ')})`;
+  if (source.selfJudge) {
+    const why = !judgeStage
+      ? 'no judge stage comes before this evaluate stage'
+      : !judgeStage.judges.includes('self')
+        ? "its judge stage does not judge with 'self'"
+        : judgeStage.mode === 'pairwise'
+          ? 'its judge stage is pairwise'
+          : judgeStage.constitution
+            ? 'its judge stage renders a constitution'
+            : undefined;
+    if (why)
+      return `${why} (expected a judge stage where the policy scores answers by a rubric: judges: [self], mode generate or logprobs, no constitution)`;
+  }
   if (source.field && !stage[source.field])
     return source.field === 'ground_truth'
       ? 'this evaluate stage has no ground truth (expected ground_truth: sandbox in the stage, with sandbox probes)'

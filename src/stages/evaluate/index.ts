@@ -9,6 +9,7 @@ import { recordGroundTruth } from './ground-truth.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
+import { recordSelfJudgeAgreement } from './self-judge-agreement.js';
 import { recordTextMetrics } from './text-metrics.js';
 
 /**
@@ -47,6 +48,11 @@ async function runEvaluate(
   await recordLogprobShift(log, engine, probes, round);
   if (round > 0)
     await recordKl(ctx, log, engine, probes, { round, maxNewTokens: spec.max_new_tokens });
+  const watched = await recordSelfJudgeAgreement(ctx, log, {
+    ...{ judgeStage, target, answers },
+    ...{ anchor, engine },
+  });
+  if (!watched) return stopped;
   if (spec.ground_truth === 'sandbox')
     await recordGroundTruth(ctx, log, { spec, judgeStage, round, answers, anchor, engine });
   if (ctx.stopped) return stopped;

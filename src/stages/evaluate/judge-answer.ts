@@ -73,7 +73,8 @@ export async function judgeByRubric(
     judge.id,
     rubric.hash,
     cand.inputHash,
-    ...(judge.kind === 'openai' ? [judgeIdentity(judge)] : []),
+    // The policy as judge changes every round: its checkpoint is part of what it judged with.
+    ...(judge.kind === 'openai' || judge.id === 'self' ? [judgeIdentity(judge)] : []),
   );
   const existing = ctx.store.existingId('judgements', hash);
   if (existing) {
