@@ -25,7 +25,12 @@ export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
 export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases', 'sandbox'] as const;
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
-export const PAIR_STRATEGIES = ['max-min', 'max-random', 'all-pairs-above-margin'] as const;
+export const PAIR_STRATEGIES = [
+  'max-min',
+  'max-random',
+  'all-pairs-above-margin',
+  'revision',
+] as const;
 /**
  * TRL's `loss_type` values for the DPO family that this project trains: the engine's losses
  * (`sft` is TRL's name for the NLL term on chosen answers when combined with a preference loss)
@@ -348,7 +353,9 @@ const pairStage = z
       .default('max-min')
       .describe(
         'max-min: best vs worst; max-random: best vs a random lower one; ' +
-          'all-pairs-above-margin: every pair whose score gap is at least min_margin.',
+          'all-pairs-above-margin: every pair whose score gap is at least min_margin; ' +
+          'revision: each critique-stage revision (chosen) against its original (rejected), ' +
+          'no judge needed.',
       ),
     min_margin: z
       .number()

@@ -4,20 +4,24 @@ import type { RunContext } from './context.js';
 import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
+import { pairRevisions } from './revision-pairs.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
 export type Scored = CandidateScore & { score: number };
 
 /**
  * Chosen/rejected pairs per prompt from the judges' scores. Strategies: `max-min` (best vs
- * worst), `max-random` (best vs a random lower one), `all-pairs-above-margin`. Length control ρ
+ * worst), `max-random` (best vs a random lower one), `all-pairs-above-margin`; `revision`
+ * (revision-pairs.ts) pairs critique revisions with their originals and reads no scores. Length control ρ
  * (Meta-Rewarding LMs): chosen = the shortest answer in the top band, rejected = the longest in
  * the bottom band, each band ρ·(max−min) wide. Every discarded prompt is stored with its reason.
  */
 async function runPairStage(
   ctx: RunContext,
-  { spec, round, index: stageIndex, prompts, judgeStage }: StageInput<PairStageSpec>,
+  input: StageInput<PairStageSpec>,
 ): Promise<StageResult> {
+  if (input.spec.strategy === 'revision') return pairRevisions(ctx, input);
+  const { spec, round, index: stageIndex, prompts, judgeStage } = input;
   // validation refuses a pair stage with no judge stage before it; this guards the contract
   if (!judgeStage)
     throw new PipelineError({

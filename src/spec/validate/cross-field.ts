@@ -41,7 +41,13 @@ function checkStageOrder(out: Problems, parts: ParsedParts): void {
           );
         break;
       case 'pair':
-        if (!seen.has('judge'))
+        if (st.spec?.kind === 'pair' && st.spec.strategy === 'revision') {
+          if (!seen.has('critique'))
+            out.add(
+              ['stages', st.index, 'strategy'],
+              'a revision pair stage needs revisions (expected a critique stage before it)',
+            );
+        } else if (!seen.has('judge'))
           out.add(at, 'a pair stage needs scored candidates (expected a judge stage before it)');
         else checkEnoughCandidates(out, parts, st.index);
         break;
