@@ -44,6 +44,15 @@ export const EVAL_METRIC_INFO = {
     label: "share of round 0's self-judge orderings now reversed",
     better: 'lower',
   },
+  // the round's judge stage, from its stored judgements (stages/evaluate/round-judge-stats.ts)
+  position_bias: {
+    label: 'pairwise judge verdicts that follow the answer order (same slot both orders)',
+    better: 'lower',
+  },
+  inter_judge_agreement: {
+    label: "pairwise agreement between the judge stage's judges on the round's candidates",
+    better: 'higher',
+  },
   // ground_truth: sandbox (stages/evaluate/metrics/true-score.ts, judge-accuracy.ts, reward-gap.ts)
   true_score: { label: 'true score on probes (sandbox grader, 0-1)', better: 'higher' },
   judge_accuracy: {

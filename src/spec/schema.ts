@@ -50,6 +50,8 @@ export const EVAL_METRICS = [
   'judge_tau',
   'judge_score_drift',
   'judge_flip_rate',
+  'position_bias',
+  'inter_judge_agreement',
   'true_score',
   'judge_accuracy',
   'reward_gap',

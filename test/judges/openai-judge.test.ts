@@ -3,7 +3,6 @@
 // whole `pipeline run` whose judge and anchor are the server.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,8 @@ import { readPipelineFile } from '../../src/spec/read-file.js';
 import { PipelineValidationError, validatePipeline } from '../../src/spec/validate/index.js';
 import { loadRubric } from '../../src/prompts/rubric.js';
 import { openStore } from '../../src/store/run-store.js';
-import { binPath, fromRoot, repoRoot } from '../helpers/paths.js';
+import { runCliAsync } from '../helpers/cli.js';
+import { fromRoot } from '../helpers/paths.js';
 import { startFakeServer, type FakeServer, type FakeServerOptions } from './fake-openai-server.js';
 
 const KEY = 'sk-test-0123456789abcdef';
@@ -364,34 +364,6 @@ stages:
 });
 
 // ---- end to end ----------------------------------------------------------------------------------
-
-/**
- * `pipeline run` as a child process. Not test/helpers/cli.ts's runCli: that blocks this process
- * (spawnSync), and the fake server lives in this process and must keep answering.
- */
-function runCliAsync(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 const ADDITIVE = fromRoot('rubrics/additive-5pt.hbs');
 

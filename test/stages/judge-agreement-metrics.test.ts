@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   flipRate,
   kendallTauB,
+  mutualAgreement,
   pairwiseAgreement,
   scoreDrift,
 } from '../../src/stages/evaluate/metrics/judge-agreement.js';
@@ -40,6 +41,18 @@ describe('pairwiseAgreement', () => {
     // a reversed judge: reference 1 < 2 < 3, judge 3 > 2 > 1 -> 0 of 3
     assert.equal(pairwiseAgreement([1, 2, 3], [3, 2, 1]).agreement, 0);
     assert.ok(Number.isNaN(pairwiseAgreement([2, 2], [1, 5]).agreement));
+  });
+});
+
+describe('mutualAgreement', () => {
+  test('over pairs either judge orders: same order 1, one tie ½, opposite 0; symmetric', () => {
+    // x 3, 3, 1; y 2, 5, 5
+    //   (0,1): x tie, y 2 < 5 -> ½; (0,2): x 3 > 1, y 2 < 5 -> 0; (1,2): x 3 > 1, y tie -> ½
+    const r = mutualAgreement([3, 3, 1], [2, 5, 5]);
+    assert.deepEqual(r, { agreement: 1 / 3, pairs: 3, agree: 0, ties: 2, disagree: 1 });
+    assert.deepEqual(mutualAgreement([2, 5, 5], [3, 3, 1]), r);
+    assert.equal(mutualAgreement([1, 2, 3], [10, 20, 30]).agreement, 1);
+    assert.ok(Number.isNaN(mutualAgreement([1, 1], [null, 4]).agreement));
   });
 });
 

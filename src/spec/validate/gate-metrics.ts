@@ -16,6 +16,8 @@ interface MetricSource {
   /** Computed only when the policy judges itself pointwise in the judge stage the evaluate
    *  stage reads (stages/evaluate/self-judge-agreement.ts). */
   selfJudge?: true;
+  /** Computed only when the judge stage the evaluate stage reads is pairwise / has 2+ judges. */
+  judgeStage?: 'pairwise' | 'several-judges';
   /** Why the metric is never computed by this build (it is only a name so far). */
   never?: string;
 }
@@ -37,6 +39,8 @@ export const GATE_METRIC_SOURCES: Readonly<Record<GateMetric, MetricSource>> = {
   judge_tau: { selfJudge: true },
   judge_score_drift: { selfJudge: true },
   judge_flip_rate: { selfJudge: true },
+  position_bias: { judgeStage: 'pairwise' },
+  inter_judge_agreement: { judgeStage: 'several-judges' },
 };
 
 /** The metrics a gate can test in this build. */
@@ -75,6 +79,10 @@ function notComputed(
 ): string | undefined {
   const source = GATE_METRIC_SOURCES[metric];
   if (source.never) return `${source.never} (expected one of ${COMPUTED_GATE_METRICS.join(', ')})`;
+  if (source.judgeStage === 'pairwise' && judgeStage?.mode !== 'pairwise')
+    return `${judgeStage ? 'its judge stage is not pairwise' : 'no judge stage comes before this evaluate stage'} (expected a judge stage with mode: pairwise before it)`;
+  if (source.judgeStage === 'several-judges' && (judgeStage?.judges.length ?? 0) < 2)
+    return `${judgeStage ? 'its judge stage has one judge' : 'no judge stage comes before this evaluate stage'} (expected a judge stage with two or more judges before it)`;
   if (source.selfJudge) {
     const why = !judgeStage
       ? 'no judge stage comes before this evaluate stage'

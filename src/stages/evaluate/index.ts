@@ -9,6 +9,7 @@ import { recordGroundTruth } from './ground-truth.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
+import { recordRoundJudgeStats } from './round-judge-stats.js';
 import { recordSelfJudgeAgreement } from './self-judge-agreement.js';
 import { recordTextMetrics } from './text-metrics.js';
 
@@ -53,6 +54,7 @@ async function runEvaluate(
     ...{ anchor, engine },
   });
   if (!watched) return stopped;
+  recordRoundJudgeStats(ctx, log, round, judgeStage);
   if (spec.ground_truth === 'sandbox')
     await recordGroundTruth(ctx, log, { spec, judgeStage, round, answers, anchor, engine });
   if (ctx.stopped) return stopped;

@@ -14,6 +14,10 @@
 //
 //   agree = (1/|O|) Σ_{(i,j) ∈ O} [ 1 if sign(y_i − y_j) = sign(x_i − x_j),  ½ if y_i = y_j ]
 //
+// Mutual agreement of two peer judges (neither is the reference): over the pairs at least one of
+// them orders strictly, 1 when both order it the same way, ½ when one ties it (or did not parse),
+// 0 when they order it oppositely. Symmetric in x and y.
+//
 // Score drift of a judge re-scoring fixed answers, on its rubric's scale [lo, hi]:
 //
 //   drift = (1/|B|) Σ_{i ∈ B} |y_i − x_i| / (hi − lo)      B: the items scored both times
@@ -70,6 +74,25 @@ export function pairwiseAgreement(reference: Scores, judge: Scores): PairwiseAgr
       if (ri === null || rj === null || ri === rj) continue;
       if (yi === null || yj === null || yi === yj) ties++;
       else if (yi > yj === ri > rj) agree++;
+      else disagree++;
+    }
+  const pairs = agree + ties + disagree;
+  return { agreement: pairs ? (agree + ties / 2) / pairs : NaN, pairs, agree, ties, disagree };
+}
+
+export function mutualAgreement(x: Scores, y: Scores): PairwiseAgreement {
+  checkSameLength(x, y);
+  let agree = 0;
+  let ties = 0;
+  let disagree = 0;
+  const sign = (a: number | null, b: number | null) =>
+    a === null || b === null ? 0 : Math.sign(a - b);
+  for (let i = 0; i < x.length; i++)
+    for (let j = i + 1; j < x.length; j++) {
+      const [dx, dy] = [sign(x[i], x[j]), sign(y[i], y[j])];
+      if (dx === 0 && dy === 0) continue;
+      if (dx === 0 || dy === 0) ties++;
+      else if (dx === dy) agree++;
       else disagree++;
     }
   const pairs = agree + ties + disagree;
