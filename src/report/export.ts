@@ -13,6 +13,9 @@ export interface TrlPreferenceRow {
   prompt: ChatMessage[];
   chosen: ChatMessage[];
   rejected: ChatMessage[];
+  /** The pair's soft label P(chosen ≻ rejected), when its pair stage kept one: a column beside
+   *  TRL's that this project's trainer reads with `soft_labels: true`. */
+  soft_label?: number;
   /** Only with `ids`: where the row came from (`pipeline show`, RunStore.tracePair). */
   pair_id?: string;
   round?: number;
@@ -101,6 +104,7 @@ export function exportRows(
       prompt: prompt(pair),
       chosen: assistant(text(pair.chosenCandidateId, pair)),
       rejected: assistant(text(pair.rejectedCandidateId, pair)),
+      ...(pair.softLabel !== null ? { soft_label: pair.softLabel } : {}),
       ...ids(pair),
     }));
   return pairs.flatMap((pair) => [

@@ -376,7 +376,18 @@ const pairStage = z
     soft_labels: z
       .boolean()
       .default(false)
-      .describe('Keep the judge preference probability as a soft label on each pair.'),
+      .describe(
+        'Keep the judge preference probability as a soft label on each pair: ' +
+          'p = sigmoid((chosen score - rejected score) / soft_label_temperature).',
+      ),
+    soft_label_temperature: z
+      .number()
+      .gt(0)
+      .default(1)
+      .describe(
+        'Temperature of the score-gap sigmoid that makes soft labels, in score units: a gap of ' +
+          'one temperature gives p = 0.73.',
+      ),
   })
   .describe('Turn judged candidates into chosen/rejected preference pairs.');
 
@@ -422,6 +433,13 @@ const trainStage = z
       .lt(0.5)
       .default(0)
       .describe('Conservative DPO / robust loss: assumed probability that a label is flipped.'),
+    soft_labels: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Train the sigmoid (DPO) loss on each pair's soft label p (the pair stage's soft_labels): " +
+          'conservative DPO with a per-pair epsilon = 1 - p. Pairs without one use label_smoothing.',
+      ),
     simpo_gamma: z
       .number()
       .min(0)

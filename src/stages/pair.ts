@@ -71,7 +71,9 @@ async function runPairStage(
             chosenScore: c.score,
             rejectedScore: r.score,
             strategy: spec.strategy,
-            softLabel: spec.soft_labels ? 1 / (1 + Math.exp(-(c.score - r.score))) : null,
+            softLabel: spec.soft_labels
+              ? softLabel(c.score - r.score, spec.soft_label_temperature)
+              : null,
           });
           counts.pairs++;
         }
@@ -92,6 +94,16 @@ async function runPairStage(
 }
 
 export const pairStage: Stage<PairStageSpec> = { kind: 'pair', run: runPairStage };
+
+/**
+ * The judges' confidence that the chosen answer is better, from the score gap Δ ≥ 0 as a
+ * Bradley–Terry probability with temperature T (the gap, in score units, that makes p = σ(1)):
+ *
+ *   p = σ(Δ / T) = 1 / (1 + exp(−Δ / T))
+ */
+export function softLabel(gap: number, temperature: number): number {
+  return 1 / (1 + Math.exp(-gap / temperature));
+}
 
 export function choosePairs(
   spec: Pick<PairStageSpec, 'strategy' | 'min_margin' | 'length_control'>,

@@ -36,6 +36,7 @@ async function runTrainStage(
       prompt: prompt.messages,
       chosen: [{ role: 'assistant', content: store.getCandidate(p.chosenCandidateId)!.text }],
       rejected: [{ role: 'assistant', content: store.getCandidate(p.rejectedCandidateId)!.text }],
+      ...(spec.soft_labels && p.softLabel !== null ? { soft_label: p.softLabel } : {}),
     };
   });
   const base = ctx.initial;
@@ -124,6 +125,7 @@ function trainJob(
       simpoGamma: spec.simpo_gamma,
       desirableWeight: 1,
       undesirableWeight: 1,
+      softLabels: spec.soft_labels,
     },
     optimizer: {
       beta1: spec.adam_beta1,

@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backward } from '../../src/engine/autodiff/backward.js';
+import { buildPreferenceLoss } from '../../src/engine/train/losses/index.js';
 import { GraphBuilder, type V } from '../../src/engine/graph/builder.js';
 import type { ElemType, Graph } from '../../src/engine/graph/ir.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
@@ -311,6 +312,36 @@ const CASES: Case[] = [
     inputs: [f([4]), f([4])],
     out: [],
     build: (b, [x, y]) => b.matMul(x, y),
+  },
+  {
+    // a loss, not a rule: the soft-label DPO graph's gradient with respect to the policy log-probs
+    // and the per-pair label (losses/sigmoid.ts), end to end against finite differences
+    name: 'soft-label DPO loss (sigmoid, per-pair p)',
+    inputs: [
+      f([4], [-30, -1]),
+      f([4], [-30, -1]),
+      f([4], [-30, -1]),
+      f([4], [-30, -1]),
+      f([4], [0.5, 1]),
+      { dims: [4], data: [3, 5, 8, 13], diff: false },
+    ],
+    out: [],
+    build: (b, [chosen, rejected, refChosen, refRejected, label, tokens]) =>
+      buildPreferenceLoss(
+        b,
+        ['sigmoid'],
+        [1],
+        {
+          chosen,
+          rejected,
+          refChosen,
+          refRejected,
+          label,
+          chosenTokens: tokens,
+          rejectedTokens: tokens,
+        },
+        { beta: 0.5, labelSmoothing: 0, simpoGamma: 0, desirableWeight: 1, undesirableWeight: 1 },
+      ).loss,
   },
   {
     name: 'Transpose [2,3,4] perm [2,0,1]',

@@ -20,6 +20,7 @@ import {
   type LossType,
 } from '../../src/engine/train/losses/index.js';
 import {
+  logSigmoidRef,
   referenceKtoLoss,
   referencePreferenceLoss,
   type KtoLogpsArrays,
@@ -437,6 +438,106 @@ test('every op between the policy log-probs and the loss is differentiable', asy
   for (const op of ops) assert.ok(DIFFERENTIABLE.has(op), `kto: ${op} on the gradient path`);
   // The KL estimate is detached: nothing from policyKl reaches the loss except through StopGradient.
   assert.equal(gradientPathOps(k.graph, ['policyKl'], 'loss').size, 0);
+});
+
+// ---- soft labels ---------------------------------------------------------------------------------
+
+test('soft labels: −p·log σ(βh) − (1 − p)·log σ(−βh) per pair; p = 1 − ε everywhere is cDPO', async () => {
+  const b = new GraphBuilder('soft', 'float64');
+  const names = [...PAIR_INPUTS, 'label'] as const;
+  const ins = Object.fromEntries(names.map((n) => [n, b.input(n, 'float64', ['P'])]));
+  const { loss } = buildPreferenceLoss(
+    b,
+    ['sigmoid'],
+    [1],
+    {
+      chosen: ins.chosen,
+      rejected: ins.rejected,
+      refChosen: ins.refChosen,
+      refRejected: ins.refRejected,
+      chosenTokens: ins.chosenTokens,
+      rejectedTokens: ins.rejectedTokens,
+      label: ins.label,
+    },
+    { ...OPTS, softLabels: true },
+  );
+  b.output(loss, 'loss', 'float64', []);
+  const session = await OrtSession.create(toOnnxBytes(b.build()), {
+    optimization: 'basic',
+    threads: 1,
+  });
+  try {
+    const run = async (x: PairLogpsArrays, label: number[]) => {
+      const feeds: Record<string, ReturnType<typeof tensor>> = {};
+      for (const n of names) {
+        const data = n === 'label' ? label : x[n];
+        feeds[n] = tensor('float64', Float64Array.from(data!), [label.length]);
+      }
+      return hostData<Float64Array>((await session.run(feeds)).loss)[0];
+    };
+    const x = randomPairs(new Rng(41), 6);
+    const label = [1, 0.9, 0.75, 0.6, 0.5, 0.97];
+    // float64 reference, pair by pair
+    const h = (i: number) => x.chosen[i] - x.refChosen![i] - (x.rejected[i] - x.refRejected![i]);
+    const want =
+      label
+        .map((p, i) => {
+          const z = OPTS.beta * h(i);
+          return -p * logSigmoidRef(z) - (1 - p) * logSigmoidRef(-z);
+        })
+        .reduce((a, v) => a + v, 0) / label.length;
+    assertClose(await run(x, label), want, 1e-12, 'soft-label loss');
+    // every p = 1 − ε: the scalar cDPO loss of the existing reference
+    const eps = 0.2;
+    const cdpo = referencePreferenceLoss(['sigmoid'], [1], x, { ...OPTS, labelSmoothing: eps });
+    assertClose(
+      await run(
+        x,
+        label.map(() => 1 - eps),
+      ),
+      cdpo.loss,
+      1e-12,
+      'p = 1 − ε',
+    );
+    // p = ½ everywhere: log 2 at margin 0, whatever the margins (the gradient is 0 at h = 0 only)
+    const zero = { ...x, refChosen: x.chosen, refRejected: x.rejected };
+    assertClose(
+      await run(
+        zero,
+        label.map(() => 0.5),
+      ),
+      Math.LN2,
+      1e-12,
+      'p = ½ at h = 0',
+    );
+  } finally {
+    await session.release();
+  }
+});
+
+test('soft labels train the sigmoid loss only', () => {
+  const b = new GraphBuilder('x', 'float64');
+  const ins = Object.fromEntries(
+    ['c', 'r', 'ct', 'rt', 'p'].map((n) => [n, b.input(n, 'float64', ['P'])]),
+  );
+  throwsCode(
+    () =>
+      buildPreferenceLoss(
+        b,
+        ['simpo'],
+        [],
+        {
+          chosen: ins.c,
+          rejected: ins.r,
+          chosenTokens: ins.ct,
+          rejectedTokens: ins.rt,
+          label: ins.p,
+        },
+        { ...OPTS, softLabels: true },
+      ),
+    'E_LOSS_CONFIG',
+    /soft labels train the sigmoid \(DPO\) loss only/,
+  );
 });
 
 // ---- configuration errors -----------------------------------------------------------------------

@@ -9,6 +9,8 @@ export interface TokenizedPair {
   promptIds: number[];
   chosenIds: number[];
   rejectedIds: number[];
+  /** P(chosen ≻ rejected), from the row's `soft_label` (trained on with soft labels only). */
+  softLabel?: number;
   /** Where the row came from (`file:line`). */
   where: string;
 }
@@ -57,11 +59,25 @@ export function tokenizePairs(
         promptIds: p,
         chosenIds: responseIds(tok, row.chosen, where),
         rejectedIds: responseIds(tok, row.rejected, where),
+        ...softLabelOf(v, where),
         where,
       },
       maxLength,
     );
   });
+}
+
+/** A row's optional `soft_label`: P(chosen ≻ rejected), a number in [0, 1]. */
+function softLabelOf(v: unknown, where: string): { softLabel?: number } {
+  const label = (v as { soft_label?: unknown }).soft_label;
+  if (label === undefined || label === null) return {};
+  if (typeof label !== 'number' || !(label >= 0 && label <= 1))
+    fail(
+      'E_DATA_ROW',
+      `${where}: soft_label must be a number in [0, 1] (P(chosen preferred)), got ${JSON.stringify(label)}`,
+      'write the judge confidence as a probability, or leave soft_label out',
+    );
+  return { softLabel: label };
 }
 
 /**

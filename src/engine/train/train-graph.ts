@@ -73,7 +73,8 @@ export const gradAccOut = (p: string): string => `grad_acc_out.${p}`;
  *
  * inputs  input_ids, attention_mask [2P, S] (chosen rows, then rejected rows, right-padded),
  *         response_mask [2P, S] float (1 on response tokens), ref_chosen_logps / ref_rejected_logps [P]
- *         (when the loss needs a reference), loss_scale (this micro-batch's share of the step),
+ *         (when the loss needs a reference), pair_label [P] (soft labels, when trained on),
+ *         loss_scale (this micro-batch's share of the step),
  *         and per trainable parameter p: p, and grad_acc.p (gradients accumulated so far) when
  *         the graph accumulates
  * outputs loss, metrics, grad_acc_out.p = grad_acc.p + loss_scale · ∂loss/∂p, grad_norm (global
@@ -90,6 +91,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const needsReference = lossNeedsReference(spec.losses);
   const refChosen = needsReference ? b.input('ref_chosen_logps', float, ['pairs']) : undefined;
   const refRejected = needsReference ? b.input('ref_rejected_logps', float, ['pairs']) : undefined;
+  const label = spec.lossOptions.softLabels ? b.input('pair_label', float, ['pairs']) : undefined;
   const inputs = stepInputs(b);
 
   const seqLp = responseLogps(b, cfg, binder, {
@@ -115,7 +117,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     b,
     spec.losses,
     spec.lossWeights,
-    { chosen, rejected, refChosen, refRejected, chosenTokens, rejectedTokens },
+    { chosen, rejected, refChosen, refRejected, chosenTokens, rejectedTokens, label },
     spec.lossOptions,
   );
   return finishStepGraph(b, { spec, params, loss, metrics, inputs, needsReference });

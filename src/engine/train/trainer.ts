@@ -106,6 +106,15 @@ export class DpoTrainer extends SessionTrainer<TrainerOptions> {
         [pairs.length],
       );
     }
+    if (this.opts.lossOptions.softLabels) {
+      // a pair without a label of its own keeps the scalar cDPO smoothing: p = 1 − ε
+      const hard = 1 - this.opts.lossOptions.labelSmoothing;
+      inputs.pair_label = tensor(
+        'float32',
+        Float32Array.from(pairs, (p) => p.softLabel ?? hard),
+        [pairs.length],
+      );
+    }
     return { batch, inputs };
   }
 

@@ -118,8 +118,10 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
   const judgeRubric = parts.stages.some((s) => s.spec?.kind === 'judge');
   for (const st of parts.stages) {
     const s = st.spec;
-    if (s?.kind === 'train') checkTrainSettings(out, st, s);
-    else if (s?.kind === 'judge' && s.mode === 'logprobs') {
+    if (s?.kind === 'train') {
+      checkTrainSettings(out, st, s);
+      if (s.soft_labels) checkSoftLabels(out, parts, st, s);
+    } else if (s?.kind === 'judge' && s.mode === 'logprobs') {
       // Log-prob judging continues a prefilled "Score: " reply, which chat-completions servers
       // cannot do portably (see judges/openai-judge.ts).
       const server = s.judges.find((name) => parts.judges.get(name)?.kind === 'openai');
@@ -140,6 +142,29 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
         );
     }
   }
+}
+
+/** Soft labels train the sigmoid loss on labels a pair stage before the train stage keeps. */
+function checkSoftLabels(
+  out: Problems,
+  parts: ParsedParts,
+  st: ParsedStage,
+  s: TrainStageSpec,
+): void {
+  const at: Path = ['stages', st.index, 'soft_labels'];
+  if (!s.loss.includes('sigmoid'))
+    out.add(
+      at,
+      `soft labels train the sigmoid (DPO) loss, but this stage trains ${s.loss.join(', ')} (expected loss: sigmoid, or soft_labels: false)`,
+    );
+  const labelled = parts.stages.some(
+    (p) => p.index < st.index && p.spec?.kind === 'pair' && p.spec.soft_labels,
+  );
+  if (!labelled)
+    out.add(
+      at,
+      'no pair stage before this train stage keeps soft labels (expected soft_labels: true in a pair stage)',
+    );
 }
 
 function checkTrainSettings(out: Problems, st: ParsedStage, s: TrainStageSpec): void {

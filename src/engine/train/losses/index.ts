@@ -114,6 +114,12 @@ export function buildPreferenceLoss(
       'train KTO on its own (buildKtoLoss), with KTO-format rows',
     );
   }
+  if (logps.label && !types.includes('sigmoid'))
+    fail(
+      'E_LOSS_CONFIG',
+      `soft labels train the sigmoid (DPO) loss only, not ${types.join(', ')}`,
+      'add sigmoid to the losses, or train without soft labels',
+    );
   return b.scope('loss', () => {
     const t = new PairTerms(b, logps, opts);
     const metrics: Record<string, V> = {};

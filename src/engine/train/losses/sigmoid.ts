@@ -7,6 +7,12 @@
 //
 // Source: TRL DPOTrainer.dpo_loss, `loss_type == "sigmoid"` (trl/trainer/dpo_trainer.py).
 // Log-probs are sums over response tokens.
+//
+// Soft labels (a judge's confidence p_i = P(y_w ≻ y_l) per pair): cDPO with a per-pair
+// ε_i = 1 − p_i (Mitchell 2023's ε, set per pair), i.e. the binary cross-entropy of the
+// Bradley–Terry preference σ(β·h_i) against the soft target p_i:
+//
+//   L = mean over pairs of  −p_i·log σ(β·h_i) − (1 − p_i)·log σ(−β·h_i)
 import type { V } from '../../graph/builder.js';
 import { PairTerms, logSigmoid, meanAll } from './common.js';
 
@@ -14,8 +20,17 @@ export function buildSigmoidLoss(t: PairTerms): V {
   const { b, opts } = t;
   return b.scope('sigmoid', () => {
     const z = b.mul(t.margin('sigmoid'), b.constF(opts.beta));
+    if (t.logps.label) return meanAll(b, softLogistic(t, z, t.logps.label));
     return meanAll(b, smoothedLogistic(t, z, opts.labelSmoothing));
   });
+}
+
+/** −p·log σ(z) − (1 − p)·log σ(−z), per element, with p a per-pair input. */
+function softLogistic(t: PairTerms, z: V, p: V): V {
+  const { b } = t;
+  const pos = b.neg(logSigmoid(b, z));
+  const neg = b.neg(logSigmoid(b, b.neg(z)));
+  return b.add(b.mul(pos, p), b.mul(neg, b.sub(b.constF(1), p)));
 }
 
 /** −(1 − ε)·log σ(z) − ε·log σ(−z), per element (the ε term is omitted when ε = 0). */

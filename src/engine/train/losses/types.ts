@@ -41,6 +41,8 @@ export interface LossOptions {
   desirableWeight: number;
   /** KTOConfig.undesirable_weight. */
   undesirableWeight: number;
+  /** The step graph takes a per-pair soft label input (`pair_label`) that `sigmoid` trains on. */
+  softLabels?: boolean;
 }
 
 /**
@@ -62,6 +64,11 @@ export interface PairLogps {
    * flattened chosen tokens computes); when given, they use mean(chosenNll) instead.
    */
   chosenNll?: V;
+  /**
+   * Optional per-pair soft label p = P(chosen ≻ rejected) in [0.5, 1], float [P]: `sigmoid` then
+   * uses the per-pair label smoothing ε = 1 − p instead of the scalar `labelSmoothing`.
+   */
+  label?: V;
 }
 
 /** A built loss: a scalar (already reduced over the batch) plus scalar metrics. */
