@@ -332,7 +332,17 @@ const judgeStage = z
     combine: z
       .enum(JUDGE_COMBINES)
       .default('mean')
-      .describe('How the K samples (and several judges) become one score.'),
+      .describe(
+        'How the K samples (and several judges) become one score. Judges are first put on one ' +
+          '0-1 scale by their range (the rubric scale; rules and pairwise win shares are 0-1).',
+      ),
+    weights: z
+      .record(z.string(), z.number().gt(0))
+      .optional()
+      .describe(
+        'Weight of each judge in the combined score (judge name -> weight > 0; default 1 each): ' +
+          'the weighted mean of the judges\' 0-1 scores.',
+      ),
   })
   .transform(({ judge, judges, ...rest }, ctx) => {
     if (judge !== undefined && judges !== undefined)
@@ -362,8 +372,11 @@ const pairStage = z
     min_margin: z
       .number()
       .min(0)
-      .default(0.5)
-      .describe('Smallest score gap that makes a pair; ties are always dropped.'),
+      .default(0.1)
+      .describe(
+        "Smallest gap of the combined score (the judges' common 0-1 scale) that makes a pair; " +
+          'ties are always dropped.',
+      ),
     length_control: z
       .number()
       .min(0)
@@ -383,10 +396,10 @@ const pairStage = z
     soft_label_temperature: z
       .number()
       .gt(0)
-      .default(1)
+      .default(0.1)
       .describe(
-        'Temperature of the score-gap sigmoid that makes soft labels, in score units: a gap of ' +
-          'one temperature gives p = 0.73.',
+        'Temperature of the score-gap sigmoid that makes soft labels, on the 0-1 scale: a gap ' +
+          'of one temperature gives p = 0.73, three give 0.95.',
       ),
   })
   .describe('Turn judged candidates into chosen/rejected preference pairs.');

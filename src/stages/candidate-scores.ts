@@ -3,10 +3,16 @@ import type { CandidateRow, JudgementRow } from '../store/types.js';
 
 export interface CandidateScore {
   candidate: CandidateRow;
-  /** Combined over judges; null when no judge produced a usable score. */
+  /** Combined over judges (on [0, 1] when `scales` are given); null when no judge scored it. */
   score: number | null;
-  /** Per judge: mean parsed score (pointwise) or win share (pairwise). */
+  /** Per judge: mean parsed score (pointwise) or win share (pairwise), on the judge's own scale. */
   perJudge: Record<string, number>;
+}
+
+/** How several judges become one score: each judge's [lo, hi] and weight (default 1). */
+export interface JudgeMix {
+  scales: Readonly<Record<string, readonly [number, number]>>;
+  weights?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -15,12 +21,17 @@ export interface CandidateScore {
  * share of comparisons won, where a comparison counts only when both orders agree (otherwise a
  * tie, ½ each). Judges are combined by their mean; `majority` uses the median, which for
  * pairwise win shares is the majority verdict.
+ *
+ * With a `mix`, each judge's score is first put on one scale, s̃_j = (s_j − lo_j) / (hi_j − lo_j)
+ * in [0, 1], so a 0–5 rubric and a 0–1 rule weigh alike, and `mean` is the weighted mean
+ * Σ_j w_j·s̃_j / Σ_j w_j over the judges that scored the candidate (`majority`: the median of s̃).
  */
 export function candidateScores(
   store: Pick<RunStore, 'judgementsForCandidate'>,
   cands: CandidateRow[],
   judges: string[],
   combine: 'mean' | 'majority' = 'mean',
+  mix?: JudgeMix,
 ): CandidateScore[] {
   const byCand = new Map(cands.map((c) => [c.id, store.judgementsForCandidate(c.id)]));
   const perJudge = new Map<string, Record<string, number>>(cands.map((c) => [c.id, {}]));
@@ -70,10 +81,15 @@ export function candidateScores(
     }
   }
   return cands.map((c) => {
-    const vals = Object.values(perJudge.get(c.id)!);
+    const raw = perJudge.get(c.id)!;
+    const judged = Object.keys(raw);
+    const vals = judged.map((j) => (mix ? normalized(raw[j], mix.scales[j], j) : raw[j]));
+    const weights = judged.map((j) => mix?.weights?.[j] ?? 1);
     let score: number | null = null;
     if (vals.length) {
-      if (combine === 'mean') score = vals.reduce((x, y) => x + y, 0) / vals.length;
+      if (combine === 'mean')
+        score =
+          vals.reduce((x, y, i) => x + y * weights[i], 0) / weights.reduce((x, y) => x + y, 0);
       else {
         const s = [...vals].sort((x, y) => x - y);
         score = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -81,4 +97,9 @@ export function candidateScores(
     }
     return { candidate: c, score, perJudge: perJudge.get(c.id)! };
   });
+}
+
+function normalized(v: number, scale: readonly [number, number] | undefined, judge: string) {
+  if (!scale) throw new Error(`no score scale for judge '${judge}'`);
+  return (v - scale[0]) / (scale[1] - scale[0]);
 }

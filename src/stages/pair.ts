@@ -4,13 +4,15 @@ import type { RunContext } from './context.js';
 import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
+import { judgeMix } from './judge-mix.js';
 import { pairRevisions } from './revision-pairs.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
 export type Scored = CandidateScore & { score: number };
 
 /**
- * Chosen/rejected pairs per prompt from the judges' scores. Strategies: `max-min` (best vs
+ * Chosen/rejected pairs per prompt from the judges' scores, combined on one 0–1 scale
+ * (judge-mix.ts), which `min_margin` and length control measure in. Strategies: `max-min` (best vs
  * worst), `max-random` (best vs a random lower one), `all-pairs-above-margin`; `revision`
  * (revision-pairs.ts) pairs critique revisions with their originals and reads no scores. Length control ρ
  * (Meta-Rewarding LMs): chosen = the shortest answer in the top band, rejected = the longest in
@@ -31,9 +33,10 @@ async function runPairStage(
     });
   const counts: Record<string, number> = { pairs: 0 };
   const discarded: Record<string, number> = {};
+  const mix = judgeMix(ctx, judgeStage);
   prompts.forEach((p, i) => {
     const cands = ctx.store.candidatesForPrompt(round, p.id);
-    const all = candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine);
+    const all = candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine, mix);
     const scored = all.filter((s): s is Scored => s.score !== null);
     const discard = (reason: string, detail: Record<string, unknown>) => {
       ctx.store.addPairDiscard({
@@ -105,6 +108,10 @@ export function softLabel(gap: number, temperature: number): number {
   return 1 / (1 + Math.exp(-gap / temperature));
 }
 
+/** Rounding room for the margin test: a gap of 0.5 points on a 0–5 rubric is 0.1 on the 0–1
+ *  scale only up to float rounding (4.5/5 − 4/5 = 0.09999999999999998). */
+const MARGIN_SLACK = 1e-9;
+
 export function choosePairs(
   spec: Pick<PairStageSpec, 'strategy' | 'min_margin' | 'length_control'>,
   scored: Scored[],
@@ -119,7 +126,8 @@ export function choosePairs(
     const pairs: [Scored, Scored][] = [];
     for (const a of scored)
       for (const b of scored)
-        if (a.score - b.score >= Math.max(spec.min_margin, Number.EPSILON)) pairs.push([a, b]);
+        if (a.score - b.score >= Math.max(spec.min_margin - MARGIN_SLACK, Number.EPSILON))
+          pairs.push([a, b]);
     return pairs.length
       ? { pairs }
       : { reason: 'below-margin', detail: { max, min, min_margin: spec.min_margin } };
@@ -140,7 +148,11 @@ export function choosePairs(
       len(b) > len(a) || (len(b) === len(a) && b.score < a.score) ? b : a,
     );
   }
-  if (!rejected || chosen.score - rejected.score < spec.min_margin || chosen === rejected)
+  if (
+    !rejected ||
+    chosen.score - rejected.score < spec.min_margin - MARGIN_SLACK ||
+    chosen === rejected
+  )
     return {
       reason: 'below-margin',
       detail: {

@@ -2,6 +2,7 @@ import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { candidateScores } from './candidate-scores.js';
 import type { RunContext } from './context.js';
+import { judgeMix } from './judge-mix.js';
 import type { StageInput, StageResult } from './stage.js';
 
 /**
@@ -19,11 +20,12 @@ export function pairRevisions(
 ): StageResult {
   const counts: Record<string, number> = { pairs: 0 };
   let noRevision = 0;
+  const mix = judgeStage ? judgeMix(ctx, judgeStage) : undefined;
   prompts.forEach((p, i) => {
     const cands = ctx.store.candidatesForPrompt(round, p.id);
     const scores = new Map(
       judgeStage
-        ? candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine).map((s) => [
+        ? candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine, mix).map((s) => [
             s.candidate.id,
             s.score,
           ])

@@ -108,3 +108,32 @@ describe('candidateScores: pairwise judges', () => {
     assert.deepEqual(scoresOf(r), [2.5, 0.5, 1.25]);
   });
 });
+
+describe('candidateScores: judges on one scale', () => {
+  test('each judge is put on [0, 1] by its range, then weighted; raw per-judge scores are kept', () => {
+    // rubric judge on [1, 5], rule judge on [0, 1]; weights 3 and 1
+    const rows = samples(
+      ['rubric', 'c1', 5],
+      ['rule', 'c1', 0],
+      ['rubric', 'c2', 2],
+      ['rule', 'c2', 1],
+    );
+    const mix = { scales: { rubric: [1, 5], rule: [0, 1] } as const, weights: { rubric: 3 } };
+    const r = candidateScores(storeOf(rows), cands, ['rubric', 'rule'], 'mean', mix);
+    // c1: rubric (5 − 1)/4 = 1, rule 0 -> (3·1 + 1·0)/4 = 0.75
+    // c2: rubric (2 − 1)/4 = 0.25, rule 1 -> (3·0.25 + 1)/4 = 0.4375
+    assert.deepEqual(scoresOf(r), [0.75, 0.4375, null]);
+    assert.deepEqual(r[0].perJudge, { rubric: 5, rule: 0 });
+    // unweighted, a 0–5 rubric no longer outweighs a 0–1 rule: c1 (1 + 0)/2, c2 (0.25 + 1)/2
+    const even = candidateScores(storeOf(rows), cands, ['rubric', 'rule'], 'mean', {
+      scales: mix.scales,
+    });
+    assert.deepEqual(scoresOf(even), [0.5, 0.625, null]);
+    // a judge that did not score a candidate leaves the weights of the others
+    const one = samples(['rubric', 'c1', 3]);
+    assert.deepEqual(
+      scoresOf(candidateScores(storeOf(one), cands, ['rubric', 'rule'], 'mean', mix)),
+      [0.5, null, null],
+    );
+  });
+});

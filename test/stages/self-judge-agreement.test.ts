@@ -34,7 +34,7 @@ test('the self-judge is measured against the anchor and against its round-0 self
       'stages:',
       '  - { kind: generate, candidates: 3, max_new_tokens: 24 }',
       `  - { kind: judge, judges: [self], rubric: ${fromRoot('rubrics', 'sandbox-5pt.hbs')}, samples: 1, max_new_tokens: 40 }`,
-      '  - { kind: pair, strategy: max-min, min_margin: 0.5 }',
+      '  - { kind: pair, strategy: max-min, min_margin: 0.1 }',
       '  - { kind: train, loss: sigmoid, learning_rate: 3.0e-3, max_steps: 3, batch_size: 2 }',
       `  - { kind: evaluate, probes: ${probes}, judge: anchor, max_new_tokens: 24 }`,
     ].join('\n') + '\n',

@@ -2,7 +2,7 @@
 // pair, judge names that resolve, settings that contradict each other. They run on the parts that
 // parsed (see parsed-parts.ts), so a file with schema errors still gets these reported too.
 
-import { SELF_JUDGE, type TrainStageSpec } from '../schema.js';
+import { SELF_JUDGE, type JudgeStageSpec, type TrainStageSpec } from '../schema.js';
 import type { StageKind } from '../stage-kinds.js';
 import { didYouMean } from './did-you-mean.js';
 import { checkGateMetrics } from './gate-metrics.js';
@@ -118,6 +118,7 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
   const judgeRubric = parts.stages.some((s) => s.spec?.kind === 'judge');
   for (const st of parts.stages) {
     const s = st.spec;
+    if (s?.kind === 'judge' && s.weights) checkJudgeWeights(out, st.index, s);
     if (s?.kind === 'train') {
       checkTrainSettings(out, st, s);
       if (s.soft_labels) checkSoftLabels(out, parts, st, s);
@@ -142,6 +143,23 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
         );
     }
   }
+}
+
+/** Weights name the stage's own judges and weigh a mean (a median has no weights). */
+function checkJudgeWeights(out: Problems, index: number, s: JudgeStageSpec): void {
+  for (const name of Object.keys(s.weights ?? {}))
+    if (!s.judges.includes(name))
+      out.add(
+        ['stages', index, 'weights', name],
+        `weight for '${name}', which is not a judge of this stage (expected one of: ${s.judges.join(', ')})`,
+        'key',
+      );
+  if (s.combine === 'majority')
+    out.add(
+      ['stages', index, 'weights'],
+      'weights weigh a mean, but this stage combines by majority (expected combine: mean, or no weights)',
+      'key',
+    );
 }
 
 /** Soft labels train the sigmoid loss on labels a pair stage before the train stage keeps. */

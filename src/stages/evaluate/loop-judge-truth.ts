@@ -3,6 +3,7 @@ import { gradeAnswer } from '../../sandbox/index.js';
 import type { JudgeStageSpec } from '../../spec/schema.js';
 import { candidateScores } from '../candidate-scores.js';
 import type { RunContext } from '../context.js';
+import { judgeMix } from '../judge-mix.js';
 import type { MetricLog } from './metric-log.js';
 import { judgeAccuracy, type JudgedItem } from './metrics/judge-accuracy.js';
 import { pairAccuracy, type GradedPair } from './metrics/pair-accuracy.js';
@@ -24,12 +25,13 @@ export function recordLoopJudgeTruth(
   const { store } = ctx;
   const items: JudgedItem[] = [];
   const truthOf = new Map<string, number>();
+  const mix = judgeMix(ctx, judgeStage);
   for (const p of store.promptsForRound(round)) {
     if (p.source === 'probe') continue;
     const prompt = promptText(p.messages);
     if (!gradeAnswer(prompt, '')) continue;
     const cands = store.candidatesForPrompt(round, p.id);
-    for (const s of candidateScores(store, cands, judgeStage.judges, judgeStage.combine)) {
+    for (const s of candidateScores(store, cands, judgeStage.judges, judgeStage.combine, mix)) {
       const truth = gradeAnswer(prompt, s.candidate.text)!.points;
       truthOf.set(s.candidate.id, truth);
       items.push({ task: p.id, truth, score: s.score });
