@@ -341,7 +341,7 @@ const judgeStage = z
       .optional()
       .describe(
         'Weight of each judge in the combined score (judge name -> weight > 0; default 1 each): ' +
-          'the weighted mean of the judges\' 0-1 scores.',
+          "the weighted mean of the judges' 0-1 scores.",
       ),
   })
   .transform(({ judge, judges, ...rest }, ctx) => {
