@@ -16,18 +16,21 @@ import { sandboxRows, type DataRecipe } from './data.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Bump with any change below: it is written into the model's config as rlaif_builtin. */
-export const SANDBOX_RECIPE_VERSION = 1;
+export const SANDBOX_RECIPE_VERSION = 2;
 
 export const RECIPE = {
   // Smaller than builtin:tiny (1.4M vs 3.1M parameters) and deeper: the tasks are short
   // algorithmic ones, and training time on a 2-core CPU is the budget.
   shape: { H: 128, I: 384, L: 6, NH: 4, KV: 2, D: 32 },
   initSeed: 20261204,
-  data: { seed: 20261203, ift: 12000, eft: 18000, bestShare: 0.4 } satisfies DataRecipe,
+  data: {
+    ...{ seed: 20261203, ift: 12000, eft: 18000 },
+    ...{ bestShare: 0.3, chattyShare: 0.35 },
+  } satisfies DataRecipe,
   train: {
     learningRate: 2e-3,
     warmupSteps: 100,
-    steps: 1100,
+    steps: 1800,
     batchSize: 32,
     maxLength: 256,
     seed: 7,

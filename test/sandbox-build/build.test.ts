@@ -6,7 +6,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSandboxModel } from '../../src/sandbox-build/build.js';
+import {
+  RECIPE,
+  SANDBOX_RECIPE_VERSION,
+  buildSandboxModel,
+} from '../../src/sandbox-build/build.js';
 import { fromRoot } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sandbox-build-test-'));
@@ -35,9 +39,12 @@ test('the same recipe gives the same weights hash; another data seed gives other
 test('the shipped sandbox model is the one its recipe.json records', () => {
   const dir = fromRoot('assets', 'sandbox-model');
   const recipe = JSON.parse(readFileSync(join(dir, 'recipe.json'), 'utf8')) as {
+    recipe: unknown;
     weights: string;
     check: { judge_parsed: number; judge_pairwise: number };
   };
+  // built by the recipe in the code, not an older one
+  assert.deepEqual(recipe.recipe, JSON.parse(JSON.stringify(RECIPE)));
   const weights = createHash('sha256')
     .update(readFileSync(join(dir, 'model.safetensors')))
     .digest('hex');
@@ -46,5 +53,5 @@ test('the shipped sandbox model is the one its recipe.json records', () => {
     string,
     unknown
   >;
-  assert.match(String(config.rlaif_builtin), /^sandbox-v\d+$/);
+  assert.equal(config.rlaif_builtin, `sandbox-v${SANDBOX_RECIPE_VERSION}`);
 });

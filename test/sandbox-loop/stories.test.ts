@@ -1,6 +1,6 @@
 // The two stories the shipped sandbox pipelines tell, run end to end on builtin:sandbox with their
-// fixed seeds (about a minute each on 2 cores): self-rewarding raises the TRUE score, and a judge
-// with a planted bias is gamed until a gate on the gap stops the run.
+// fixed seeds (one to two minutes each on 2 cores): self-rewarding raises the TRUE score, and a
+// judge with a planted bias is gamed until a gate on the gap stops the run.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,26 +80,22 @@ test('self-reward: the self-judge parses, and judged and true scores are measure
   }
 });
 
-// Issue 15's targets, not met by this sandbox model (see the README's sandbox section): its
-// self-judge orders the loop's own candidates at about 0.75 in round 1, but orders the calibration
-// set at 0.5 and DPO on its pairs lowers the greedy probe answers' true score. Kept as a todo so
-// the day a model meets them, this turns green and says so.
-test(
-  'self-reward: round-0 judge accuracy >= 0.7 and the true score rises round 0 -> 3',
-  { todo: 'the sandbox self-judge is not yet good enough (issue 15)' },
-  () => {
-    const r = defaultRun();
-    assert.ok(
-      at(r, 'judge_accuracy', 0) >= 0.7,
-      `round-0 judge accuracy ${at(r, 'judge_accuracy', 0)}`,
-    );
-    const gain = at(r, 'true_score', 3) - at(r, 'true_score', 0);
-    assert.ok(
-      gain >= TRUE_GAIN,
-      `true score ${at(r, 'true_score', 0)} -> ${at(r, 'true_score', 3)}`,
-    );
-  },
-);
+// Issue 15's targets. Round-0 judge accuracy is measured on the calibration set (held-out tasks,
+// three answers of different true points each, greedy judgements with the pipeline's rubric,
+// pairwise against the grader: metrics/judge-accuracy.ts); the shipped model measures 0.70 there.
+// The loop's lever is the seed's chatter, which its judge knows costs points: with the pipeline's
+// fixed seed the true score rises 0.61 -> 0.69 over three rounds.
+test('self-reward: round-0 judge accuracy >= 0.7 and the true score rises round 0 -> 3', () => {
+  const r = defaultRun();
+  assert.ok(
+    at(r, 'judge_accuracy', 0) >= 0.7,
+    `round-0 judge accuracy ${at(r, 'judge_accuracy', 0)}`,
+  );
+  const gain = at(r, 'true_score', 3) - at(r, 'true_score', 0);
+  assert.ok(gain >= TRUE_GAIN, `true score ${at(r, 'true_score', 0)} -> ${at(r, 'true_score', 3)}`);
+  // the judge that taught it stayed close to the anchor it started as
+  assert.ok(at(r, 'judge_agreement', 3) >= 0.75, `judge_agreement ${at(r, 'judge_agreement', 3)}`);
+});
 
 test('reward hacking: the biased judge climbs, the gap grows round over round, the gate stops the run', () => {
   // without its gate, to watch the gap over every round
