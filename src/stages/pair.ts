@@ -1,6 +1,7 @@
 import { PipelineError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { RunContext } from './context.js';
+import { emitPairProgress } from './pair-progress.js';
 import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
@@ -81,15 +82,7 @@ async function runPairStage(
           counts.pairs++;
         }
     }
-    ctx.emit({
-      type: 'stage-progress',
-      round,
-      stage: stageIndex,
-      kind: 'pair',
-      done: i + 1,
-      total: prompts.length,
-      unit: 'prompts',
-    });
+    emitPairProgress(ctx, round, stageIndex, i + 1, prompts.length);
   });
   for (const [k, v] of Object.entries(discarded)) counts[`discarded:${k}`] = v;
   ctx.emit({ type: 'pairs', round, kept: counts.pairs, discarded });

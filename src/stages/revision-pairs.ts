@@ -2,6 +2,7 @@ import type { PairStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { candidateScores } from './candidate-scores.js';
 import type { RunContext } from './context.js';
+import { emitPairProgress } from './pair-progress.js';
 import { judgeMix } from './judge-mix.js';
 import type { StageInput, StageResult } from './stage.js';
 
@@ -66,15 +67,7 @@ export function pairRevisions(
       });
       noRevision++;
     }
-    ctx.emit({
-      type: 'stage-progress',
-      round,
-      stage: stageIndex,
-      kind: 'pair',
-      done: i + 1,
-      total: prompts.length,
-      unit: 'prompts',
-    });
+    emitPairProgress(ctx, round, stageIndex, i + 1, prompts.length);
   });
   const discarded: Record<string, number> = noRevision ? { 'no-revision': noRevision } : {};
   if (noRevision) counts['discarded:no-revision'] = noRevision;

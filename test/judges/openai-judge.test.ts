@@ -496,9 +496,10 @@ test('pipeline run: an openai judge rates candidates, pairs form, and the anchor
     }
     const pairs = store.pairsForRound(1);
     assert.equal(pairs.length, 2, 'one pair per prompt');
+    // pairs store the combined score on the 0-1 scale: 4 and 1 of the rubric's [0, 5]
     for (const pair of pairs) {
-      assert.equal(pair.chosenScore, 4);
-      assert.equal(pair.rejectedScore, 1);
+      assert.equal(pair.chosenScore, 4 / 5);
+      assert.equal(pair.rejectedScore, 1 / 5);
     }
     for (const round of [0, 1]) {
       const m = store.evalMetrics().find((x) => x.round === round && x.metric === 'mean_score');

@@ -37,7 +37,7 @@ describe('zod issues in English', () => {
   test('unknown key that belongs to another stage kind says which', () => {
     assert.deepEqual(messages('stages: [{ kind: pair, beta: 0.1 }]'), [
       "4:24: unknown key 'beta' in the pair stage at stages[0] (it is a setting of train stages; " +
-        'expected one of: kind, strategy, min_margin, length_control, soft_labels)',
+        'expected one of: kind, strategy, min_margin, length_control, soft_labels, soft_label_temperature)',
     ]);
   });
 
@@ -68,11 +68,11 @@ describe('zod issues in English', () => {
   test('invalid name: did you mean, or wrong type when it is not a string', () => {
     assert.deepEqual(messages('stages: [{ kind: pair, strategy: max-mn }]'), [
       "4:34: invalid stages[0].strategy 'max-mn' (did you mean 'max-min'?) " +
-        '(expected one of: max-min, max-random, all-pairs-above-margin)',
+        '(expected one of: max-min, max-random, all-pairs-above-margin, revision)',
     ]);
     assert.deepEqual(messages('stages: [{ kind: pair, strategy: 3 }]'), [
       '4:34: wrong type for stages[0].strategy: got number 3 ' +
-        '(expected one of: max-min, max-random, all-pairs-above-margin)',
+        '(expected one of: max-min, max-random, all-pairs-above-margin, revision)',
     ]);
   });
 

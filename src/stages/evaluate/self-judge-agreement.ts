@@ -16,7 +16,9 @@ export function selfJudgeRubric(ctx: RunContext, stage: JudgeStageSpec | undefin
   // carry none, so the stage's rubric alone would not be the judge the loop used.
   if (stage.constitution) return undefined;
   const rubric = loadRubric(ctx.path(stage.rubric));
-  return rubric.format.kind === 'score' ? { rubric, scale: rubric.format.scale } : undefined;
+  if (rubric.format.kind !== 'score') return undefined;
+  ctx.store.putText('rubric', stage.rubric, rubric.source); // the judgements reference it by hash
+  return { rubric, scale: rubric.format.scale };
 }
 
 /**
