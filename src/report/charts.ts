@@ -254,6 +254,7 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     winRateChart(runs),
     violationChart(runs),
     judgeRatesChart(runs),
+    judgeWatchChart(runs),
   ];
 }
 
@@ -378,6 +379,31 @@ function judgeRatesChart(runs: readonly RunChartData[]): Chart {
     values,
     "no 'tie_rate' or 'parse_failure_rate' metric",
     () => lineOverRounds(values, 'rate', multiRun, true),
+  );
+}
+
+/** The metrics that watch the judge (README "Watching the judge"; sandbox ground truth too). */
+export const JUDGE_WATCH_METRICS: readonly string[] = [
+  'judge_agreement',
+  'judge_tau',
+  'judge_score_drift',
+  'judge_flip_rate',
+  'position_bias',
+  'inter_judge_agreement',
+  'judge_accuracy',
+  'candidate_judge_accuracy',
+  'pair_accuracy',
+];
+
+/** The judge over rounds: agreement with the anchor and other judges, drift, accuracy. */
+function judgeWatchChart(runs: readonly RunChartData[]): Chart {
+  const multiRun = runs.length > 1;
+  const id = 'judge-watch';
+  const title = 'Watching the judge: agreement, drift and accuracy per round';
+  const description = `eval metrics ${JUDGE_WATCH_METRICS.map((m) => `'${m}'`).join(', ')}`;
+  const values = metricRows(runs, (m) => (JUDGE_WATCH_METRICS.includes(m) ? m : null));
+  return chartOf({ id, title, description }, values, 'no judge-watching metric', () =>
+    lineOverRounds(values, 'value (tau in [-1, 1], the rest in [0, 1])', multiRun, true),
   );
 }
 

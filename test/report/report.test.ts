@@ -83,6 +83,7 @@ describe('chart data', () => {
         'win-rate',
         'violations',
         'judge-rates',
+        'judge-watch',
       ],
     );
     assert.ok(full.every((c) => c.spec !== null && c.note === null));
@@ -196,11 +197,11 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(8 charts\)/);
+    assert.match(out, /wrote .*a\.html \(9 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
-    assert.equal(count(html, '<svg'), 8);
-    assert.equal(count(html, '</svg>'), 8);
+    assert.equal(count(html, '<svg'), 9);
+    assert.equal(count(html, '</svg>'), 9);
     assert.equal(/<script/i.test(html), false);
     assert.equal(/<link|\bsrc=|url\(\s*['"]?https?:|@import/i.test(html), false);
     // the prompt's markup is shown as text, never as markup
@@ -240,10 +241,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(8 charts\)/);
+    assert.match(out, /\(9 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
-    assert.equal(count(html, '<svg'), 8);
+    assert.equal(count(html, '<svg'), 9);
     assert.equal(/<script/i.test(html), false);
     assert.match(html, /<h2 id="constitution">Constitution diff<\/h2>/);
     assert.match(html, /run-a → run-b: 2 lines added, 1 removed, 2 unchanged/);
