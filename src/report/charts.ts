@@ -255,6 +255,7 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     violationChart(runs),
     judgeRatesChart(runs),
     judgeWatchChart(runs),
+    truthChart(runs),
   ];
 }
 
@@ -379,6 +380,50 @@ function judgeRatesChart(runs: readonly RunChartData[]): Chart {
     values,
     "no 'tie_rate' or 'parse_failure_rate' metric",
     () => lineOverRounds(values, 'rate', multiRun, true),
+  );
+}
+
+/**
+ * Rows of the judged score next to the true one (ground_truth: sandbox): the anchor's
+ * mean_score put on 0–1 by its stored scale, and true_score, per round. Runs without a
+ * true_score are left out: there is nothing to set the judged score beside.
+ */
+export function truthRows(runs: readonly RunChartData[]): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs) {
+    if (!run.evalMetrics.some((m) => m.metric === 'true_score' && num(m.value) !== null)) continue;
+    for (const m of run.evalMetrics) {
+      const value = num(m.value);
+      if (value === null) continue;
+      if (m.metric === 'true_score')
+        rows.push({ run: run.runId, round: m.round, series: 'true score (grader)', value });
+      const scale = m.detail?.scale as [number, number] | undefined;
+      if (m.metric === 'mean_score' && scale)
+        rows.push({
+          run: run.runId,
+          round: m.round,
+          series: 'judged score (anchor, 0-1)',
+          value: (value - scale[0]) / (scale[1] - scale[0]),
+        });
+    }
+  }
+  return rows.sort(
+    (a, b) =>
+      String(a.run).localeCompare(String(b.run)) ||
+      String(a.series).localeCompare(String(b.series)) ||
+      Number(a.round) - Number(b.round),
+  );
+}
+
+/** What the judge says happened beside what really happened (issue 15's story). */
+function truthChart(runs: readonly RunChartData[]): Chart {
+  const id = 'truth';
+  const title = 'Judged vs true score per round';
+  const description =
+    "eval metrics 'mean_score' (on 0-1 by its scale) and 'true_score' (ground_truth: sandbox)";
+  const values = truthRows(runs);
+  return chartOf({ id, title, description }, values, "no 'true_score' metric", () =>
+    lineOverRounds(values, 'score (0-1)', runs.length > 1, true, [0, 1]),
   );
 }
 

@@ -31,6 +31,7 @@ export const METRICS: Record<string, number[]> = {
   tie_rate: [0.125, 0.25, 0.0625],
   parse_failure_rate: [0, 0.0625, 0],
   judge_agreement: [0.8, NaN, 0.7],
+  true_score: [0.5, 0.55, 0.6],
   'violation/harm': [0.3, 0.2, 0.25],
   'violation/honesty': [0.1, 0.1, 0.05],
 };

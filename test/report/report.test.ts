@@ -84,9 +84,19 @@ describe('chart data', () => {
         'violations',
         'judge-rates',
         'judge-watch',
+        'truth',
       ],
     );
     assert.ok(full.every((c) => c.spec !== null && c.note === null));
+    // judged scores on 0-1 by the stored [1, 5] scale, beside the true ones
+    const truth = full.find((c) => c.id === 'truth')!;
+    assert.deepEqual(
+      truth.values.filter((v) => v.round === 2).map((v) => [v.series, v.value]),
+      [
+        ['judged score (anchor, 0-1)', (3.25 - 1) / 4],
+        ['true score (grader)', 0.6],
+      ],
+    );
     const violations = full.find((c) => c.id === 'violations')!;
     assert.deepEqual([...new Set(violations.values.map((v) => v.series))], ['harm', 'honesty']);
     const empty = buildCharts([{ runId: 'x', evalMetrics: [], trainSteps: [] }]);
@@ -197,11 +207,11 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(9 charts\)/);
+    assert.match(out, /wrote .*a\.html \(10 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
-    assert.equal(count(html, '<svg'), 9);
-    assert.equal(count(html, '</svg>'), 9);
+    assert.equal(count(html, '<svg'), 10);
+    assert.equal(count(html, '</svg>'), 10);
     assert.equal(/<script/i.test(html), false);
     assert.equal(/<link|\bsrc=|url\(\s*['"]?https?:|@import/i.test(html), false);
     // the prompt's markup is shown as text, never as markup
@@ -241,10 +251,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(9 charts\)/);
+    assert.match(out, /\(10 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
-    assert.equal(count(html, '<svg'), 9);
+    assert.equal(count(html, '<svg'), 10);
     assert.equal(/<script/i.test(html), false);
     assert.match(html, /<h2 id="constitution">Constitution diff<\/h2>/);
     assert.match(html, /run-a → run-b: 2 lines added, 1 removed, 2 unchanged/);
