@@ -1,11 +1,10 @@
 import { PipelineError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { RunContext } from './context.js';
-import { emitPairProgress } from './pair-progress.js';
 import type { PairStageSpec } from '../spec/schema.js';
-import { inputHash } from '../store/hash.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
 import { judgeMix } from './judge-mix.js';
+import { PairWriter } from './pair-writer.js';
 import { pairRevisions } from './revision-pairs.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
@@ -32,61 +31,29 @@ async function runPairStage(
       message: `pair stage ${stageIndex} of round ${round} has no judge stage before it to read scores from`,
       hint: 'put a judge stage before the pair stage in stages:',
     });
-  const counts: Record<string, number> = { pairs: 0 };
-  const discarded: Record<string, number> = {};
+  const out = new PairWriter(ctx, spec, round, stageIndex, prompts.length);
   const mix = judgeMix(ctx, judgeStage);
   prompts.forEach((p, i) => {
     const cands = ctx.store.candidatesForPrompt(round, p.id);
     const all = candidateScores(ctx.store, cands, judgeStage.judges, judgeStage.combine, mix);
     const scored = all.filter((s): s is Scored => s.score !== null);
-    const discard = (reason: string, detail: Record<string, unknown>) => {
-      ctx.store.addPairDiscard({
-        round,
-        stageIndex,
-        promptId: p.id,
-        reason,
-        detail,
-        inputHash: inputHash('discard', round, stageIndex, p.inputHash),
-      });
-      discarded[reason] = (discarded[reason] ?? 0) + 1;
-    };
-    if (cands.length < 2) discard('fewer-than-2-candidates', { candidates: cands.length });
+    if (cands.length < 2) out.discard(p, 'fewer-than-2-candidates', { candidates: cands.length });
     else if (scored.length < 2)
-      discard('unscored', { candidates: cands.length, scored: scored.length });
+      out.discard(p, 'unscored', { candidates: cands.length, scored: scored.length });
     else {
       const selected = choosePairs(spec, scored, new Rng(ctx.seedFor('pair', round, p.inputHash)));
-      if ('reason' in selected) discard(selected.reason, selected.detail);
+      if ('reason' in selected) out.discard(p, selected.reason, selected.detail);
       else
         for (const [c, r] of selected.pairs) {
-          ctx.store.addPair({
-            round,
-            stageIndex,
-            inputHash: inputHash(
-              'pair',
-              round,
-              stageIndex,
-              c.candidate.inputHash,
-              r.candidate.inputHash,
-              spec,
-            ),
-            promptId: p.id,
-            chosenCandidateId: c.candidate.id,
-            rejectedCandidateId: r.candidate.id,
-            chosenScore: c.score,
-            rejectedScore: r.score,
-            strategy: spec.strategy,
-            softLabel: spec.soft_labels
-              ? softLabel(c.score - r.score, spec.soft_label_temperature)
-              : null,
-          });
-          counts.pairs++;
+          const label = spec.soft_labels
+            ? softLabel(c.score - r.score, spec.soft_label_temperature)
+            : null;
+          out.pair(p, c, r, label);
         }
     }
-    emitPairProgress(ctx, round, stageIndex, i + 1, prompts.length);
+    out.progress(i + 1);
   });
-  for (const [k, v] of Object.entries(discarded)) counts[`discarded:${k}`] = v;
-  ctx.emit({ type: 'pairs', round, kept: counts.pairs, discarded });
-  return { counts };
+  return out.finish();
 }
 
 export const pairStage: Stage<PairStageSpec> = { kind: 'pair', run: runPairStage };
