@@ -5,6 +5,7 @@
 //   run                          the rounds loop
 //   report, ui                   read runs / draw events (ui sees nothing but events)
 //   stages                       one module per stage kind, no stage imports a sibling
+//   audit                        the human audit: its page and server, CSV, judge-vs-human stats
 //   judges                       rule, model and server judges
 //   prompts, store, spec, hub,   texts and answer formats, the ledger, pipeline files, downloads,
 //   sandbox                      and a procedural task world with exact graders
@@ -23,16 +24,25 @@ export const LAYERS = {
   sandbox: ['core'],
   store: ['core', 'engine'],
   judges: ['core', 'engine', 'prompts', 'sandbox', 'spec'],
-  stages: ['core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'store'],
+  audit: ['core', 'spec', 'store'],
+  stages: ['audit', 'core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'store'],
   run: ['core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'stages', 'store'],
-  report: ['core', 'events', 'spec', 'store'],
+  report: ['audit', 'core', 'events', 'spec', 'store'],
   ui: ['events'],
   'sandbox-build': ['core', 'engine', 'prompts', 'sandbox'],
   cli: ['*'],
 };
 
 /** Files under src/stages/ that are a stage kind's own module (a file or a folder). */
-export const STAGE_MODULES = ['generate', 'critique', 'judge', 'pair', 'train', 'evaluate'];
+export const STAGE_MODULES = [
+  'generate',
+  'critique',
+  'judge',
+  'pair',
+  'audit',
+  'train',
+  'evaluate',
+];
 
 /** Layers whose files outside the engine may import only through this file. */
 export const ENGINE_FACE = 'engine/index.ts';

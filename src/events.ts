@@ -99,7 +99,7 @@ export type PipelineEvent = Base &
     | { type: 'round-end'; round: number; seconds: number; checkpoint?: string }
     | {
         type: 'run-end';
-        status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
+        status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate' | 'awaiting-audit';
         seconds: number;
         error?: string;
         /** What the rounds did to the objective; absent when fewer than two rounds were evaluated. */

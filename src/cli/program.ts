@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
+import { registerAudit } from './commands/audit.js';
 import { registerDrift } from './commands/drift.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExport(program, ctx);
   registerDrift(program, ctx);
   registerReport(program, ctx);
+  registerAudit(program, ctx);
   registerValidate(program, ctx);
   registerSchema(program, ctx);
   registerVersion(program, ctx);

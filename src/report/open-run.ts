@@ -20,9 +20,10 @@ export function runIdsUnder(root: string): string[] {
 /**
  * Opens runs/<runId>/run.sqlite read-only (so it works while the run is still being written)
  * and selects the run. A folder that was renamed after the run started still opens when it
- * holds exactly one run. The caller closes the store.
+ * holds exactly one run. The caller closes the store. `write: true` opens it for writing (the
+ * audit's labels), which also brings an older run database up to this build's schema.
  */
-export function openRun(root: string, runId: string): RunStore {
+export function openRun(root: string, runId: string, opts: { write?: boolean } = {}): RunStore {
   const path = runDbPath(root, runId);
   if (!existsSync(path)) {
     const known = runIdsUnder(root);
@@ -35,7 +36,7 @@ export function openRun(root: string, runId: string): RunStore {
         : `${root} holds no runs; pass the runs folder with --root, or start one with \`pipeline run <pipeline.yaml>\``,
     );
   }
-  const store = openStore(path, { readonly: true });
+  const store = openStore(path, { readonly: !opts.write });
   try {
     if (store.getRun(runId)) store.useRun(runId);
     else {

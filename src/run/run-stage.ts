@@ -6,9 +6,12 @@ import type { PromptRow } from '../store/types.js';
 import { recordGateStop } from './gate-stop.js';
 import { policyAt } from './policy.js';
 
+export type StageOutcome = 'ok' | 'stop' | 'await';
+
 /**
  * Run one stage unless the store says it is done, recording its status and counts and telling
- * the event sink; returns 'stop' when a gate stops the run.
+ * the event sink; returns 'stop' when a gate stops the run, 'await' when the stage waits for
+ * people (an audit to complete): it is then left 'interrupted', to run again on resume.
  */
 export async function runStage(
   ctx: RunContext,
@@ -17,7 +20,7 @@ export async function runStage(
   index: number,
   prompts: PromptRow[],
   judgeStage: JudgeStageSpec | undefined,
-): Promise<'ok' | 'stop'> {
+): Promise<StageOutcome> {
   const store = ctx.store;
   const prior = store.getStage(round, index);
   if (prior?.status === 'done') {
@@ -57,7 +60,8 @@ export async function runStage(
   const stop =
     s.kind === 'evaluate' &&
     recordGateStop(ctx, { round, stage: index, spec: s }, result.gateHits ?? []);
-  const status = ctx.stopped ? 'interrupted' : 'done';
+  const waiting = !!result.awaiting && !ctx.stopped;
+  const status = ctx.stopped || waiting ? 'interrupted' : 'done';
   store.finishStage(round, index, { status, counts: result.counts });
   ctx.emit({
     type: 'stage-end',
@@ -68,5 +72,5 @@ export async function runStage(
     seconds: seconds(),
     counts: result.counts,
   });
-  return stop ? 'stop' : 'ok';
+  return stop ? 'stop' : waiting ? 'await' : 'ok';
 }

@@ -14,7 +14,7 @@ import { replayStoredResults } from './replay.js';
 import { loadPromptSource, roundPrompts, type PromptSource } from './round-prompts.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { assertResumeFlags } from './resume-checks.js';
-import { runStage } from './run-stage.js';
+import { runStage, type StageOutcome } from './run-stage.js';
 import { validateWithTemplates } from './validate.js';
 import { storedVerdict } from './verdict.js';
 
@@ -37,7 +37,7 @@ export interface RunOptions {
 export interface RunOutcome {
   runId: string;
   runDir: string;
-  status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
+  status: 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate' | 'awaiting-audit';
   /** The stop gates that fired (status 'stopped-by-gate'). */
   gateStops: GateStopRow[];
 }
@@ -86,8 +86,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     if (opts.resume) replayStoredResults(store, outer, runId);
     let status = await runRounds(ctx);
     if (ctx.stopped) status = 'interrupted';
-    // a gate stop is 'finished' plus the gate_stops rows run-stage.ts wrote: it reads 'stopped'
-    store.setRunStatus(status === 'stopped-by-gate' ? 'finished' : status);
+    // a gate stop is stored as 'finished' (+ gate_stops); a run waiting for its audit resumes
+    // like an interrupted one
+    store.setRunStatus(
+      status === 'stopped-by-gate'
+        ? 'finished'
+        : status === 'awaiting-audit'
+          ? 'interrupted'
+          : status,
+    );
     ctx.emit({ type: 'run-end', status, seconds: seconds(), ...storedVerdict(store) });
     return { runId, runDir, status, gateStops: store.gateStops() };
   } catch (e) {
@@ -131,8 +138,11 @@ async function runRounds(ctx: RunContext): Promise<Status> {
   for (const name of Object.keys(spec.judges)) resolveJudge(ctx, name);
   for (const message of insecureKeyWarnings(spec.judges)) ctx.emit({ type: 'warning', message });
   let status = await baselineRound(ctx);
-  for (let round = 1; round <= spec.rounds && status === 'finished' && !ctx.stopped; round++)
-    if ((await runRound(ctx, source, round)) === 'stop') status = 'stopped-by-gate';
+  for (let round = 1; round <= spec.rounds && status === 'finished' && !ctx.stopped; round++) {
+    const r = await runRound(ctx, source, round);
+    if (r === 'stop') status = 'stopped-by-gate';
+    if (r === 'await') status = 'awaiting-audit';
+  }
   return status;
 }
 
@@ -166,21 +176,21 @@ async function runRound(
   ctx: RunContext,
   source: PromptSource,
   round: number,
-): Promise<'ok' | 'stop'> {
+): Promise<StageOutcome> {
   const { spec, store } = ctx;
   ctx.policy = policyAt(ctx, round);
   store.upsertRound(round, { policyCheckpointId: ctx.policy.checkpointId, status: 'running' });
   ctx.emit({ type: 'round-start', round, policy: ctx.policy.adapter ?? ctx.policy.path });
   const t = performance.now();
   const prompts = await roundPrompts(ctx, source, round);
-  let result: 'ok' | 'stop' = 'ok';
+  let result: StageOutcome = 'ok';
   let lastJudge: JudgeStageSpec | undefined;
   for (let i = 0; i < spec.stages.length && !ctx.stopped && result === 'ok'; i++) {
     const s = spec.stages[i];
     result = await runStage(ctx, s, round, i, prompts, lastJudge);
     if (s.kind === 'judge') lastJudge = s;
   }
-  if (!ctx.stopped) {
+  if (!ctx.stopped && result !== 'await') {
     store.upsertRound(round, { status: 'done' });
     ctx.emit({
       type: 'round-end',

@@ -72,6 +72,19 @@ export const EVAL_METRIC_INFO = {
     label: "share of the round's training pairs the sandbox grader agrees with",
     better: 'higher',
   },
+  // the human audit (src/audit/agreement.ts), refreshed whenever `pipeline audit` stores a label
+  audit_complete: {
+    label: "share of the round's audit sample labelled (skips count as labelled)",
+    better: 'higher',
+  },
+  judge_human_agreement: {
+    label: "share of audited pairs where the human prefers the judge's chosen answer",
+    better: 'higher',
+  },
+  judge_human_kappa: {
+    label: "Cohen's kappa, judge vs human, on the audited pairs (A / B / tie)",
+    better: 'higher',
+  },
 } satisfies Record<string, EvalMetricInfo>;
 
 /** A metric the evaluate stage stores under a fixed name (violation rates are named per rule). */

@@ -25,6 +25,8 @@ export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
 export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases', 'sandbox'] as const;
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
+export const AUDIT_STRATA = ['margin', 'judges', 'principle'] as const;
+export const HUMAN_LABEL_USES = ['ignore', 'override'] as const;
 export const PAIR_STRATEGIES = [
   'max-min',
   'max-random',
@@ -57,6 +59,9 @@ export const EVAL_METRICS = [
   'reward_gap',
   'candidate_judge_accuracy',
   'pair_accuracy',
+  'audit_complete',
+  'judge_human_agreement',
+  'judge_human_kappa',
 ] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
@@ -453,6 +458,14 @@ const trainStage = z
         "Train the sigmoid (DPO) loss on each pair's soft label p (the pair stage's soft_labels): " +
           'conservative DPO with a per-pair epsilon = 1 - p. Pairs without one use label_smoothing.',
       ),
+    human_labels: z
+      .enum(HUMAN_LABEL_USES)
+      .default('ignore')
+      .describe(
+        "override: audited pairs train on the human's verdict (`pipeline audit`): a pair the " +
+          'annotator preferred the other way is trained swapped, a tie is dropped (soft label 1 ' +
+          "where kept); ignore: the judge's pairs as they are (labels still count in agreement).",
+      ),
     simpo_gamma: z
       .number()
       .min(0)
@@ -507,8 +520,11 @@ export const gateSchema = z
     metric: z
       .enum(EVAL_METRICS)
       .describe(
-        'Metric the evaluate stage computed (refusal_rate and boilerplate_rate need the phrase ' +
-          'file; judge_agreement is not computed yet and is refused).',
+        'Metric the evaluate stage computed. Some need a setting: refusal_rate and ' +
+          'boilerplate_rate a phrase file; the judge_* agreement metrics a self-judging, pairwise ' +
+          'or several-judge judge stage; true_score and the accuracies ground_truth: sandbox; ' +
+          'audit_complete and judge_human_* an audit stage. A gate on a metric its stage cannot ' +
+          'compute is refused when the file is checked.',
       ),
     op: z.enum(GATE_OPS).describe('Comparison that triggers the gate: metric <op> value.'),
     value: z.number().describe('Threshold.'),
@@ -567,12 +583,42 @@ const evaluateStage = z
   })
   .describe('Measure the new policy on fixed probes: scores, length, win rate, KL, refusals.');
 
+const auditStage = z
+  .strictObject({
+    kind: z.literal('audit'),
+    sample: posInt()
+      .default(8)
+      .describe(
+        "Pairs drawn from the round's pairs into the human audit queue (fewer when the round " +
+          'has fewer). Label them with `pipeline audit <run-id>`.',
+      ),
+    strata: z
+      .array(z.enum(AUDIT_STRATA))
+      .default([...AUDIT_STRATA])
+      .describe(
+        'What the draw is stratified by: margin (low / mid / high third of the round), judges ' +
+          '(some judge, sample or order preferred the rejected answer, or not) and principle ' +
+          "(the constitution principle the pair's judgement used). Strata are visited in turn, " +
+          'so rare ones (disagreements) are not crowded out by common ones.',
+      ),
+    require_complete: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Wait for the audit: while a drawn pair of the round has no label, the run stops before ' +
+          'the next stage (exit code 4) and resumes with `pipeline run <file> --resume <run-id>` ' +
+          'once `pipeline audit` has them all.',
+      ),
+  })
+  .describe("Draw a stratified sample of the round's pairs into the human audit queue.");
+
 export const stageSchema = z
   .discriminatedUnion('kind', [
     generateStage,
     critiqueStage,
     judgeStage,
     pairStage,
+    auditStage,
     trainStage,
     evaluateStage,
   ])
@@ -623,6 +669,7 @@ export type CritiqueStageSpec = Extract<StageSpec, { kind: 'critique' }>;
 export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
 export type PairStageSpec = Extract<StageSpec, { kind: 'pair' }>;
 export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
+export type AuditStageSpec = Extract<StageSpec, { kind: 'audit' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;
 export type GateSpec = z.output<typeof gateSchema>;

@@ -2,7 +2,15 @@
 // run's events and the UI all name, so a new kind is added in one place (schema.ts checks at
 // compile time that its union of stage schemas has exactly these kinds).
 
-export const STAGE_KINDS = ['generate', 'critique', 'judge', 'pair', 'train', 'evaluate'] as const;
+export const STAGE_KINDS = [
+  'generate',
+  'critique',
+  'judge',
+  'pair',
+  'audit',
+  'train',
+  'evaluate',
+] as const;
 
 export type StageKind = (typeof STAGE_KINDS)[number];
 

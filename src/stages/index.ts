@@ -1,4 +1,5 @@
 import type { StageKind, StageSpec } from '../spec/schema.js';
+import { auditStage } from './audit/index.js';
 import { critiqueStage } from './critique.js';
 import { evaluateStage } from './evaluate/index.js';
 import { generateStage } from './generate.js';
@@ -21,6 +22,7 @@ export const STAGES: Readonly<Record<StageKind, Stage>> = {
   critique: critiqueStage,
   judge: judgeStage,
   pair: pairStage,
+  audit: auditStage,
   train: trainStage,
   evaluate: evaluateStage,
 } satisfies { [K in StageKind]: Stage<StageSpecOf<K>> };

@@ -29,6 +29,11 @@ export interface StageResult {
   counts: Record<string, number>;
   /** Gates that fired (evaluate stages); one with `action: stop` ends the run. */
   gateHits?: GateHit[];
+  /**
+   * The stage cannot finish until people act (an audit stage with `require_complete` and
+   * unlabelled pairs): the run stops here, resumable, and this stage runs again on resume.
+   */
+  awaiting?: { pending: number };
 }
 
 /** A stage kind: `run` does (or, on resume, finishes) the stage's work for one round. */

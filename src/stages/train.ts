@@ -5,6 +5,7 @@ import { Engine, type TrainJob } from '../engine/index.js';
 import type { Policy, RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
+import { overrideByHumans } from './human-labels.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
 function fileHash(path: string): string {
@@ -21,14 +22,17 @@ async function runTrainStage(
   { spec, round, index: stageIndex }: StageInput<TrainStageSpec>,
 ): Promise<StageResult> {
   const store = ctx.store;
-  const pairs = store.pairsForRound(round);
+  const judged = store.pairsForRound(round);
+  const human =
+    spec.human_labels === 'override' ? overrideByHumans(store, round, judged) : undefined;
+  const pairs = human?.pairs ?? judged;
   if (pairs.length === 0) {
     ctx.emit({
       type: 'warning',
       round,
       message: `round ${round}: no preference pairs, training skipped (the policy stays ${ctx.policy.checkpointId})`,
     });
-    return { counts: { pairs: 0, steps: 0 } };
+    return { counts: { pairs: 0, steps: 0, ...human?.counts } };
   }
   const rows = pairs.map((p) => {
     const prompt = store.getPrompt(p.promptId)!;
@@ -92,6 +96,7 @@ async function runTrainStage(
       pairs: pairs.length,
       steps: outcome.steps.length,
       final_accuracy_pct: Math.round(100 * (last?.['rewards/accuracies'] ?? 0)),
+      ...human?.counts,
     },
   };
 }

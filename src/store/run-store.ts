@@ -15,6 +15,7 @@ import { fail } from '../core/errors.js';
 import { withEventLog } from './event-log.js';
 import { withGateStops } from './gate-stops.js';
 import { contentHash } from './hash.js';
+import { withAudit } from './ledger/audit.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
 import { withPairs } from './ledger/pairs.js';
@@ -119,13 +120,15 @@ function mapRun(r: Raw): RunRow {
 // ---- the store -----------------------------------------------------------------------------------
 
 /** Rounds and stages, the ledger's table groups and the event log, each a mixin over StoreBase. */
-const Ledger = withResets(
-  withInputs(
-    withGateStops(
-      withEventLog(
-        withTraining(
-          withPairs(
-            withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+const Ledger = withAudit(
+  withResets(
+    withInputs(
+      withGateStops(
+        withEventLog(
+          withTraining(
+            withPairs(
+              withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+            ),
           ),
         ),
       ),

@@ -49,6 +49,7 @@ export const LEDGER_TABLES: readonly LedgerTable[] = [
   'pairs',
   'pair_discards',
   'checkpoints',
+  'audit_items',
 ];
 
 /** Short prefixes make ids in reports and traces self-describing. */
@@ -59,6 +60,7 @@ const ID_PREFIX: Record<LedgerTable, string> = {
   pairs: 'pr',
   pair_discards: 'd',
   checkpoints: 'ck',
+  audit_items: 'au',
 };
 
 export class StoreBase {

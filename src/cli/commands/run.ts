@@ -3,6 +3,7 @@ import { PipelineError } from '../../core/errors.js';
 import { runPipeline } from '../../run/runner.js';
 import { chooseReporter } from '../../ui/choose-reporter.js';
 import type { CliContext } from '../context.js';
+import { EXIT_AWAITING_AUDIT } from '../exit-codes.js';
 import { gateStopError } from '../gate-stop-exit.js';
 import { allowPathOption, intArg } from '../options.js';
 
@@ -78,5 +79,14 @@ export function registerRun(program: Command, ctx: CliContext): void {
           exitCode: 130,
         });
       if (outcome.status === 'stopped-by-gate') throw gateStopError(file, outcome);
+      if (outcome.status === 'awaiting-audit')
+        throw new PipelineError({
+          code: 'E_RUN_AWAITING_AUDIT',
+          message: `run ${outcome.runId} waits for its human audit: an audit stage requires every drawn pair to be labelled before the round goes on; finished work is kept in ${outcome.runDir}`,
+          hint:
+            `label them with \`pipeline audit ${outcome.runId}\` (or --import a CSV), then ` +
+            `continue with \`pipeline run ${file} --resume ${outcome.runId}\``,
+          exitCode: EXIT_AWAITING_AUDIT,
+        });
     });
 }

@@ -51,6 +51,13 @@ function checkStageOrder(out: Problems, parts: ParsedParts): void {
           out.add(at, 'a pair stage needs scored candidates (expected a judge stage before it)');
         else checkEnoughCandidates(out, parts, st.index);
         break;
+      case 'audit':
+        if (!seen.has('pair'))
+          out.add(
+            at,
+            "an audit stage draws from the round's pairs (expected a pair stage before it)",
+          );
+        break;
       case 'train':
         trains++;
         if (trains > 1)

@@ -18,6 +18,8 @@ interface MetricSource {
   selfJudge?: true;
   /** Computed only when the judge stage the evaluate stage reads is pairwise / has 2+ judges. */
   judgeStage?: 'pairwise' | 'several-judges';
+  /** Computed only when the round has an audit stage (its sample and human labels). */
+  audit?: true;
   /** Why the metric is never computed by this build (it is only a name so far). */
   never?: string;
 }
@@ -41,6 +43,9 @@ export const GATE_METRIC_SOURCES: Readonly<Record<GateMetric, MetricSource>> = {
   judge_flip_rate: { selfJudge: true },
   position_bias: { judgeStage: 'pairwise' },
   inter_judge_agreement: { judgeStage: 'several-judges' },
+  audit_complete: { audit: true },
+  judge_human_agreement: { audit: true },
+  judge_human_kappa: { audit: true },
 };
 
 /** The metrics a gate can test in this build. */
@@ -54,8 +59,12 @@ export function checkGateMetrics(out: Problems, parts: ParsedParts): void {
     if (st.spec?.kind !== 'evaluate') continue;
     const stage = st.spec;
     const judgeStage = judgeStageFor(parts, st.index);
+    const audited = parts.stages.some((s) => s.kind === 'audit');
     (stage.gates ?? []).forEach((gate, g) => {
-      const why = notComputed(stage, judgeStage, gate.metric);
+      const why =
+        GATE_METRIC_SOURCES[gate.metric].audit && !audited
+          ? 'the pipeline has no audit stage (expected a stage with kind: audit after a pair stage)'
+          : notComputed(stage, judgeStage, gate.metric);
       if (why)
         out.add(
           ['stages', st.index, 'gates', g, 'metric'],

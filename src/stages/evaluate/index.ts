@@ -6,6 +6,7 @@ import { judgeAnswers } from './anchor-judge.js';
 import { recordJudgeMetrics, recordWinRate } from './judge-metrics.js';
 import { MetricLog } from './metric-log.js';
 import { recordGroundTruth } from './ground-truth.js';
+import { recordHumanAgreement } from './human-agreement.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
@@ -45,6 +46,7 @@ async function runEvaluate(
   const log = new MetricLog(ctx, round, stageIndex);
   const { scores, scored, parseFailures } = recordJudgeMetrics(log, answers, anchor);
   recordTextMetrics(ctx, spec, log, answers);
+  recordHumanAgreement(ctx, log, round);
   recordWinRate(log, scores, anchor.judgeId, round);
   await recordLogprobShift(log, engine, probes, round);
   if (round > 0)

@@ -18,7 +18,9 @@ export function EndLine({ state }: { state: RunState }) {
         ? `✖ failed ${took}`
         : state.status === 'stopped-by-gate'
           ? `■ stopped by a gate ${took}`
-          : `■ stopped ${took}`;
+          : state.status === 'awaiting-audit'
+            ? `■ waiting for the human audit ${took}`
+            : `■ stopped ${took}`;
   const tone: Tone =
     state.status === 'finished' ? 'good' : state.status === 'failed' ? 'bad' : 'warn';
   const v = state.verdict;

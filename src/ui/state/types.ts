@@ -124,7 +124,13 @@ export type GateView = Omit<Extract<PipelineEvent, { type: 'gate' }>, 'type' | '
  * what outlives the process: this one also has 'pending' (no run-start yet) and 'stopped-by-gate'.
  */
 export type RunViewStatus =
-  'pending' | 'running' | 'finished' | 'interrupted' | 'failed' | 'stopped-by-gate';
+  | 'pending'
+  | 'running'
+  | 'finished'
+  | 'interrupted'
+  | 'failed'
+  | 'stopped-by-gate'
+  | 'awaiting-audit';
 
 export interface RunState {
   runId: string | null;
