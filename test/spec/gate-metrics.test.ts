@@ -74,3 +74,33 @@ test('a gate on a phrase rate needs the stage to have the phrase file', () => {
   const ok = runCli(['validate', withFile.file]);
   assert.equal(ok.status, 0, ok.stderr);
 });
+
+test('judge-vs-human gates need an audit stage, and an audit stage needs pairs before it', () => {
+  const { file, line } = pipelineWithGate('judge_human_kappa');
+  const v = runCli(['validate', file]);
+  assert.equal(v.status, 1, v.stderr);
+  assert.ok(
+    v.stderr.includes(
+      `${file}:${line}:19: gate metric 'judge_human_kappa' is never computed: the pipeline has no audit stage`,
+    ),
+    v.stderr,
+  );
+  // an audit stage right after the judge stage: no pairs to draw from yet
+  const judgeLine = '  - { kind: judge, judge: rules, rubric: ';
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf('\n', text.indexOf(judgeLine)) + 1;
+  writeFileSync(file, text.slice(0, at) + '  - { kind: audit, sample: 4 }\n' + text.slice(at));
+  const early = runCli(['validate', file]);
+  assert.equal(early.status, 1, early.stderr);
+  assert.match(
+    early.stderr,
+    /an audit stage draws from the round's pairs \(expected a pair stage before it\)/,
+  );
+  const paired = readFileSync(file, 'utf8').replace(
+    '  - { kind: audit, sample: 4 }\n',
+    '  - { kind: pair, min_margin: 0.1 }\n  - { kind: audit, sample: 4 }\n',
+  );
+  writeFileSync(file, paired);
+  const ok = runCli(['validate', file]);
+  assert.equal(ok.status, 0, ok.stderr);
+});
