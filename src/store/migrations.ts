@@ -231,7 +231,12 @@ CREATE INDEX events_run ON events (run_id, id);
 `;
 
 /** MIGRATIONS[i] takes user_version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = Object.freeze([V1, V2_GATE_STOPS, V3_INPUTS, V4_AUDIT]);
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  V1,
+  V2_GATE_STOPS,
+  V3_INPUTS,
+  V4_AUDIT,
+]);
 
 /** The schema version this build writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

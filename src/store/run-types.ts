@@ -20,7 +20,7 @@ export interface StoredError {
 
 /** Tables whose rows are keyed by (run_id, input_hash). */
 export type LedgerTable =
-    | 'prompts'
+  | 'prompts'
   | 'candidates'
   | 'judgements'
   | 'pairs'
