@@ -87,10 +87,16 @@ test('a stop gate ends the run as stopped: stored, logged, shown, exit 3, not re
         .map((m) => m.metric),
     );
     // (the ground-truth metrics need sandbox probes: test/sandbox-loop covers them; the judge
-    // metrics need a self-judge, a pairwise or a mixed judge stage: test/stages covers them)
+    // metrics need a self-judge, a pairwise or a mixed judge stage: test/stages covers them;
+    // the judge-vs-human ones an audit stage: test/audit covers them)
     for (const m of COMPUTED_GATE_METRICS) {
       const source = GATE_METRIC_SOURCES[m];
-      if (source.field !== 'ground_truth' && !source.selfJudge && !source.judgeStage)
+      if (
+        source.field !== 'ground_truth' &&
+        !source.selfJudge &&
+        !source.judgeStage &&
+        !source.audit
+      )
         assert.ok(atRound1.has(m), `${m} computed`);
     }
     return { stages: store.stagesForRound(1), counts: store.runCounts() };
