@@ -15,6 +15,7 @@ import type Database from 'better-sqlite3';
 import { fail } from '../core/errors.js';
 import { V2_GATE_STOPS } from './migration-gate-stops.js';
 import { V3_INPUTS } from './migration-inputs.js';
+import { V_META_JUDGE } from './migration-meta-judge.js';
 
 /** 'RLAF' as a big-endian int32: `PRAGMA application_id` marks a file as a run database. */
 export const APPLICATION_ID = 0x524c4146;
@@ -230,7 +231,12 @@ CREATE INDEX events_run ON events (run_id, id);
 `;
 
 /** MIGRATIONS[i] takes user_version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = Object.freeze([V1, V2_GATE_STOPS, V3_INPUTS]);
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  V1,
+  V2_GATE_STOPS,
+  V3_INPUTS,
+  V_META_JUDGE,
+]);
 
 /** The schema version this build writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -17,6 +17,7 @@ import { withGateStops } from './gate-stops.js';
 import { contentHash } from './hash.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
+import { withMetaJudge } from './ledger/meta-judge.js';
 import { withPairs } from './ledger/pairs.js';
 import { withInputs } from './ledger/inputs.js';
 import { withPrompts } from './ledger/prompts.js';
@@ -124,8 +125,10 @@ const Ledger = withResets(
     withGateStops(
       withEventLog(
         withTraining(
-          withPairs(
-            withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+          withMetaJudge(
+            withPairs(
+              withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+            ),
           ),
         ),
       ),

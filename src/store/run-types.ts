@@ -20,7 +20,14 @@ export interface StoredError {
 
 /** Tables whose rows are keyed by (run_id, input_hash). */
 export type LedgerTable =
-  'prompts' | 'candidates' | 'judgements' | 'pairs' | 'pair_discards' | 'checkpoints';
+  | 'prompts'
+  | 'candidates'
+  | 'judgements'
+  | 'pairs'
+  | 'pair_discards'
+  | 'checkpoints'
+  | 'meta_judgements'
+  | 'judge_pairs';
 
 /** What every stage output carries besides its own fields. */
 export interface StageOutput {

@@ -49,6 +49,8 @@ export const LEDGER_TABLES: readonly LedgerTable[] = [
   'pairs',
   'pair_discards',
   'checkpoints',
+  'meta_judgements',
+  'judge_pairs',
 ];
 
 /** Short prefixes make ids in reports and traces self-describing. */
@@ -59,6 +61,8 @@ const ID_PREFIX: Record<LedgerTable, string> = {
   pairs: 'pr',
   pair_discards: 'd',
   checkpoints: 'ck',
+  meta_judgements: 'mj',
+  judge_pairs: 'jp',
 };
 
 export class StoreBase {
