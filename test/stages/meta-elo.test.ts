@@ -9,6 +9,7 @@ import {
   chooseJudgePair,
   eloScores,
   positionWeights,
+  probabilityMatrix,
   scoreVariance,
   type Battle,
 } from '../../src/stages/judge/meta-elo.js';
@@ -27,10 +28,10 @@ test('meta-elo: position weights count a win by how rarely its slot wins', () =>
 
 test('meta-elo: the battle matrix adds the weight of the slot each win came from', () => {
   const battles: Battle[] = [
-    { a: 0, b: 1, verdict: 'A' }, // 0 beats 1 shown first: +0.25 to B[0][1]
-    { a: 1, b: 0, verdict: 'B' }, // 0 beats 1 shown second: +0.75 to B[0][1]
-    { a: 0, b: 2, verdict: 'A' }, // 0 beats 2 shown first: +0.25
-    { a: 2, b: 0, verdict: 'A' }, // 2 beats 0 shown first: +0.25 to B[2][0]
+    { a: 0, b: 1, verdict: 'A', pA: 0.9 }, // 0 beats 1 shown first: +0.25 to B[0][1]
+    { a: 1, b: 0, verdict: 'B', pA: 0.3 }, // 0 beats 1 shown second: +0.75 to B[0][1]
+    { a: 0, b: 2, verdict: 'A', pA: 0.6 }, // 0 beats 2 shown first: +0.25
+    { a: 2, b: 0, verdict: 'A', pA: 0.8 }, // 2 beats 0 shown first: +0.25 to B[2][0]
   ];
   const w = positionWeights(battles.map((b) => b.verdict));
   assert.deepEqual(w, { first: 0.25, second: 0.75 });
@@ -39,6 +40,27 @@ test('meta-elo: the battle matrix adds the weight of the slot each win came from
     [0, 0, 0],
     [0.25, 0, 0],
   ]);
+});
+
+test('meta-elo: mean-probability battles split each order as half a game by P(A)', () => {
+  const battles: Battle[] = [
+    { a: 0, b: 1, verdict: 'B', pA: 0.4 }, // 0 shown first: B[0][1] += 0.2, B[1][0] += 0.3
+    { a: 1, b: 0, verdict: 'B', pA: 0.2 }, // 0 shown second: B[0][1] += 0.4, B[1][0] += 0.1
+  ];
+  // a meta-judge that always says (B) still prefers 0: p̄ = ½(0.4 + 0.8) = 0.6
+  const B = probabilityMatrix(2, battles);
+  close(B[0][1], 0.6);
+  close(B[1][0], 0.4);
+  // the position-weighted rule: every battle went to slot B, so a B win weighs 0: an exact tie
+  const w = positionWeights(battles.map((b) => b.verdict));
+  assert.deepEqual(w, { first: 1, second: 0 });
+  assert.deepEqual(battleMatrix(2, battles, w), [
+    [0, 0],
+    [0, 0],
+  ]);
+  // no ridge: Elo gap 400·log10(0.6 / 0.4) = 70.437
+  const elo = eloScores(B, { lambda: 0 });
+  close(elo[0] - elo[1], 400 * Math.log10(1.5), 1e-4);
 });
 
 test('meta-elo: two judgements, no ridge: the Elo gap is 400·log10(B12/B21)', () => {

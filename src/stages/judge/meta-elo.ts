@@ -9,6 +9,12 @@
 //   B[m][n]  = Σ over battles of m vs n that m won, of ω of the slot m was shown in
 // so a meta-judge that always picks (A) gives every win weight 0 and no pair (an Elo tie).
 //
+// `battles: mean-probability` (ours, for small meta-judges with a strong slot preference, where
+// the verdicts above are nearly all one letter and every Elo ties): each order shown contributes
+// half a game split by the verdict probability, B[a][b] += P(A)/2 and B[b][a] += (1 − P(A))/2,
+// so a pair judged in both orders adds p̄ = ½[P(i wins shown first) + P(i wins shown second)] to
+// B[i][j] and 1 − p̄ to B[j][i]: a constant slot preference cancels in p̄.
+//
 // Elo by maximum likelihood (Bradley–Terry, the form the paper writes):
 //   ε = argmax_ε Σ_{m≠n} B[m][n] · log σ(ε_m − ε_n)  −  (λ/2) Σ_m ε_m²
 // The small ridge λ keeps ε finite when one judgement wins every battle (the unpenalised
@@ -30,6 +36,8 @@ export interface Battle {
   /** Index of the judgement shown as (B). */
   b: number;
   verdict: 'A' | 'B';
+  /** P(A) over the two verdict letters. */
+  pA: number;
 }
 
 export interface SlotWeights {
@@ -55,6 +63,16 @@ export function battleMatrix(k: number, battles: readonly Battle[], w: SlotWeigh
   for (const { a, b, verdict } of battles) {
     if (verdict === 'A') B[a][b] += w.first;
     else B[b][a] += w.second;
+  }
+  return B;
+}
+
+/** B[m][n] from the verdict probabilities: each order shown is half a game (see the header). */
+export function probabilityMatrix(k: number, battles: readonly Battle[]): number[][] {
+  const B = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (const { a, b, pA } of battles) {
+    B[a][b] += pA / 2;
+    B[b][a] += (1 - pA) / 2;
   }
   return B;
 }
