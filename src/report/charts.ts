@@ -438,6 +438,8 @@ export const JUDGE_WATCH_METRICS: readonly string[] = [
   'judge_accuracy',
   'candidate_judge_accuracy',
   'pair_accuracy',
+  'meta_judge_position_bias',
+  'meta_judge_agreement',
 ];
 
 /** The judge over rounds: agreement with the anchor and other judges, drift, accuracy. */

@@ -59,6 +59,9 @@ export const EVAL_METRICS = [
   'reward_gap',
   'candidate_judge_accuracy',
   'pair_accuracy',
+  'meta_judge_position_bias',
+  'meta_judge_agreement',
+  'meta_judge_win_rate',
 ] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
