@@ -120,3 +120,28 @@ export async function judgePairwise(
   const [raw] = await sample(engine, rendered, 1, s, seed);
   return { rendered, raw, ...pairwiseVerdict(rubric, raw) };
 }
+
+/**
+ * An (A)/(B) verdict from one prefill: the log-probs of "A" and "B" after the rubric's prefilled
+ * reply (e.g. "Verdict: ("), renormalised over the two letters. Never unparseable, and with no
+ * sampling it needs no seed; Meta-Rewarding's meta-judge uses it because a small policy that was
+ * never taught the meta-rubric rarely writes a parseable verdict line.
+ */
+export async function judgeVerdictByLogprobs(
+  engine: Engine,
+  rubric: Rubric,
+  vars: Record<string, unknown>,
+): Promise<{ rendered: string; pA: number; logprobs: { A: number; B: number } }> {
+  const rendered = rubric.render(vars);
+  if (rubric.format.kind !== 'verdict')
+    throw new Error(`rubric ${rubric.path} has no (A)/(B) verdict format`);
+  const spec = rubric.format.logprob();
+  const [a, b] = await engine.choiceLogprobs(
+    asUser(rendered),
+    spec.prefix,
+    spec.options.map((o) => o.text),
+  );
+  // p(A) / (p(A) + p(B)) = σ(log p(A) − log p(B))
+  const pA = 1 / (1 + Math.exp(b - a));
+  return { rendered, pA, logprobs: { A: a, B: b } };
+}

@@ -440,6 +440,8 @@ export const JUDGE_WATCH_METRICS: readonly string[] = [
   'pair_accuracy',
   'judge_human_agreement',
   'judge_human_kappa',
+  'meta_judge_position_bias',
+  'meta_judge_agreement',
 ];
 
 /** The judge over rounds: agreement with the anchor and other judges, drift, accuracy. */

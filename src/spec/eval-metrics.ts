@@ -85,6 +85,19 @@ export const EVAL_METRIC_INFO = {
     label: "Cohen's kappa, judge vs human, on the audited pairs (A / B / tie)",
     better: 'higher',
   },
+  // Meta-Rewarding: the round's meta-judge battles (stages/evaluate/meta-judge-stats.ts)
+  meta_judge_position_bias: {
+    label: 'meta-judge verdicts that follow the order of the judgements (same slot both orders)',
+    better: 'lower',
+  },
+  meta_judge_agreement: {
+    label: 'meta-judge battles whose two orders name the same judgement',
+    better: 'higher',
+  },
+  meta_judge_win_rate: {
+    label: "trained judge pairs: chosen judgement's mean win probability in its battles",
+    better: 'none',
+  },
 } satisfies Record<string, EvalMetricInfo>;
 
 /** A metric the evaluate stage stores under a fixed name (violation rates are named per rule). */

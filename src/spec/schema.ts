@@ -27,6 +27,8 @@ export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
 export const AUDIT_STRATA = ['margin', 'judges', 'principle'] as const;
 export const HUMAN_LABEL_USES = ['ignore', 'override'] as const;
+export const META_JUDGE_RESPONSES = ['max-variance', 'all'] as const;
+export const META_JUDGE_BATTLES = ['position-weighted', 'mean-probability'] as const;
 export const PAIR_STRATEGIES = [
   'max-min',
   'max-random',
@@ -62,6 +64,9 @@ export const EVAL_METRICS = [
   'audit_complete',
   'judge_human_agreement',
   'judge_human_kappa',
+  'meta_judge_position_bias',
+  'meta_judge_agreement',
+  'meta_judge_win_rate',
 ] as const satisfies readonly EvalMetric[];
 export const GATE_OPS = ['<', '<=', '>', '>='] as const;
 export const GATE_ACTIONS = ['stop', 'warn'] as const;
@@ -303,6 +308,50 @@ const critiqueStage = z
       'the revision becomes a candidate.',
   );
 
+/** Meta-Rewarding's meta-judge (Wu et al. 2024, arXiv 2407.19594), inside a judge stage. */
+export const metaJudgeSchema = z
+  .strictObject({
+    rubric: filePath().describe(
+      'Meta-rubric: a Handlebars template of mode meta-judge (answer_format: ab-choice) that shows ' +
+        'two judgements of one answer (judge_prompt, judgement_a, judgement_b), relative to this file.',
+    ),
+    responses: z
+      .enum(META_JUDGE_RESPONSES)
+      .default('max-variance')
+      .describe(
+        "Which answers' judgements the meta-judge compares: max-variance, per prompt the answer " +
+          'whose K judgement scores vary most (the paper); all, every answer whose scores differ.',
+      ),
+    battles: z
+      .enum(META_JUDGE_BATTLES)
+      .default('position-weighted')
+      .describe(
+        "How the two orders of a battle become Elo games: position-weighted, the paper's " +
+          '(each verdict weighted by how rarely its slot wins); mean-probability, P(A) averaged ' +
+          'over both orders (for a meta-judge that favours one slot so much that hard verdicts tie).',
+      ),
+    max_battles: posInt()
+      .optional()
+      .describe(
+        'Judgement pairs compared per answer, each in both orders (default: all K(K-1)/2).',
+      ),
+    length_control: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Judge length control: keep out of training a judge pair whose chosen judgement is ' +
+          'longer than its rejected one (stored with dropped: length).',
+      ),
+    max_pairs: posInt()
+      .optional()
+      .describe('Judge-role pairs trained on per round, the widest Elo gaps first (default: all).'),
+  })
+  .describe(
+    'Meta-Rewarding: the policy, as meta-judge, compares pairs of its own K judgements of an ' +
+      'answer in both orders; Elo over the battles picks a chosen and a rejected judgement, a ' +
+      '"judge-role" preference pair the train stage adds to the round\'s actor pairs.',
+  );
+
 const judgeStage = z
   .strictObject({
     kind: z.literal('judge'),
@@ -348,6 +397,7 @@ const judgeStage = z
         'Weight of each judge in the combined score (judge name -> weight > 0; default 1 each): ' +
           "the weighted mean of the judges' 0-1 scores.",
       ),
+    meta_judge: metaJudgeSchema.optional(),
   })
   .transform(({ judge, judges, ...rest }, ctx) => {
     if (judge !== undefined && judges !== undefined)
@@ -667,6 +717,7 @@ export type StageSpec = z.output<typeof stageSchema>;
 export type GenerateStageSpec = Extract<StageSpec, { kind: 'generate' }>;
 export type CritiqueStageSpec = Extract<StageSpec, { kind: 'critique' }>;
 export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
+export type MetaJudgeSpec = z.output<typeof metaJudgeSchema>;
 export type PairStageSpec = Extract<StageSpec, { kind: 'pair' }>;
 export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
 export type AuditStageSpec = Extract<StageSpec, { kind: 'audit' }>;

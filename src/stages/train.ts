@@ -8,6 +8,8 @@ import { inputHash } from '../store/hash.js';
 import { overrideByHumans } from './human-labels.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
+type TrainRow = TrainJob['rows'][number];
+
 function fileHash(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -26,7 +28,8 @@ async function runTrainStage(
   const human =
     spec.human_labels === 'override' ? overrideByHumans(store, round, judged) : undefined;
   const pairs = human?.pairs ?? judged;
-  if (pairs.length === 0) {
+  const judgePairs = judgeRolePairs(ctx, round);
+  if (pairs.length === 0 && judgePairs.rows.length === 0) {
     ctx.emit({
       type: 'warning',
       round,
@@ -34,7 +37,7 @@ async function runTrainStage(
     });
     return { counts: { pairs: 0, steps: 0, ...human?.counts } };
   }
-  const rows = pairs.map((p) => {
+  const actorRows = pairs.map((p) => {
     const prompt = store.getPrompt(p.promptId)!;
     return {
       prompt: prompt.messages,
@@ -49,7 +52,9 @@ async function runTrainStage(
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
   store.upsertRound(round, { referenceCheckpointId: reference.checkpointId });
   store.clearTrainSteps(round);
-  const labels = pairs.map((p) => `pair ${p.id}`);
+  // Meta-Rewarding's judge-role pairs train with the round's actor pairs (none without meta_judge)
+  const rows = [...actorRows, ...judgePairs.rows];
+  const labels = [...pairs.map((p) => `pair ${p.id}`), ...judgePairs.labels];
   const job = trainJob(ctx, spec, round, reference, { rows, labels, out });
   const outcome = await Engine.train(job, (e) => {
     if (e.type !== 'step') return;
@@ -94,10 +99,30 @@ async function runTrainStage(
   return {
     counts: {
       pairs: pairs.length,
+      // only when there are any, so the counts of runs without meta_judge stay as they were
+      ...(judgePairs.rows.length ? { judge_pairs: judgePairs.rows.length } : {}),
       steps: outcome.steps.length,
       final_accuracy_pct: Math.round(100 * (last?.['rewards/accuracies'] ?? 0)),
       ...human?.counts,
     },
+  };
+}
+
+/**
+ * The round's Meta-Rewarding judge-role pairs as training rows (Wu et al. 2024): the rendered
+ * judge prompt as the user turn, the chosen and rejected judgements as the assistant replies.
+ * Pairs kept out (judge length control, max_pairs) stay stored but are not trained on.
+ */
+function judgeRolePairs(ctx: RunContext, round: number): { rows: TrainRow[]; labels: string[] } {
+  const kept = ctx.store.judgePairsForRound(round).filter((p) => p.dropped === null);
+  const text = (id: string) => ctx.store.getJudgement(id)!.rawOutput ?? '';
+  return {
+    rows: kept.map((p) => ({
+      prompt: [{ role: 'user', content: p.promptText }],
+      chosen: [{ role: 'assistant', content: text(p.chosenJudgementId) }],
+      rejected: [{ role: 'assistant', content: text(p.rejectedJudgementId) }],
+    })),
+    labels: kept.map((p) => `judge-pair ${p.id}`),
   };
 }
 

@@ -16,6 +16,7 @@ import { fail } from '../core/errors.js';
 import { V2_GATE_STOPS } from './migration-gate-stops.js';
 import { V3_INPUTS } from './migration-inputs.js';
 import { V4_AUDIT } from './migration-audit.js';
+import { V_META_JUDGE } from './migration-meta-judge.js';
 
 /** 'RLAF' as a big-endian int32: `PRAGMA application_id` marks a file as a run database. */
 export const APPLICATION_ID = 0x524c4146;
@@ -236,6 +237,7 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   V2_GATE_STOPS,
   V3_INPUTS,
   V4_AUDIT,
+  V_META_JUDGE,
 ]);
 
 /** The schema version this build writes and reads. */

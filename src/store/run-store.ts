@@ -18,6 +18,7 @@ import { contentHash } from './hash.js';
 import { withAudit } from './ledger/audit.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
+import { withMetaJudge } from './ledger/meta-judge.js';
 import { withPairs } from './ledger/pairs.js';
 import { withInputs } from './ledger/inputs.js';
 import { withPrompts } from './ledger/prompts.js';
@@ -126,8 +127,10 @@ const Ledger = withAudit(
       withGateStops(
         withEventLog(
           withTraining(
-            withPairs(
-              withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+            withMetaJudge(
+              withPairs(
+                withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+              ),
             ),
           ),
         ),

@@ -26,7 +26,9 @@ export type LedgerTable =
   | 'pairs'
   | 'pair_discards'
   | 'checkpoints'
-  | 'audit_items';
+  | 'audit_items'
+  | 'meta_judgements'
+  | 'judge_pairs';
 
 /** What every stage output carries besides its own fields. */
 export interface StageOutput {

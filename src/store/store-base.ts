@@ -50,6 +50,8 @@ export const LEDGER_TABLES: readonly LedgerTable[] = [
   'pair_discards',
   'checkpoints',
   'audit_items',
+  'meta_judgements',
+  'judge_pairs',
 ];
 
 /** Short prefixes make ids in reports and traces self-describing. */
@@ -61,6 +63,8 @@ const ID_PREFIX: Record<LedgerTable, string> = {
   pair_discards: 'd',
   checkpoints: 'ck',
   audit_items: 'au',
+  meta_judgements: 'mj',
+  judge_pairs: 'jp',
 };
 
 export class StoreBase {

@@ -30,6 +30,9 @@ const ALL_VARS: Record<string, unknown> = {
   critique: 'CRITIQUE-TEXT',
   constitution: constitution.principles,
   examples: ['EXAMPLE-ONE', 'EXAMPLE-TWO'],
+  judge_prompt: 'JUDGE-PROMPT-TEXT',
+  judgement_a: 'JUDGEMENT-A-TEXT',
+  judgement_b: 'JUDGEMENT-B-TEXT',
 };
 
 const FM = '---\nanswer_format: score-line\nscale: [0, 5]\nmode: pointwise\n---\n';
@@ -66,7 +69,16 @@ describe('shipped rubrics', () => {
       const out = r.render(vars);
       assert.ok(!out.includes('{{'), `${file} left a mustache in its output`);
       assert.ok(!out.startsWith('---'), 'front matter is not part of the prompt');
-      for (const v of ['prompt', 'response', 'response_a', 'response_b', 'critique'] as const) {
+      for (const v of [
+        'prompt',
+        'response',
+        'response_a',
+        'response_b',
+        'critique',
+        'judge_prompt',
+        'judgement_a',
+        'judgement_b',
+      ] as const) {
         if (r.variables.includes(v))
           assert.ok(out.includes(String(ALL_VARS[v])), `${v} not rendered`);
       }

@@ -10,6 +10,7 @@ export const RUBRIC_MODES = [
   'critique',
   'revision',
   'self-instruct',
+  'meta-judge',
 ] as const;
 export type RubricMode = (typeof RUBRIC_MODES)[number];
 
@@ -20,6 +21,7 @@ export const FORMATS_FOR_MODE: Record<RubricMode, readonly AnswerFormatName[]> =
   critique: ['free-text'],
   revision: ['free-text'],
   'self-instruct': ['instruction-line'],
+  'meta-judge': ['ab-choice'],
 };
 
 /**
@@ -33,6 +35,8 @@ export const STAGE_VARIABLES: Record<RubricMode, readonly string[]> = {
   critique: ['prompt', 'response', 'principle'],
   revision: ['prompt', 'response', 'principle', 'critique'],
   'self-instruct': ['examples'],
+  // Meta-Rewarding: two judgements of one answer; `judge_prompt` is the judge's rendered rubric
+  'meta-judge': ['prompt', 'response', 'judgement_a', 'judgement_b', 'judge_prompt'],
 };
 
 /** A shipped rubric of each mode, named in hints when a rubric of the wrong mode is used. */
@@ -42,6 +46,7 @@ export const SHIPPED_EXAMPLE: Record<RubricMode, string> = {
   critique: 'rubrics/critique.hbs',
   revision: 'rubrics/revision.hbs',
   'self-instruct': 'rubrics/self-instruct.hbs',
+  'meta-judge': 'rubrics/meta-judge.hbs',
 };
 
 export function isRubricMode(mode: unknown): mode is RubricMode {

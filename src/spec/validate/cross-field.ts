@@ -126,6 +126,7 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
   for (const st of parts.stages) {
     const s = st.spec;
     if (s?.kind === 'judge' && s.weights) checkJudgeWeights(out, st.index, s);
+    if (s?.kind === 'judge' && s.meta_judge) checkMetaJudge(out, st.index, s);
     if (s?.kind === 'train') {
       checkTrainSettings(out, st, s);
       if (s.soft_labels) checkSoftLabels(out, parts, st, s);
@@ -150,6 +151,33 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
         );
     }
   }
+}
+
+/**
+ * Meta-Rewarding compares K >= 2 sampled judgements of one answer written by the policy itself:
+ * the meta-judge is the policy, and its judge-role pairs train the policy's judging.
+ */
+function checkMetaJudge(out: Problems, index: number, s: JudgeStageSpec): void {
+  const at = (...p: Path): Path => ['stages', index, ...p];
+  if (s.mode !== 'generate')
+    out.add(
+      at('mode'),
+      `meta_judge compares sampled judgements, but this stage judges in mode ${s.mode} ` +
+        '(expected mode: generate with samples >= 2, or no meta_judge)',
+    );
+  else if (s.samples < 2)
+    out.add(
+      at('samples'),
+      `meta_judge compares two judgements of one answer, but this stage samples ${s.samples} ` +
+        '(expected samples >= 2)',
+    );
+  if (!s.judges.includes(SELF_JUDGE))
+    out.add(
+      at('meta_judge'),
+      `meta_judge judges the policy's own judgements, but '${SELF_JUDGE}' is not a judge of this ` +
+        `stage (expected judges to include '${SELF_JUDGE}')`,
+      'key',
+    );
 }
 
 /** Weights name the stage's own judges and weigh a mean (a median has no weights). */

@@ -5,7 +5,8 @@ import { isRecord, rawStages, stageKindOf, valueAt } from './raw-value.js';
 import type { Path } from './problems.js';
 
 /** What a rubric is used for, in the words of a rubric's `mode:` front matter. */
-export type RubricUse = 'pointwise' | 'pairwise' | 'critique' | 'revision' | 'self-instruct';
+export type RubricUse =
+  'pointwise' | 'pairwise' | 'critique' | 'revision' | 'self-instruct' | 'meta-judge';
 
 /** Where a template is used: the stage field that names it and the rubric mode it needs there. */
 export interface TemplateUse {
@@ -75,6 +76,7 @@ export function fileRefs(raw: unknown): FileRef[] {
           tpl('rubric', judgeMode === 'pairwise' ? 'pairwise' : 'pointwise'),
         );
         add(at('constitution'), 'file');
+        add(['stages', i, 'meta_judge', 'rubric'], 'file', tpl('meta_judge.rubric', 'meta-judge'));
         break;
       case 'evaluate':
         add(at('probes'), 'file');

@@ -17,7 +17,7 @@ interface MetricSource {
    *  stage reads (stages/evaluate/self-judge-agreement.ts). */
   selfJudge?: true;
   /** Computed only when the judge stage the evaluate stage reads is pairwise / has 2+ judges. */
-  judgeStage?: 'pairwise' | 'several-judges';
+  judgeStage?: 'pairwise' | 'several-judges' | 'meta-judge';
   /** Computed only when the round has an audit stage (its sample and human labels). */
   audit?: true;
   /** Why the metric is never computed by this build (it is only a name so far). */
@@ -46,6 +46,9 @@ export const GATE_METRIC_SOURCES: Readonly<Record<GateMetric, MetricSource>> = {
   audit_complete: { audit: true },
   judge_human_agreement: { audit: true },
   judge_human_kappa: { audit: true },
+  meta_judge_position_bias: { judgeStage: 'meta-judge' },
+  meta_judge_agreement: { judgeStage: 'meta-judge' },
+  meta_judge_win_rate: { judgeStage: 'meta-judge' },
 };
 
 /** The metrics a gate can test in this build. */
@@ -92,6 +95,8 @@ function notComputed(
     return `${judgeStage ? 'its judge stage is not pairwise' : 'no judge stage comes before this evaluate stage'} (expected a judge stage with mode: pairwise before it)`;
   if (source.judgeStage === 'several-judges' && (judgeStage?.judges.length ?? 0) < 2)
     return `${judgeStage ? 'its judge stage has one judge' : 'no judge stage comes before this evaluate stage'} (expected a judge stage with two or more judges before it)`;
+  if (source.judgeStage === 'meta-judge' && !judgeStage?.meta_judge)
+    return `${judgeStage ? 'its judge stage has no meta_judge' : 'no judge stage comes before this evaluate stage'} (expected a judge stage with meta_judge before it)`;
   if (source.selfJudge) {
     const why = !judgeStage
       ? 'no judge stage comes before this evaluate stage'

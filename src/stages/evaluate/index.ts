@@ -10,6 +10,7 @@ import { recordHumanAgreement } from './human-agreement.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
+import { recordMetaJudgeStats } from './meta-judge-stats.js';
 import { recordRoundJudgeStats } from './round-judge-stats.js';
 import { recordSelfJudgeAgreement } from './self-judge-agreement.js';
 import { recordTextMetrics } from './text-metrics.js';
@@ -57,6 +58,7 @@ async function runEvaluate(
   });
   if (!watched) return stopped;
   recordRoundJudgeStats(ctx, log, round, judgeStage);
+  recordMetaJudgeStats(ctx, log, round, judgeStage);
   if (spec.ground_truth === 'sandbox')
     await recordGroundTruth(ctx, log, { spec, judgeStage, round, answers, anchor, engine });
   if (ctx.stopped) return stopped;

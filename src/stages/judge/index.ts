@@ -6,6 +6,7 @@ import type { RunContext } from '../context.js';
 import { loadJudgeTexts, resolveJudge } from '../judge-setup.js';
 import type { Stage, StageInput, StageResult } from '../stage.js';
 import { judgePrompt } from './prompt.js';
+import { runMetaJudge } from './meta-judge.js';
 import { judgementBase } from './record.js';
 
 /**
@@ -72,6 +73,16 @@ async function runJudgeStage(
     if (failure && !ctx.stopped) throw failure.error;
     if (ctx.stopped) break;
   }
+  // Meta-Rewarding needs every self-judgement of the round first: it compares them
+  if (spec.meta_judge && !ctx.stopped)
+    await runMetaJudge({
+      ctx,
+      spec: { ...spec, meta_judge: spec.meta_judge },
+      round,
+      stageIndex,
+      prompts,
+      counts,
+    });
   return { counts };
 }
 
