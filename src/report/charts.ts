@@ -7,6 +7,17 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { VIOLATION_PREFIX } from '../spec/eval-metrics.js';
 import type { RunStore } from '../store/run-store.js';
 import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
+import {
+  HEIGHT,
+  WIDTH,
+  asSpec,
+  chartOf,
+  num,
+  ordinalAxis,
+  roundAxis,
+  type Chart,
+  type ChartRow,
+} from './chart-kit.js';
 
 /** What the charts of one run are drawn from. */
 export interface RunChartData {
@@ -27,46 +38,7 @@ export function loadChartData(store: RunStore): RunChartData {
   return { runId: store.runId, evalMetrics, trainSteps };
 }
 
-export type ChartRow = Record<string, string | number>;
-
-export interface Chart {
-  /** Stable id, also the prefix of the SVG's element ids. */
-  id: string;
-  title: string;
-  /** What the chart shows and where the numbers come from. */
-  description: string;
-  /** The plotted rows (empty when the data is absent). */
-  values: ChartRow[];
-  /** Null when the data is absent; `note` then says what is missing. */
-  spec: TopLevelSpec | null;
-  note: string | null;
-}
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-const asSpec = (o: Record<string, unknown>): TopLevelSpec => o as unknown as TopLevelSpec;
-
-const WIDTH = 520;
-const HEIGHT = 220;
-/** Rounds are whole numbers: ticks only where rounds are (Vega would add 0.5 steps). */
-const roundAxis = (values: readonly ChartRow[]) => ({
-  title: 'round',
-  values: [...new Set(values.map((v) => Number(v.round)))].sort((a, b) => a - b),
-  format: 'd',
-});
-const ordinalAxis = (title: string) => ({ title, labelAngle: 0 });
-
-/** The chart of `values`; with none, a chart without a spec whose note says what is `missing`. */
-function chartOf(
-  c: { id: string; title: string; description: string },
-  values: ChartRow[],
-  missing: string,
-  spec: () => TopLevelSpec,
-): Chart {
-  return values.length === 0
-    ? { ...c, values: [], spec: null, note: missing }
-    : { ...c, values, note: null, spec: spec() };
-}
+export type { Chart, ChartRow } from './chart-kit.js';
 
 // ---- per-round distributions -------------------------------------------------------------------
 
