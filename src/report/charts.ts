@@ -18,6 +18,7 @@ import {
   type Chart,
   type ChartRow,
 } from './chart-kit.js';
+import { judgeCharts } from './judge-charts.js';
 
 /** What the charts of one run are drawn from. */
 export interface RunChartData {
@@ -228,6 +229,7 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     judgeRatesChart(runs),
     judgeWatchChart(runs),
     truthChart(runs),
+    ...judgeCharts(runs),
   ];
 }
 

@@ -85,6 +85,8 @@ describe('chart data', () => {
         'judge-rates',
         'judge-watch',
         'truth',
+        'calibration',
+        'judge-score-histograms',
       ],
     );
     assert.ok(full.every((c) => c.spec !== null && c.note === null));
@@ -207,11 +209,11 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(10 charts\)/);
+    assert.match(out, /wrote .*a\.html \(12 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
-    assert.equal(count(html, '<svg'), 10);
-    assert.equal(count(html, '</svg>'), 10);
+    assert.equal(count(html, '<svg'), 12);
+    assert.equal(count(html, '</svg>'), 12);
     assert.equal(/<script/i.test(html), false);
     assert.equal(/<link|\bsrc=|url\(\s*['"]?https?:|@import/i.test(html), false);
     // the prompt's markup is shown as text, never as markup
@@ -251,10 +253,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(10 charts\)/);
+    assert.match(out, /\(12 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
-    assert.equal(count(html, '<svg'), 10);
+    assert.equal(count(html, '<svg'), 12);
     assert.equal(/<script/i.test(html), false);
     assert.match(html, /<h2 id="constitution">Constitution diff<\/h2>/);
     assert.match(html, /run-a → run-b: 2 lines added, 1 removed, 2 unchanged/);
