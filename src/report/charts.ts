@@ -7,6 +7,18 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { VIOLATION_PREFIX } from '../spec/eval-metrics.js';
 import type { RunStore } from '../store/run-store.js';
 import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
+import {
+  HEIGHT,
+  WIDTH,
+  asSpec,
+  chartOf,
+  num,
+  ordinalAxis,
+  roundAxis,
+  type Chart,
+  type ChartRow,
+} from './chart-kit.js';
+import { judgeCharts } from './judge-charts.js';
 
 /** What the charts of one run are drawn from. */
 export interface RunChartData {
@@ -27,46 +39,7 @@ export function loadChartData(store: RunStore): RunChartData {
   return { runId: store.runId, evalMetrics, trainSteps };
 }
 
-export type ChartRow = Record<string, string | number>;
-
-export interface Chart {
-  /** Stable id, also the prefix of the SVG's element ids. */
-  id: string;
-  title: string;
-  /** What the chart shows and where the numbers come from. */
-  description: string;
-  /** The plotted rows (empty when the data is absent). */
-  values: ChartRow[];
-  /** Null when the data is absent; `note` then says what is missing. */
-  spec: TopLevelSpec | null;
-  note: string | null;
-}
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-const asSpec = (o: Record<string, unknown>): TopLevelSpec => o as unknown as TopLevelSpec;
-
-const WIDTH = 520;
-const HEIGHT = 220;
-/** Rounds are whole numbers: ticks only where rounds are (Vega would add 0.5 steps). */
-const roundAxis = (values: readonly ChartRow[]) => ({
-  title: 'round',
-  values: [...new Set(values.map((v) => Number(v.round)))].sort((a, b) => a - b),
-  format: 'd',
-});
-const ordinalAxis = (title: string) => ({ title, labelAngle: 0 });
-
-/** The chart of `values`; with none, a chart without a spec whose note says what is `missing`. */
-function chartOf(
-  c: { id: string; title: string; description: string },
-  values: ChartRow[],
-  missing: string,
-  spec: () => TopLevelSpec,
-): Chart {
-  return values.length === 0
-    ? { ...c, values: [], spec: null, note: missing }
-    : { ...c, values, note: null, spec: spec() };
-}
+export type { Chart, ChartRow } from './chart-kit.js';
 
 // ---- per-round distributions -------------------------------------------------------------------
 
@@ -256,6 +229,9 @@ export function buildCharts(runs: readonly RunChartData[]): Chart[] {
     judgeRatesChart(runs),
     judgeWatchChart(runs),
     truthChart(runs),
+    ...judgeCharts(runs),
+    auditChart(runs),
+    metaJudgeChart(runs),
   ];
 }
 
@@ -440,9 +416,91 @@ export const JUDGE_WATCH_METRICS: readonly string[] = [
   'pair_accuracy',
   'judge_human_agreement',
   'judge_human_kappa',
+];
+
+/** Meta-Rewarding's meta-judge (stages/evaluate/meta-judge-stats.ts), on a chart of its own. */
+export const META_JUDGE_METRICS: readonly string[] = [
+  'meta_judge_win_rate',
   'meta_judge_position_bias',
   'meta_judge_agreement',
 ];
+
+/** The meta-judge per round: how clearly the chosen judgements won, and how much order mattered. */
+function metaJudgeChart(runs: readonly RunChartData[]): Chart {
+  const id = 'meta-judge';
+  const title = 'Meta-judge: win rates and position bias per round';
+  const description = `eval metrics ${META_JUDGE_METRICS.map((m) => `'${m}'`).join(', ')}`;
+  const values = metricRows(runs, (m) => (META_JUDGE_METRICS.includes(m) ? m : null));
+  return chartOf({ id, title, description }, values, 'no meta-judge metric (no meta_judge)', () =>
+    lineOverRounds(values, 'share (0-1)', runs.length > 1, true, [0, 1]),
+  );
+}
+
+/**
+ * The human audit per round, from audit_complete's detail (src/audit/agreement.ts): how many of
+ * the drawn pairs the human sided with the judge on, reversed, called a tie, skipped, or has not
+ * labelled yet.
+ */
+export function auditRows(runs: readonly RunChartData[]): ChartRow[] {
+  const rows: ChartRow[] = [];
+  for (const run of runs)
+    for (const m of run.evalMetrics) {
+      if (m.metric !== 'audit_complete' || !m.detail) continue;
+      const [drawn, labelled, compared, ties, reversed] = [
+        'drawn',
+        'labelled',
+        'compared',
+        'ties',
+        'reversed',
+      ].map((k) => num(m.detail?.[k]) ?? 0);
+      const parts: [string, number][] = [
+        ['agrees with the judge', compared - ties - reversed],
+        ['prefers the rejected answer', reversed],
+        ['tie', ties],
+        ['skipped', labelled - compared],
+        ['not labelled yet', drawn - labelled],
+      ];
+      for (const [verdict, count] of parts)
+        rows.push({ run: run.runId, round: m.round, verdict, count });
+    }
+  return rows;
+}
+
+function auditChart(runs: readonly RunChartData[]): Chart {
+  const id = 'audit';
+  const title = "Human audit: the human's verdict on the judge's pairs per round";
+  const description =
+    "eval metric 'audit_complete' (its detail: drawn, labelled, compared, ties, reversed); " +
+    'agreement and kappa are on the judge-watch chart';
+  const values = auditRows(runs);
+  const multiRun = runs.length > 1;
+  return chartOf({ id, title, description }, values, 'no audit sample (no audit stage)', () =>
+    asSpec({
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        x: { field: 'round', type: 'ordinal', axis: ordinalAxis('round') },
+        ...(multiRun ? { xOffset: { field: 'run', type: 'nominal' } } : {}),
+        y: { field: 'count', type: 'quantitative', title: 'audited pairs', stack: 'zero' },
+        color: {
+          field: 'verdict',
+          type: 'nominal',
+          sort: [
+            'agrees with the judge',
+            'prefers the rejected answer',
+            'tie',
+            'skipped',
+            'not labelled yet',
+          ],
+          title: 'human',
+        },
+      },
+    }),
+  );
+}
 
 /** The judge over rounds: agreement with the anchor and other judges, drift, accuracy. */
 function judgeWatchChart(runs: readonly RunChartData[]): Chart {

@@ -16,6 +16,7 @@ import {
   formatTimestamp,
   truncate,
 } from './format.js';
+import { JUDGE_SECTION } from './judge-charts.js';
 import { runOverview, type RunOverview, type SamplePair } from './show.js';
 
 /** Everything the report shows about one run, read in one go so the store can be closed. */
@@ -286,7 +287,10 @@ export async function renderReportHtml(
     '<p>Each evaluate metric per round, with its change vs round 0 (the initial policy) and vs the previous evaluated round. Red cells moved in the wrong direction for that metric.</p>',
     perRun('Run', (r) => driftHtml(r.drift)),
     '<h2 id="charts">Charts</h2>',
-    ...charts.map(chartFigure),
+    ...charts.filter((c) => !JUDGE_SECTION.includes(c.id)).map(chartFigure),
+    '<h2 id="judge">Judge</h2>',
+    "<p>How far the judge can be trusted, round by round: agreement with the frozen anchor and between judges, drift and position bias, calibration against an independent reference, and the spread of each judge's scores.</p>",
+    ...charts.filter((c) => JUDGE_SECTION.includes(c.id)).map(chartFigure),
   ];
   if (runs.length === 2) {
     parts.push('<h2 id="constitution">Constitution diff</h2>', constitutionHtml(runs[0], runs[1]));

@@ -6,6 +6,7 @@ export * from './drift.js';
 export * from './export.js';
 export * from './format.js';
 export * from './html.js';
+export * from './judge-charts.js';
 export * from './open-run.js';
 export * from './runs.js';
 export * from './show.js';

@@ -109,8 +109,21 @@ const KNOWN: Record<string, EvalMetricInfo | undefined> = EVAL_METRIC_INFO;
 /** Per-principle (or per-rule) violation rates are stored as `violation/<id>`, lower is better. */
 export const VIOLATION_PREFIX = 'violation/';
 
+/**
+ * Each judge of the round's judge stage: its mean score of the round's candidates on 0–1, stored
+ * as `judge_score/<judge>` with detail { judge, scale: [lo, hi], candidates, scores: number[] }
+ * (stages/evaluate/loop-judge-scores.ts). No better direction: a rise is good news only if the
+ * answers really improved.
+ */
+export const JUDGE_SCORE_PREFIX = 'judge_score/';
+
 export function metricInfo(metric: string): EvalMetricInfo {
   if (metric.startsWith(VIOLATION_PREFIX))
     return { label: `violation rate: ${metric.slice(VIOLATION_PREFIX.length)}`, better: 'lower' };
+  if (metric.startsWith(JUDGE_SCORE_PREFIX))
+    return {
+      label: `mean 0-1 score of the round's candidates by judge '${metric.slice(JUDGE_SCORE_PREFIX.length)}'`,
+      better: 'none',
+    };
   return KNOWN[metric] ?? { label: metric, better: 'none' };
 }

@@ -83,7 +83,7 @@ export function candidateScores(
   return cands.map((c) => {
     const raw = perJudge.get(c.id)!;
     const judged = Object.keys(raw);
-    const vals = judged.map((j) => (mix ? normalized(raw[j], mix.scales[j], j) : raw[j]));
+    const vals = judged.map((j) => (mix ? onUnitScale(raw[j], mix.scales[j], j) : raw[j]));
     const weights = judged.map((j) => mix?.weights?.[j] ?? 1);
     let score: number | null = null;
     if (vals.length) {
@@ -99,7 +99,12 @@ export function candidateScores(
   });
 }
 
-function normalized(v: number, scale: readonly [number, number] | undefined, judge: string) {
+/** A judge's score put on [0, 1] by its range [lo, hi] (a JudgeMix scale): (v − lo) / (hi − lo). */
+export function onUnitScale(
+  v: number,
+  scale: readonly [number, number] | undefined,
+  judge: string,
+): number {
   if (!scale) throw new Error(`no score scale for judge '${judge}'`);
   return (v - scale[0]) / (scale[1] - scale[0]);
 }

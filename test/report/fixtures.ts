@@ -31,10 +31,71 @@ export const METRICS: Record<string, number[]> = {
   tie_rate: [0.125, 0.25, 0.0625],
   parse_failure_rate: [0, 0.0625, 0],
   judge_agreement: [0.8, NaN, 0.7],
+  candidate_judge_accuracy: [0.5, 0.6, 0.7],
   true_score: [0.5, 0.55, 0.6],
   'violation/harm': [0.3, 0.2, 0.25],
   'violation/honesty': [0.1, 0.1, 0.05],
+  'judge_score/self': [0.5, 0.6, 0.8],
+  'judge_score/rules': [0.25, 0.5, 0.5],
+  audit_complete: [NaN, 1, 0.75],
+  meta_judge_win_rate: [NaN, 0.6, 0.55],
 };
+
+/** The audit's counts per round (audit_complete's detail); round 0 has no audit sample. */
+export const AUDIT: (Record<string, number> | null)[] = [
+  null,
+  { drawn: 4, labelled: 4, compared: 3, ties: 1, reversed: 1 },
+  { drawn: 4, labelled: 3, compared: 3, ties: 0, reversed: 0 },
+];
+
+/** Each loop judge's 0-1 scores of the round's candidates (detail.scores of judge_score/<judge>). */
+export const JUDGE_SCORES: Record<string, number[][]> = {
+  self: [
+    [0.2, 0.4, 0.4, 1],
+    [0.4, 0.6, 0.6, 0.8],
+    [0.6, 0.8, 0.8, 1],
+  ],
+  rules: [
+    [0, 0.5],
+    [0.5, 0.5],
+    [0.25, 0.75],
+  ],
+};
+
+/** [self, anchor] on 0-1 per probe answer (judge_agreement's detail.calibration.pairs). */
+export const CALIBRATION: [number, number][][] = [
+  [
+    [0.1, 0.25],
+    [0.15, 0.75],
+    [0.5, 0.5],
+    [1, 1],
+  ],
+  [
+    [0.3, 0.25],
+    [0.9, 0.75],
+  ],
+  [
+    [0.5, 0.5],
+    [0.7, 0.75],
+  ],
+];
+
+/** The detail stored with `metric` at round r, as the evaluate stage stores it. */
+function metricDetail(metric: string, r: number): Record<string, unknown> | null {
+  if (metric === 'mean_score') return { histogram: HISTOGRAMS[r], scale: [1, 5], judge: 'anchor' };
+  if (metric === 'mean_length') return { lengths: LENGTHS[r] };
+  if (metric === 'judge_agreement')
+    return { calibration: { judge: 'self', reference: 'anchor', pairs: CALIBRATION[r] } };
+  // candidate_judge_accuracy's pairs exist too: the anchor's are preferred
+  if (metric === 'candidate_judge_accuracy')
+    return { calibration: { judge: 'self', reference: 'grader', pairs: [[0.5, 0.1]] } };
+  if (metric === 'audit_complete') return AUDIT[r];
+  if (metric.startsWith('judge_score/')) {
+    const judge = metric.slice('judge_score/'.length);
+    return { judge, scores: JUDGE_SCORES[judge][r] };
+  }
+  return null;
+}
 
 export const HISTOGRAMS: Record<string, number>[] = [
   { '1': 1, '2': 2, '3': 3, '4': 2 },
@@ -172,12 +233,7 @@ export function makeRunA(root: string, id = 'run-a'): void {
         stageIndex: 4,
         metric,
         value: values[r],
-        detail:
-          metric === 'mean_score'
-            ? { histogram: HISTOGRAMS[r], scale: [1, 5], judge: 'anchor' }
-            : metric === 'mean_length'
-              ? { lengths: LENGTHS[r] }
-              : null,
+        detail: metricDetail(metric, r),
       });
     store.finishStage(r, 4, { counts: { metrics: Object.keys(METRICS).length } });
     store.upsertRound(r, { status: 'done' });

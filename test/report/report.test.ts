@@ -85,9 +85,33 @@ describe('chart data', () => {
         'judge-rates',
         'judge-watch',
         'truth',
+        'calibration',
+        'judge-score-histograms',
+        'audit',
+        'meta-judge',
       ],
     );
     assert.ok(full.every((c) => c.spec !== null && c.note === null));
+    // the audit: what the human said of the drawn pairs, per round
+    assert.deepEqual(
+      full
+        .find((c) => c.id === 'audit')!
+        .values.filter((v) => v.round === 1)
+        .map((v) => [v.verdict, v.count]),
+      [
+        ['agrees with the judge', 1],
+        ['prefers the rejected answer', 1],
+        ['tie', 1],
+        ['skipped', 1],
+        ['not labelled yet', 0],
+      ],
+    );
+    assert.equal(
+      full
+        .find((c) => c.id === 'audit')!
+        .values.filter((v) => v.round === 2 && v.verdict === 'not labelled yet')[0].count,
+      1,
+    );
     // judged scores on 0-1 by the stored [1, 5] scale, beside the true ones
     const truth = full.find((c) => c.id === 'truth')!;
     assert.deepEqual(
@@ -207,11 +231,11 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(10 charts\)/);
+    assert.match(out, /wrote .*a\.html \(14 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
-    assert.equal(count(html, '<svg'), 10);
-    assert.equal(count(html, '</svg>'), 10);
+    assert.equal(count(html, '<svg'), 14);
+    assert.equal(count(html, '</svg>'), 14);
     assert.equal(/<script/i.test(html), false);
     assert.equal(/<link|\bsrc=|url\(\s*['"]?https?:|@import/i.test(html), false);
     // the prompt's markup is shown as text, never as markup
@@ -251,10 +275,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(10 charts\)/);
+    assert.match(out, /\(14 charts\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
-    assert.equal(count(html, '<svg'), 10);
+    assert.equal(count(html, '<svg'), 14);
     assert.equal(/<script/i.test(html), false);
     assert.match(html, /<h2 id="constitution">Constitution diff<\/h2>/);
     assert.match(html, /run-a → run-b: 2 lines added, 1 removed, 2 unchanged/);

@@ -2,6 +2,7 @@
 // by hand beside it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { calibrationPairs } from '../../src/stages/evaluate/metrics/calibration.js';
 import { judgeAccuracy } from '../../src/stages/evaluate/metrics/judge-accuracy.js';
 import { pairAccuracy } from '../../src/stages/evaluate/metrics/pair-accuracy.js';
 import { rewardGap } from '../../src/stages/evaluate/metrics/reward-gap.js';
@@ -62,6 +63,16 @@ describe('pair_accuracy', () => {
     ]);
     assert.deepEqual(r, { accuracy: 2.5 / 4, pairs: 4, right: 2, ties: 1, wrong: 1 });
     assert.ok(Number.isNaN(pairAccuracy([]).accuracy));
+  });
+});
+
+describe('calibration pairs', () => {
+  test('judged beside reference per answer; a parse failure on either side drops the answer', () => {
+    assert.deepEqual(calibrationPairs([0.25, null, 1, 0.5], [0.4, 0.6, null, 0]), [
+      [0.25, 0.4],
+      [0.5, 0],
+    ]);
+    assert.deepEqual(calibrationPairs([], []), []);
   });
 });
 

@@ -88,6 +88,13 @@ test('a pairwise judge that always answers (A) has position bias 1; two judges g
       assert.ok(agree, 'inter_judge_agreement recorded at round 1');
       assert.equal(agree.value, 0.5);
       assert.deepEqual(Object.keys(JSON.parse(agree.detail).pairs), ['server~len']);
+      // judge_score/<judge>: the server's orders cancel out, so every candidate's win share is ½
+      const server = m('judge_score/server')!;
+      assert.equal(server.value, 0.5);
+      assert.deepEqual(JSON.parse(server.detail).scores, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+      const len = JSON.parse(m('judge_score/len')!.detail) as { scale: number[]; scores: number[] };
+      assert.deepEqual(len.scale, [0, 1]);
+      assert.equal(len.scores.length, 6);
     } finally {
       db.close();
     }

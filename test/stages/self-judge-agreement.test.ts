@@ -70,6 +70,21 @@ test('the self-judge is measured against the anchor and against its round-0 self
       assert.equal(metric(round, 'judge_agreement')!.value, agree.agreement);
       const tau = kendallTauB(of('anchor'), of('self'));
       assert.equal(metric(round, 'judge_tau')?.value ?? NaN, Number.isNaN(tau) ? NaN : tau);
+      // the calibration pairs: both judges' scores of every answer both parsed, on 0-1 by the
+      // 0-5 rubric scale (sandbox-5pt.hbs), self first (compared as sets: the stored order is
+      // the probe file's)
+      const unit = (s: number | null) => (s === null ? null : s / 5);
+      const expected = cands.flatMap((_c, i) => {
+        const [s, a] = [unit(of('self')[i]), unit(of('anchor')[i])];
+        return s === null || a === null ? [] : [[s, a]];
+      });
+      const calibration = JSON.parse(metric(round, 'judge_agreement')!.detail) as {
+        calibration: { judge: string; reference: string; pairs: number[][] };
+      };
+      const sorted = (ps: number[][]) => ps.map((p) => p.join(',')).sort();
+      const { pairs, ...who } = calibration.calibration;
+      assert.deepEqual(who, { judge: 'self', reference: 'anchor' });
+      assert.deepEqual(sorted(pairs), sorted(expected));
     }
     // round 0 is the baseline: the self-judge has not moved against itself
     assert.equal(metric(0, 'judge_score_drift')!.value, 0);
@@ -82,6 +97,26 @@ test('the self-judge is measured against the anchor and against its round-0 self
       )
       .get() as { n: number };
     assert.equal(rejudged.n, 10);
+    // judge_score/self: the judge stage's scores of the round's candidates on 0-1 (none at round 0)
+    assert.equal(metric(0, 'judge_score/self'), undefined);
+    for (const round of [1, 2]) {
+      const stage = db
+        .prepare(
+          `SELECT avg(j.score) AS s FROM judgements j JOIN candidates c ON c.id = j.candidate_id
+           JOIN prompts p ON p.id = c.prompt_id
+           WHERE p.source != 'probe' AND j.round = ? AND j.judge_id = 'self' AND j.score IS NOT NULL
+           GROUP BY c.id ORDER BY c.id`,
+        )
+        .all(round) as { s: number }[];
+      const m = metric(round, 'judge_score/self')!;
+      const detail = JSON.parse(m.detail) as { scale: number[]; scores: number[] };
+      assert.deepEqual(detail.scale, [0, 5]);
+      assert.equal(detail.scores.length, stage.length);
+      const unit = stage.map((x) => x.s / 5);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum(detail.scores) - sum(unit)) < 1e-9);
+      assert.ok(Math.abs(m.value! - sum(unit) / unit.length) < 1e-9);
+    }
   } finally {
     db.close();
   }

@@ -7,6 +7,7 @@ import { recordJudgeMetrics, recordWinRate } from './judge-metrics.js';
 import { MetricLog } from './metric-log.js';
 import { recordGroundTruth } from './ground-truth.js';
 import { recordHumanAgreement } from './human-agreement.js';
+import { recordLoopJudgeScores } from './loop-judge-scores.js';
 import { firedGates, gatesAtRound } from './metrics/gates.js';
 import { recordKl, recordLogprobShift } from './model-drift.js';
 import { answerProbes } from './probe-answers.js';
@@ -59,6 +60,7 @@ async function runEvaluate(
   if (!watched) return stopped;
   recordRoundJudgeStats(ctx, log, round, judgeStage);
   recordMetaJudgeStats(ctx, log, round, judgeStage);
+  recordLoopJudgeScores(ctx, log, round, judgeStage);
   if (spec.ground_truth === 'sandbox')
     await recordGroundTruth(ctx, log, { spec, judgeStage, round, answers, anchor, engine });
   if (ctx.stopped) return stopped;

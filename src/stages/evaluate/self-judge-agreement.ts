@@ -2,10 +2,13 @@ import { loadRubric } from '../../prompts/rubric.js';
 import type { JudgeStageSpec } from '../../spec/schema.js';
 import type { Engine } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
+import { onUnitScale } from '../candidate-scores.js';
+import { judgeMix } from '../judge-mix.js';
 import { resolveJudge } from '../judge-setup.js';
 import type { AnchorVerdicts } from './anchor-judge.js';
 import { judgeByRubric, type JudgeTarget } from './judge-answer.js';
 import type { MetricLog } from './metric-log.js';
+import { calibrationPairs, type Calibration } from './metrics/calibration.js';
 import { flipRate, kendallTauB, pairwiseAgreement, scoreDrift } from './metrics/judge-agreement.js';
 import type { ProbeAnswer } from './probe-answers.js';
 
@@ -25,7 +28,8 @@ export function selfJudgeRubric(ctx: RunContext, stage: JudgeStageSpec | undefin
  * The policy as its own judge (the judge stage's rubric, greedy), watched each round (issue 16;
  * formulas in metrics/judge-agreement.ts):
  *   - against the frozen anchor on this round's probe answers: `judge_agreement` (pairwise, on the
- *     pairs the anchor orders) and `judge_tau` (Kendall's τ-b);
+ *     pairs the anchor orders; its detail keeps both scores of every answer on 0–1, the report's
+ *     calibration curve) and `judge_tau` (Kendall's τ-b);
  *   - against itself over time, re-scoring round 0's probe answers (a fixed set): `judge_score_drift`
  *     (mean |Δscore| on the rubric scale, 0–1) and `judge_flip_rate` (pairs round 0's self-judge
  *     ordered that this round's orders the other way). Round 0 stores the baseline scores.
@@ -60,7 +64,8 @@ export async function recordSelfJudgeAgreement(
   const anchorScores = g.anchor.verdicts.map((v) => v?.score ?? null);
   const detail = { judge: 'self', reference: g.anchor.judgeId, rubric: g.judgeStage!.rubric };
   const agree = pairwiseAgreement(anchorScores, mine);
-  log.record('judge_agreement', agree.agreement, { ...detail, ...agree });
+  const calibration = anchorCalibration(ctx, g.judgeStage!, g.anchor, mine);
+  log.record('judge_agreement', agree.agreement, { ...detail, ...agree, calibration });
   log.record('judge_tau', kendallTauB(anchorScores, mine), { ...detail, scores: mine });
 
   const { round } = g.target;
@@ -74,6 +79,31 @@ export async function recordSelfJudgeAgreement(
   log.record('judge_score_drift', scoreDrift(before, now, setup.scale), stability);
   log.record('judge_flip_rate', flipRate(before, now), { ...detail, probes: fixed.length });
   return true;
+}
+
+/**
+ * Self and anchor scores of each probe answer on 0–1 (metrics/calibration.ts): the self-judge by
+ * its range in the judge stage's mix (judge-mix.ts), the anchor by its rubric's scale, or [0, 1]
+ * for a rule judge (as mean_score's detail.scale).
+ */
+function anchorCalibration(
+  ctx: RunContext,
+  stage: JudgeStageSpec,
+  anchor: AnchorVerdicts,
+  mine: readonly (number | null)[],
+): Calibration {
+  const selfScale = judgeMix(ctx, stage).scales.self;
+  const anchorScale = anchor.rubric?.scale ?? [0, 1];
+  const unit = (s: number | null | undefined, scale: readonly [number, number], judge: string) =>
+    s === null || s === undefined ? null : onUnitScale(s, scale, judge);
+  return {
+    judge: 'self',
+    reference: anchor.judgeId,
+    pairs: calibrationPairs(
+      mine.map((s) => unit(s, selfScale, 'self')),
+      anchor.verdicts.map((v) => unit(v?.score, anchorScale, anchor.judgeId)),
+    ),
+  };
 }
 
 function byProbe(answers: readonly ProbeAnswer[], scores: readonly (number | null)[]) {
