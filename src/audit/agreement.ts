@@ -103,3 +103,13 @@ export function refreshHumanMetrics(store: RunStore, round: number): HumanAgreem
   });
   return a;
 }
+
+/** One line for the CLI: '3/4 labelled; judge vs human: agreement 0.67, kappa 0.40 on 3'. */
+export function agreementLine(a: HumanAgreement): string {
+  const kappa = Number.isFinite(a.kappa) ? a.kappa.toFixed(2) : 'undefined';
+  const vs =
+    a.compared > 0
+      ? `; judge vs human: agreement ${a.agreement.toFixed(2)}, kappa ${kappa} on ${a.compared}`
+      : '';
+  return `${a.labelled}/${a.drawn} labelled${vs}`;
+}

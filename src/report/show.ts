@@ -2,6 +2,7 @@
 // a few sample pairs traced to their prompt, both answers and the judges' raw texts, and the
 // run's event log.
 
+import { humanAgreement, type HumanAgreement } from '../audit/agreement.js';
 import type { RunStore } from '../store/run-store.js';
 import type {
   CandidateOrigin,
@@ -93,6 +94,8 @@ export interface RunOverview {
   /** `--accept-changed` inputs and `--from-round` resets, oldest first. */
   inputChanges: InputChangeRow[];
   roundResets: RoundResetRow[];
+  /** The human audit per round that drew a sample (src/audit/agreement.ts). */
+  audit: ({ round: number } & HumanAgreement)[];
 }
 
 export interface OverviewOptions {
@@ -238,5 +241,9 @@ export function runOverview(store: RunStore, opts: OverviewOptions = {}): RunOve
     gateStops: store.gateStops(),
     inputChanges: store.inputChanges(),
     roundResets: store.roundResets(),
+    audit: [...new Set(store.auditItems().map((i) => i.round))].map((round) => ({
+      round,
+      ...humanAgreement(store.auditItems(round)),
+    })),
   };
 }

@@ -83,6 +83,11 @@ describe('pipeline audit with a round that waits', () => {
     });
     const labelled = join(tmp, 'labelled.csv');
     writeFileSync(labelled, stringify(rows, { header: true }));
+    const before = runCli(['show', runId, '--root', root]);
+    assert.match(
+      before.stdout,
+      new RegExp(`^audit round 1: 0/3 labelled \\(label with \`pipeline audit ${runId}\`\\)$`, 'm'),
+    );
     const imported = runCli(['audit', runId, '--root', root, '--import', labelled]);
     assert.equal(imported.status, 0, imported.stderr);
     assert.match(imported.stdout, /stored 3 labels/);
@@ -93,6 +98,8 @@ describe('pipeline audit with a round that waits', () => {
     const done = openRun(root, runId);
     try {
       assert.equal(done.getRun()?.status, 'finished');
+      const show = runCli(['show', runId, '--root', root]);
+      assert.match(show.stdout, /^audit round 1: 3\/3 labelled; judge vs human: agreement 0\.33/m);
       const train = done.getStage(1, 4)!;
       assert.deepEqual(
         [train.counts?.human_kept, train.counts?.human_swapped, train.counts?.human_dropped],

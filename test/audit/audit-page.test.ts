@@ -129,9 +129,8 @@ describe('audit page in a headless browser', () => {
           ['t', 3],
         ] as const) {
           await page.keyboard.press(key);
-          await page.waitForFunction(
-            `document.getElementById('progress').textContent === '${done} / 3 labelled'`,
-          );
+          // a locator wait, not waitForFunction: the page's CSP forbids the eval that needs
+          await page.locator('#progress', { hasText: `${done} / 3 labelled` }).waitFor();
         }
         await page.reload();
         await page.waitForSelector('body[data-ready="true"]');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { PipelineError } from '../../core/errors.js';
-import { humanAgreement } from '../../audit/agreement.js';
+import { agreementLine, humanAgreement } from '../../audit/agreement.js';
 import { exportAuditCsv, importAuditCsv } from '../../audit/csv.js';
 import { LOOPBACK_HOSTS, startAuditServer } from '../../audit/server.js';
 import { openRun } from '../../report/open-run.js';
@@ -23,14 +23,7 @@ interface AuditFlags {
 
 function progressLines(store: RunStore, round?: number): string[] {
   const rounds = [...new Set(store.auditItems(round).map((i) => i.round))];
-  return rounds.map((r) => {
-    const a = humanAgreement(store.auditItems(r));
-    const vs =
-      a.compared > 0
-        ? `; judge vs human: agreement ${a.agreement.toFixed(2)}, kappa ${Number.isFinite(a.kappa) ? a.kappa.toFixed(2) : 'undefined'} on ${a.compared}`
-        : '';
-    return `round ${r}: ${a.labelled}/${a.drawn} labelled${vs}\n`;
-  });
+  return rounds.map((r) => `round ${r}: ${agreementLine(humanAgreement(store.auditItems(r)))}\n`);
 }
 
 export function registerAudit(program: Command, ctx: CliContext): void {

@@ -1,3 +1,4 @@
+import { agreementLine } from '../../audit/agreement.js';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { intArg } from '../options.js';
@@ -53,6 +54,10 @@ function header(o: RunOverview): string {
   ];
   for (const g of o.gateStops) lines.push(`stopped by gate: ${gateStopText(g)}`);
   for (const line of resumeNotes(o)) lines.push(line);
+  for (const a of o.audit) {
+    const todo = a.labelled < a.drawn ? ` (label with \`pipeline audit ${run.id}\`)` : '';
+    lines.push(`audit round ${a.round}: ${agreementLine(a)}${todo}`);
+  }
   if (run.error) {
     lines.push(`error: ${run.error.message}`);
     if (run.error.hint) lines.push(`hint: ${run.error.hint}`);
