@@ -24,6 +24,12 @@ export interface GenerateOptions extends SamplingOptions {
   stopStrings: string[];
   /** Keep going past end-of-sequence tokens (for parity checks and benchmarks). */
   ignoreEos: boolean;
+  /**
+   * When set (0 to 20), every completion also carries each sampled token's text (`tokens`) and,
+   * per step, this many most likely tokens with their log-probs (`topLogprobs`). Off by default:
+   * a greedy step then has to fetch the logits it otherwise leaves in onnxruntime.
+   */
+  topLogprobs?: number;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -45,6 +51,16 @@ export interface Completion {
   finishReason: 'stop' | 'length';
   /** log p(token) under the model's unmodified distribution, one per token id. */
   logprobs: number[];
+  /** Each token id's own text (special tokens included); only with `topLogprobs`. */
+  tokens?: string[];
+  /** Per step, the most likely tokens, most likely first; only with `topLogprobs`. */
+  topLogprobs?: TopLogprob[][];
+}
+
+export interface TopLogprob {
+  id: number;
+  token: string;
+  logprob: number;
 }
 
 export interface GenerateResult {
@@ -68,6 +84,7 @@ interface Row {
   rng: Rng;
   decoder: StreamDecoder;
   stop?: StopStringMatcher;
+  top?: TopLogprob[][];
 }
 
 /**
@@ -139,6 +156,14 @@ export class Generator {
         hint: 'use e.g. --max-new-tokens 128',
       });
     }
+    const k = opts.topLogprobs;
+    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 20)) {
+      throw new PipelineError({
+        code: 'E_GENERATE_OPTION',
+        message: `topLogprobs must be an integer from 0 to 20, got ${k}`,
+        hint: 'ask for at most 20 alternatives per token',
+      });
+    }
     if (promptIds.length === 0) {
       throw new PipelineError({
         code: 'E_GENERATE_EMPTY_PROMPT',
@@ -169,6 +194,7 @@ export class Generator {
       rng: base.fork(i),
       decoder: new StreamDecoder(this.tokenizer, { skipSpecialTokens: true }),
       stop: opts.stopStrings.length ? new StopStringMatcher(opts.stopStrings) : undefined,
+      top: opts.topLogprobs !== undefined ? [] : undefined,
     }));
   }
 
@@ -204,7 +230,11 @@ export class Generator {
     this.appendNew(cache, out, P);
     // Every candidate samples its first token from the same prefill logits.
     const firstDraw = drawsOf(out, vocab, opts);
-    for (const row of rows) this.accept(row, firstDraw(0, row.rng), opts, eos);
+    const firstTop = this.topOf(out, 0, opts);
+    for (const row of rows) {
+      row.top?.push(firstTop);
+      this.accept(row, firstDraw(0, row.rng), opts, eos);
+    }
     disposeAll(out);
     await this.decode(rows, cache, opts, eos, invT, stats);
 
@@ -217,6 +247,12 @@ export class Generator {
           tokenIds: r.ids,
           finishReason: r.finishReason,
           logprobs: r.logprobs,
+          ...(r.top
+            ? {
+                tokens: r.ids.map((id) => this.tokenText(id)),
+                topLogprobs: r.top,
+              }
+            : {}),
         };
       }),
     };
@@ -237,14 +273,15 @@ export class Generator {
     const vocab = this.cfg.vocabSize;
     // A greedy step needs only the graph's per-row argmax and log-prob terms: the logits (1.5 MB
     // at batch 8 for a 49k vocabulary) stay in onnxruntime, and the host scans nothing.
-    const stepFetch = isGreedy(opts)
-      ? [
-          'argmax',
-          'max_logit',
-          'logsumexp',
-          ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
-        ]
-      : undefined;
+    const stepFetch =
+      isGreedy(opts) && opts.topLogprobs === undefined
+        ? [
+            'argmax',
+            'max_logit',
+            'logsumexp',
+            ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
+          ]
+        : undefined;
 
     const t1 = performance.now();
     let steps = 0;
@@ -265,7 +302,9 @@ export class Generator {
       this.appendNew(cache, out, 1);
       const draw = drawsOf(out, vocab, opts);
       rows.forEach((row, i) => {
-        if (!row.done) this.accept(row, draw(i, row.rng), opts, eos);
+        if (row.done) return;
+        row.top?.push(this.topOf(out, i, opts));
+        this.accept(row, draw(i, row.rng), opts, eos);
       });
       disposeAll(out);
       steps++;
@@ -274,6 +313,26 @@ export class Generator {
       stats.decodeTokens += steps * n;
       stats.decodeMs += performance.now() - t1;
     }
+  }
+
+  /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). */
+  private topOf(out: Record<string, Tensor>, i: number, opts: GenerateOptions): TopLogprob[] {
+    const k = opts.topLogprobs ?? 0;
+    if (k === 0) return [];
+    const vocab = this.cfg.vocabSize;
+    const logits = hostData<Float32Array>(out.logits);
+    const lse = hostData<Float32Array>(out.logsumexp)[i];
+    const ids = topIds(logits, i * vocab, vocab, k);
+    return ids.map((id) => ({
+      id,
+      token: this.tokenText(id),
+      logprob: logits[i * vocab + id] - lse,
+    }));
+  }
+
+  /** One id's text; '' for the padding ids of a vocabulary larger than the tokenizer's. */
+  private tokenText(id: number): string {
+    return this.tokenizer.idToToken(id) === undefined ? '' : this.tokenizer.decode([id]);
   }
 
   /** Write a run's new keys and values (`seq` positions per layer) into the cache. */
@@ -354,6 +413,20 @@ function drawsOf(
       maxLogit: max[i],
       weights,
     });
+}
+
+/** The k largest of logits[offset, offset + length), largest first (a k-slot insertion list). */
+function topIds(logits: Float32Array, offset: number, length: number, k: number): number[] {
+  const ids: number[] = [];
+  for (let j = 0; j < length; j++) {
+    const v = logits[offset + j];
+    if (ids.length === k && v <= logits[offset + ids[k - 1]]) continue;
+    let at = ids.length === k ? k - 1 : ids.length;
+    while (at > 0 && logits[offset + ids[at - 1]] < v) at--;
+    ids.splice(at, 0, j);
+    if (ids.length > k) ids.pop();
+  }
+  return ids;
 }
 
 function invTemperature(invT: number): Tensor {

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DEFAULT_GENERATE } from '../../src/engine/generate/generate.js';
+import { LocalEngine } from '../../src/engine/local-engine.js';
+
+let engine: LocalEngine;
+before(() => {
+  engine = LocalEngine.open('builtin:tiny', { threads: 1 });
+});
+after(() => engine.close());
+
+const prompt = { text: 'The sky is' };
+
+test('topLogprobs: each step lists the k most likely tokens, most likely first, and the texts', async () => {
+  const opts = { ...DEFAULT_GENERATE, maxNewTokens: 6, ignoreEos: true, seed: 3, topLogprobs: 4 };
+  const { results } = await engine.generate([prompt], opts);
+  const c = results[0].completions[0];
+  assert.equal(c.tokens?.length, c.tokenIds.length);
+  assert.equal(c.topLogprobs?.length, c.tokenIds.length);
+  c.topLogprobs!.forEach((top, t) => {
+    assert.equal(top.length, 4);
+    for (let j = 1; j < top.length; j++) assert.ok(top[j - 1].logprob >= top[j].logprob);
+    // The sampled token's log-prob is at most the best one's; if listed, it matches exactly.
+    assert.ok(c.logprobs[t] <= top[0].logprob + 1e-5);
+    const hit = top.find((e) => e.id === c.tokenIds[t]);
+    if (hit) assert.ok(Math.abs(hit.logprob - c.logprobs[t]) < 1e-4);
+  });
+});
+
+test('topLogprobs: greedy picks the top-1 token; the option does not change the text', async () => {
+  const base = { ...DEFAULT_GENERATE, maxNewTokens: 6, ignoreEos: true, greedy: true };
+  const plain = (await engine.generate([prompt], base)).results[0].completions[0];
+  const withTop = (await engine.generate([prompt], { ...base, topLogprobs: 2 })).results[0]
+    .completions[0];
+  assert.deepEqual(withTop.tokenIds, plain.tokenIds);
+  assert.equal(plain.topLogprobs, undefined);
+  withTop.topLogprobs!.forEach((top, t) => assert.equal(top[0].id, withTop.tokenIds[t]));
+});
+
+test('topLogprobs: 0 gives token texts and empty lists; out of range is refused', async () => {
+  const opts = { ...DEFAULT_GENERATE, maxNewTokens: 3, topLogprobs: 0 };
+  const c = (await engine.generate([prompt], opts)).results[0].completions[0];
+  assert.ok(c.topLogprobs!.every((t) => t.length === 0));
+  assert.equal(c.tokens!.length, c.tokenIds.length);
+  await assert.rejects(engine.generate([prompt], { ...opts, topLogprobs: 21 }), /topLogprobs/);
+});
