@@ -41,6 +41,8 @@ export interface ModelInfo {
   vocabSize: number;
   eosTokenIds: number[];
   padTokenId: number | undefined;
+  /** Positions the model can attend over (prompt + generated tokens). */
+  maxPositions: number;
   adapter?: string;
   device: Device;
 }
@@ -88,6 +90,7 @@ export class LocalEngine {
       vocabSize: c.vocabSize,
       eosTokenIds: this.model.tokenizer.eosTokenIds,
       padTokenId: this.model.tokenizer.padTokenId,
+      maxPositions: c.maxPositionEmbeddings,
       adapter: this.model.adapter?.dir,
       device: this.opts.device ?? 'cpu',
     };
@@ -129,11 +132,17 @@ export class LocalEngine {
     );
     const stats: GenerateStats = { prefillTokens: 0, prefillMs: 0, decodeTokens: 0, decodeMs: 0 };
     const results: GenerateResult[] = [];
+    if (opts.seeds && opts.seeds.length !== prompts.length)
+      fail(
+        'E_GENERATE_OPTION',
+        `seeds has ${opts.seeds.length} entries for ${prompts.length} prompts`,
+        'give one seed per prompt, or none',
+      );
     for (let i = 0; i < prompts.length; i++) {
       // Each prompt gets its own seed stream so its output does not depend on its position.
       const r = await gen.generate(
         this.encodePrompt(prompts[i]),
-        { ...opts, seed: opts.seed + i * 1_000_003 },
+        { ...opts, seed: opts.seeds?.[i] ?? opts.seed + i * 1_000_003 },
         stats,
       );
       results.push(r);

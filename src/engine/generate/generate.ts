@@ -30,6 +30,12 @@ export interface GenerateOptions extends SamplingOptions {
    * a greedy step then has to fetch the logits it otherwise leaves in onnxruntime.
    */
   topLogprobs?: number;
+  /**
+   * Per-prompt seeds for a several-prompt call: prompt i draws from seeds[i] instead of
+   * seed + i * 1_000_003, so a caller that batches unrelated requests (a server) keeps each
+   * request's output what it would be alone.
+   */
+  seeds?: number[];
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {

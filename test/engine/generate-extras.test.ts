@@ -44,3 +44,12 @@ test('topLogprobs: 0 gives token texts and empty lists; out of range is refused'
   assert.equal(c.tokens!.length, c.tokenIds.length);
   await assert.rejects(engine.generate([prompt], { ...opts, topLogprobs: 21 }), /topLogprobs/);
 });
+
+test('seeds: prompt i draws from seeds[i], as it would alone with that seed', async () => {
+  const base = { ...DEFAULT_GENERATE, maxNewTokens: 5, ignoreEos: true };
+  const other = { text: 'Once upon a time' };
+  const alone = (await engine.generate([prompt], { ...base, seed: 7 })).results[0];
+  const batched = await engine.generate([other, prompt], { ...base, seed: 0, seeds: [1, 7] });
+  assert.deepEqual(batched.results[1].completions[0].tokenIds, alone.completions[0].tokenIds);
+  await assert.rejects(engine.generate([prompt], { ...base, seeds: [1, 2] }), /seeds has 2/);
+});
