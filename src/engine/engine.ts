@@ -59,12 +59,22 @@ export class Engine {
     return engine;
   }
 
+  /**
+   * Generate for every prompt. `onResult` hears each prompt's result as it finishes; `onText`
+   * (streaming) hears each piece of text a candidate gets, as it is decoded.
+   */
   generate(
     prompts: PromptInput[],
     opts: GenerateOptions,
     onResult?: (e: { index: number; result: GenerateResult; stats: GenerateStats }) => void,
+    onText?: (e: { index: number; candidate: number; text: string }) => void,
   ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
-    return this.call('generate', [prompts, opts], onResult as (e: unknown) => void) as Promise<{
+    const onEvent = (e: unknown) => {
+      const ev = e as { text?: { index: number; candidate: number; text: string } };
+      if (ev.text) onText?.(ev.text);
+      else onResult?.(e as { index: number; result: GenerateResult; stats: GenerateStats });
+    };
+    return this.call('generate', [prompts, opts, !!onText], onEvent) as Promise<{
       results: GenerateResult[];
       stats: GenerateStats;
     }>;

@@ -124,6 +124,8 @@ export class LocalEngine {
     prompts: PromptInput[],
     opts: GenerateOptions,
     onResult?: (index: number, r: GenerateResult, stats: GenerateStats) => void,
+    /** Streaming: prompt `index`'s candidate `candidate` just got `text`. */
+    onText?: (index: number, candidate: number, text: string) => void,
   ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
     const gen = new Generator(
       await this.session('decoder'),
@@ -144,6 +146,7 @@ export class LocalEngine {
         this.encodePrompt(prompts[i]),
         { ...opts, seed: opts.seeds?.[i] ?? opts.seed + i * 1_000_003 },
         stats,
+        onText ? (candidate, text) => onText(i, candidate, text) : undefined,
       );
       results.push(r);
       onResult?.(i, r, stats);

@@ -53,3 +53,14 @@ test('seeds: prompt i draws from seeds[i], as it would alone with that seed', as
   assert.deepEqual(batched.results[1].completions[0].tokenIds, alone.completions[0].tokenIds);
   await assert.rejects(engine.generate([prompt], { ...base, seeds: [1, 2] }), /seeds has 2/);
 });
+
+test('onText: the pieces of each candidate add up to its text, stop strings included', async () => {
+  const opts = { ...DEFAULT_GENERATE, n: 3, maxNewTokens: 12, seed: 5, stopStrings: ['e'] };
+  const got = new Map<string, string>();
+  const { results } = await engine.generate([prompt, prompt], opts, undefined, (i, c, text) =>
+    got.set(`${i}/${c}`, (got.get(`${i}/${c}`) ?? '') + text),
+  );
+  results.forEach((r, i) =>
+    r.completions.forEach((c, j) => assert.equal(got.get(`${i}/${j}`) ?? '', c.text)),
+  );
+});

@@ -91,7 +91,12 @@ interface Row {
   decoder: StreamDecoder;
   stop?: StopStringMatcher;
   top?: TopLogprob[][];
+  /** Called with each piece of text as it is added (streaming). */
+  onText?: (piece: string) => void;
 }
+
+/** A candidate's new text, as generation adds it: `candidate` is its index in the prompt's n. */
+export type OnText = (candidate: number, piece: string) => void;
 
 /**
  * Batched sampling with a KV cache over the decoder graph (see inference-graphs.ts): one prefill
@@ -189,7 +194,7 @@ export class Generator {
   }
 
   /** One row per candidate; candidate i draws from its own stream (seed, i). */
-  private newRows(opts: GenerateOptions): Row[] {
+  private newRows(opts: GenerateOptions, onText?: OnText): Row[] {
     const base = new Rng(opts.seed);
     return Array.from({ length: opts.n }, (_, i) => ({
       ids: [],
@@ -201,6 +206,7 @@ export class Generator {
       decoder: new StreamDecoder(this.tokenizer, { skipSpecialTokens: true }),
       stop: opts.stopStrings.length ? new StopStringMatcher(opts.stopStrings) : undefined,
       top: opts.topLogprobs !== undefined ? [] : undefined,
+      onText: onText ? (piece: string) => onText(i, piece) : undefined,
     }));
   }
 
@@ -208,13 +214,14 @@ export class Generator {
     promptIds: number[],
     opts: GenerateOptions,
     stats?: GenerateStats,
+    onText?: OnText,
   ): Promise<GenerateResult> {
     this.checkRequest(promptIds, opts);
     const P = promptIds.length;
     const { n } = opts;
     const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
     const vocab = this.cfg.vocabSize;
-    const rows = this.newRows(opts);
+    const rows = this.newRows(opts, onText);
 
     // ---- prefill: batch 1, empty past
     const t0 = performance.now();
@@ -368,14 +375,14 @@ export class Generator {
     const delta = row.decoder.update(row.ids);
     if (row.stop) {
       const { emit, stopped } = row.stop.push(delta);
-      row.text += emit;
+      addText(row, emit);
       if (stopped) {
         row.done = true;
         row.finishReason = 'stop';
         return;
       }
     } else {
-      row.text += delta;
+      addText(row, delta);
     }
     if (row.ids.length >= opts.maxNewTokens) this.finishText(row);
   }
@@ -386,13 +393,19 @@ export class Generator {
     const rest = row.decoder.flush();
     if (row.stop) {
       const { emit, stopped } = row.stop.push(rest);
-      row.text += emit;
+      addText(row, emit);
       if (stopped) row.finishReason = 'stop';
-      else row.text += row.stop.flush();
+      else addText(row, row.stop.flush());
     } else {
-      row.text += rest;
+      addText(row, rest);
     }
   }
+}
+
+function addText(row: Row, piece: string): void {
+  if (!piece) return;
+  row.text += piece;
+  row.onText?.(piece);
 }
 
 /**
