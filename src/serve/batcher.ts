@@ -1,0 +1,157 @@
+// The request queue in front of one engine: requests that wait together and ask for the same
+// sampling options (seeds aside: each prompt keeps its own) share one engine call, up to
+// `maxBatchSize` prompts. One call runs at a time (the engine's worker runs one anyway); a full
+// queue refuses new requests with 429.
+import type { Engine, GenerateOptions, GenerateResult, PromptInput } from '../engine/index.js';
+import { ApiError } from './api-error.js';
+
+export interface GenerateJob {
+  prompts: PromptInput[];
+  options: Omit<GenerateOptions, 'seed' | 'seeds'>;
+  /** Prompt j of the job draws from seed + j * 1_000_003, as in a lone engine call. */
+  seed: number;
+  /** Streaming: prompt `index` (of this job)'s candidate `candidate` got `text`. */
+  onText?: (index: number, candidate: number, text: string) => void;
+}
+
+/** What the batcher needs of an engine (an `Engine`, or a stand-in in tests). */
+export type BatchEngine = Pick<Engine, 'generate'>;
+
+interface Queued {
+  job: GenerateJob;
+  key: string;
+  resolve: (r: GenerateResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface BatcherStats {
+  /** Engine calls made. */
+  calls: number;
+  /** Requests served (each is in exactly one call, or retried alone after a shared call failed). */
+  requests: number;
+  /** The most requests one call carried. */
+  largestBatch: number;
+}
+
+export class Batcher {
+  private readonly queue: Queued[] = [];
+  private running: Promise<void> | undefined;
+  readonly stats: BatcherStats = { calls: 0, requests: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly engine: BatchEngine,
+    private readonly opts: { maxBatchSize: number; maxQueue: number },
+  ) {}
+
+  /** Requests waiting (not the ones in the running call). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined || this.queue.length > 0;
+  }
+
+  /** Queue a job; throws a 429 ApiError at once when the queue is full. */
+  submit(job: GenerateJob): Promise<GenerateResult[]> {
+    if (this.queue.length >= this.opts.maxQueue)
+      throw new ApiError(
+        429,
+        `The server's queue is full (${this.opts.maxQueue} requests waiting); retry shortly.`,
+        'rate_limit_error',
+        null,
+        'queue_full',
+        { 'retry-after': '1' },
+      );
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, key: JSON.stringify(job.options), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once nothing is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.take();
+    this.running = this.run(batch).finally(() => {
+      this.running = undefined;
+      this.pump();
+    });
+  }
+
+  /** The first waiting job and the later ones with the same options, up to maxBatchSize prompts. */
+  private take(): Queued[] {
+    const first = this.queue.shift()!;
+    const batch = [first];
+    let prompts = first.job.prompts.length;
+    for (let i = 0; i < this.queue.length;) {
+      const q = this.queue[i];
+      if (q.key === first.key && prompts + q.job.prompts.length <= this.opts.maxBatchSize) {
+        batch.push(q);
+        prompts += q.job.prompts.length;
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    return batch;
+  }
+
+  private async run(batch: Queued[]): Promise<void> {
+    const done: GenerateResult[] = [];
+    try {
+      const results = await this.call(batch, done);
+      let at = 0;
+      for (const q of batch) {
+        q.resolve(results.slice(at, at + q.job.prompts.length));
+        at += q.job.prompts.length;
+      }
+      this.stats.requests += batch.length;
+    } catch (e) {
+      // The engine runs the prompts in order and checks each before decoding it: the prompts
+      // before the failed one are done, the failed one streamed nothing. Jobs that finished get
+      // their results, the failed prompt's job gets the error, and the jobs after it (untouched)
+      // run again, so one bad request (a prompt too long for the model) fails no neighbour.
+      let at = 0;
+      const again: Queued[] = [];
+      for (const q of batch) {
+        const n = q.job.prompts.length;
+        if (at + n <= done.length) q.resolve(done.slice(at, at + n));
+        else if (at <= done.length) q.reject(e);
+        else again.push(q);
+        if (at + n <= done.length || at <= done.length) this.stats.requests += 1;
+        at += n;
+      }
+      if (again.length) await this.run(again);
+    }
+  }
+
+  private async call(batch: Queued[], done: GenerateResult[]): Promise<GenerateResult[]> {
+    const prompts: PromptInput[] = [];
+    const seeds: number[] = [];
+    const owner: { job: GenerateJob; index: number }[] = [];
+    for (const { job } of batch)
+      job.prompts.forEach((p, j) => {
+        prompts.push(p);
+        seeds.push(job.seed + j * 1_000_003);
+        owner.push({ job, index: j });
+      });
+    const streaming = batch.some((q) => q.job.onText);
+    this.stats.calls += 1;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    const { results } = await this.engine.generate(
+      prompts,
+      { ...batch[0].job.options, seed: seeds[0], seeds },
+      ({ index, result }) => {
+        done[index] = result;
+      },
+      streaming
+        ? ({ index, candidate, text }) =>
+            owner[index].job.onText?.(owner[index].index, candidate, text)
+        : undefined,
+    );
+    return results;
+  }
+}
