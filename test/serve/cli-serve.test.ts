@@ -94,7 +94,7 @@ test('SIGTERM finishes the request in flight, then the process exits 0', async (
       JSON.stringify({
         model: MODEL,
         prompt: 'Hello',
-        max_tokens: 150,
+        max_tokens: 60,
         ignore_eos: true,
         stream: true,
       }),
