@@ -140,6 +140,18 @@ export class LocalEngine {
         `seeds has ${opts.seeds.length} entries for ${prompts.length} prompts`,
         'give one seed per prompt, or none',
       );
+    if (opts.batchPrompts && prompts.length > 1) {
+      const seeds = prompts.map((_, i) => opts.seeds?.[i] ?? opts.seed + i * 1_000_003);
+      const all = await gen.generateMany(
+        prompts.map((p) => this.encodePrompt(p)),
+        opts,
+        seeds,
+        stats,
+        onText,
+      );
+      all.forEach((r, i) => onResult?.(i, r, stats));
+      return { results: all, stats };
+    }
     for (let i = 0; i < prompts.length; i++) {
       // Each prompt gets its own seed stream so its output does not depend on its position.
       const r = await gen.generate(

@@ -1,7 +1,8 @@
 // The request queue in front of one engine: requests that wait together and ask for the same
-// sampling options (seeds aside: each prompt keeps its own) share one engine call, up to
-// `maxBatchSize` prompts. One call runs at a time (the engine's worker runs one anyway); a full
-// queue refuses new requests with 429.
+// sampling options (seeds aside: each prompt keeps its own) share one engine call, whose
+// candidates the engine decodes in one batch (batchPrompts), up to `maxBatchSize` sequences.
+// One call runs at a time (the engine's worker runs one anyway); a full queue refuses new
+// requests with 429.
 import type { Engine, GenerateOptions, GenerateResult, PromptInput } from '../engine/index.js';
 import { ApiError } from './api-error.js';
 
@@ -83,7 +84,10 @@ export class Batcher {
     });
   }
 
-  /** The first waiting job and the later ones with the same options, up to maxBatchSize prompts. */
+  /**
+   * The first waiting job and the later ones with the same options, up to maxBatchSize
+   * sequences (prompts x n) in all; a larger job runs alone.
+   */
   private take(): Queued[] {
     const first = this.queue.shift()!;
     const batch = [first];
@@ -100,9 +104,9 @@ export class Batcher {
   }
 
   private async run(batch: Queued[]): Promise<void> {
-    const done: GenerateResult[] = [];
+    const progress = { streamed: false };
     try {
-      const results = await this.call(batch, done);
+      const results = await this.call(batch, progress);
       let at = 0;
       for (const q of batch) {
         q.resolve(results.slice(at, at + q.job.prompts.length));
@@ -110,25 +114,20 @@ export class Batcher {
       }
       this.stats.requests += batch.length;
     } catch (e) {
-      // The engine runs the prompts in order and checks each before decoding it: the prompts
-      // before the failed one are done, the failed one streamed nothing. Jobs that finished get
-      // their results, the failed prompt's job gets the error, and the jobs after it (untouched)
-      // run again, so one bad request (a prompt too long for the model) fails no neighbour.
-      let at = 0;
-      const again: Queued[] = [];
-      for (const q of batch) {
-        const n = q.job.prompts.length;
-        if (at + n <= done.length) q.resolve(done.slice(at, at + n));
-        else if (at <= done.length) q.reject(e);
-        else again.push(q);
-        if (at + n <= done.length || at <= done.length) this.stats.requests += 1;
-        at += n;
+      // The engine checks every prompt of a batched call before decoding any: a bad request
+      // (say, a prompt too long for the model) fails the call with nothing streamed. Run each
+      // request alone then, so the error reaches its own request only. A failure after text was
+      // streamed (the engine broke) fails them all: a rerun would stream the text twice.
+      if (batch.length === 1 || progress.streamed) {
+        this.stats.requests += batch.length;
+        for (const q of batch) q.reject(e);
+        return;
       }
-      if (again.length) await this.run(again);
+      for (const q of batch) await this.run([q]);
     }
   }
 
-  private async call(batch: Queued[], done: GenerateResult[]): Promise<GenerateResult[]> {
+  private async call(batch: Queued[], progress: { streamed: boolean }): Promise<GenerateResult[]> {
     const prompts: PromptInput[] = [];
     const seeds: number[] = [];
     const owner: { job: GenerateJob; index: number }[] = [];
@@ -143,13 +142,13 @@ export class Batcher {
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     const { results } = await this.engine.generate(
       prompts,
-      { ...batch[0].job.options, seed: seeds[0], seeds },
-      ({ index, result }) => {
-        done[index] = result;
-      },
+      { ...batch[0].job.options, seed: seeds[0], seeds, batchPrompts: true },
+      undefined,
       streaming
-        ? ({ index, candidate, text }) =>
-            owner[index].job.onText?.(owner[index].index, candidate, text)
+        ? ({ index, candidate, text }) => {
+            progress.streamed = true;
+            owner[index].job.onText?.(owner[index].index, candidate, text);
+          }
         : undefined,
     );
     return results;

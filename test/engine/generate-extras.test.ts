@@ -64,3 +64,30 @@ test('onText: the pieces of each candidate add up to its text, stop strings incl
     r.completions.forEach((c, j) => assert.equal(got.get(`${i}/${j}`) ?? '', c.text)),
   );
 });
+
+test('batchPrompts: prompts of different lengths decode together, each as it would alone', async () => {
+  const prompts = [{ text: 'Hi' }, { text: 'A much longer prompt than the first one' }, prompt];
+  for (const over of [{ greedy: true }, { temperature: 0.9, topP: 0.9, n: 2 }]) {
+    const opts = { ...DEFAULT_GENERATE, maxNewTokens: 8, ignoreEos: true, seed: 9, ...over };
+    const alone = await engine.generate(prompts, opts);
+    const texts: string[] = [];
+    const batched = await engine.generate(
+      prompts,
+      { ...opts, batchPrompts: true, topLogprobs: 2 },
+      undefined,
+      (i, c, t) => (texts[i * opts.n + c] = (texts[i * opts.n + c] ?? '') + t),
+    );
+    assert.deepEqual(
+      batched.results.map((r) => r.completions.map((c) => c.tokenIds)),
+      alone.results.map((r) => r.completions.map((c) => c.tokenIds)),
+    );
+    batched.results.forEach((r, i) =>
+      r.completions.forEach((c, j) => {
+        const a = alone.results[i].completions[j];
+        c.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - a.logprobs[t]) < 1e-4));
+        assert.equal(texts[i * opts.n + j] ?? '', c.text);
+      }),
+    );
+    assert.equal(batched.results[1].promptTokenIds.length, alone.results[1].promptTokenIds.length);
+  }
+});

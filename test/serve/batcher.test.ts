@@ -69,7 +69,7 @@ test('requests waiting together with equal options share one call; each keeps it
   assert.deepEqual(b.stats, { calls: 3, requests: 4, largestBatch: 2 });
 });
 
-test('maxBatchSize bounds the prompts per call', async () => {
+test('maxBatchSize bounds the sequences (prompts x n) per call', async () => {
   const calls: Call[] = [];
   const b = new Batcher(fakeEngine(calls), { maxBatchSize: 2, maxQueue: 16 });
   await Promise.all(['a', 'b', 'c', 'd', 'e'].map((t, i) => b.submit(job(t, i))));
@@ -77,9 +77,15 @@ test('maxBatchSize bounds the prompts per call', async () => {
     calls.map((c) => c.prompts),
     [['a'], ['b', 'c'], ['d', 'e']],
   );
+  calls.length = 0;
+  await Promise.all([b.submit(job('f', 1, { n: 2 })), b.submit(job('g', 2, { n: 2 }))]);
+  assert.deepEqual(
+    calls.map((c) => c.prompts),
+    [['f'], ['g']],
+  );
 });
 
-test('a bad request fails alone: earlier ones keep their results, later ones run again', async () => {
+test("a bad request in a shared call fails alone: each of that call's requests runs again alone", async () => {
   const calls: Call[] = [];
   const b = new Batcher(fakeEngine(calls), { maxBatchSize: 8, maxQueue: 16 });
   const first = b.submit(job('x', 0));
@@ -94,7 +100,7 @@ test('a bad request fails alone: earlier ones keep their results, later ones run
   assert.equal(ok2.status === 'fulfilled' && ok2.value[0].completions[0].text, 'c/3');
   assert.deepEqual(
     calls.map((c) => c.prompts),
-    [['x'], ['a', 'bad', 'c'], ['c']],
+    [['x'], ['a', 'bad', 'c'], ['a'], ['bad'], ['c']],
   );
 });
 

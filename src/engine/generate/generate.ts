@@ -36,6 +36,11 @@ export interface GenerateOptions extends SamplingOptions {
    * request's output what it would be alone.
    */
   seeds?: number[];
+  /**
+   * Decode the candidates of all the prompts of a call together in one batch (a server grouping
+   * concurrent requests) instead of one prompt after another. Results then all arrive at the end.
+   */
+  batchPrompts?: boolean;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -253,22 +258,78 @@ export class Generator {
 
     return {
       promptTokenIds: promptIds,
-      completions: rows.map((r) => {
-        if (!r.done) this.finishText(r);
-        return {
-          text: r.text,
-          tokenIds: r.ids,
-          finishReason: r.finishReason,
-          logprobs: r.logprobs,
-          ...(r.top
-            ? {
-                tokens: r.ids.map((id) => this.tokenText(id)),
-                topLogprobs: r.top,
-              }
-            : {}),
-        };
-      }),
+      completions: rows.map((r) => this.completionOf(r)),
     };
+  }
+
+  private completionOf(r: Row): Completion {
+    if (!r.done) this.finishText(r);
+    return {
+      text: r.text,
+      tokenIds: r.ids,
+      finishReason: r.finishReason,
+      logprobs: r.logprobs,
+      ...(r.top ? { tokens: r.ids.map((id) => this.tokenText(id)), topLogprobs: r.top } : {}),
+    };
+  }
+
+  /**
+   * Several prompts at once: each is prefilled alone (batch 1), then the candidates of all of
+   * them decode together in one batch, the shorter prompts left-padded in the cache and masked.
+   * Prompt j draws from seeds[j] exactly as `generate` would with that seed alone (up to float
+   * rounding in a larger batch). Every prompt is checked before anything is decoded.
+   */
+  async generateMany(
+    prompts: number[][],
+    opts: GenerateOptions,
+    seeds: number[],
+    stats?: GenerateStats,
+    onText?: (prompt: number, candidate: number, piece: string) => void,
+  ): Promise<GenerateResult[]> {
+    for (const ids of prompts) this.checkRequest(ids, opts);
+    const { n } = opts;
+    const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
+    const vocab = this.cfg.vocabSize;
+    const L = this.cfg.numHiddenLayers;
+    const KV = this.cfg.numKeyValueHeads;
+    const D = this.cfg.headDim;
+    const invT = isGreedy(opts) ? 1 : 1 / opts.temperature;
+    const Pmax = Math.max(...prompts.map((p) => p.length));
+    const rows = prompts.flatMap((_, j) =>
+      this.newRows(
+        { ...opts, seed: seeds[j] },
+        onText ? (candidate, piece) => onText(j, candidate, piece) : undefined,
+      ),
+    );
+    const starts = prompts.flatMap((p) => Array<number>(n).fill(Pmax - p.length));
+    const cache = new KvCache(L, rows.length, KV, D, Pmax + opts.maxNewTokens, 16, starts);
+    cache.reserve(Pmax + 1);
+    for (const [j, ids] of prompts.entries()) {
+      const t0 = performance.now();
+      const out = await this.prefill(ids, undefined, invT);
+      if (stats) {
+        stats.prefillTokens += ids.length;
+        stats.prefillMs += performance.now() - t0;
+      }
+      const keys = Array.from({ length: L }, (_, l) => hostData<Float32Array>(out[newKeyName(l)]));
+      const values = Array.from({ length: L }, (_, l) =>
+        hostData<Float32Array>(out[newValueName(l)]),
+      );
+      cache.writeRows(keys, values, ids.length, j * n, (j + 1) * n, Pmax - ids.length);
+      const firstDraw = drawsOf(out, vocab, opts);
+      const firstTop = this.topOf(out, 0, opts);
+      for (const row of rows.slice(j * n, (j + 1) * n)) {
+        row.top?.push(firstTop);
+        this.accept(row, firstDraw(0, row.rng), opts, eos);
+      }
+      disposeAll(out);
+    }
+    cache.length = Pmax;
+    await this.decode(rows, cache, opts, eos, invT, stats);
+    return prompts.map((ids, j) => ({
+      promptTokenIds: ids,
+      completions: rows.slice(j * n, (j + 1) * n).map((r) => this.completionOf(r)),
+    }));
   }
 
   /** Decode: all candidates step together; finished rows feed padding and are ignored. */
@@ -280,7 +341,7 @@ export class Generator {
     invT: number,
     stats: GenerateStats | undefined,
   ): Promise<void> {
-    const { n } = opts;
+    const n = rows.length;
     const L = this.cfg.numHiddenLayers;
     const pad = this.tokenizer.batchPadId;
     const vocab = this.cfg.vocabSize;
@@ -306,7 +367,11 @@ export class Generator {
           [n, 1],
         ),
         attention_mask: cache.attentionMask(1),
-        position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(cache.length)), [n, 1]),
+        position_ids: tensor(
+          'int64',
+          BigInt64Array.from(rows, (_, i) => BigInt(cache.length - cache.startOf(i))),
+          [n, 1],
+        ),
         inv_temperature: invTemperature(invT),
         ...cache.feeds(),
       };
