@@ -53,6 +53,8 @@ async function dispatch(req: Request): Promise<unknown> {
         p[1] as string,
         p[2] as string[],
       );
+    case 'promptLogprobs':
+      return engine.promptLogprobs(p[0] as Parameters<LocalEngine['promptLogprobs']>[0]);
     case 'score':
       return engine.score(p[0] as unknown[], p[1] as string[], p[2] as number | undefined);
     case 'close':

@@ -2,7 +2,13 @@ import { Worker } from 'node:worker_threads';
 import { PipelineError } from '../core/errors.js';
 import type { Request, Response } from './engine-worker.js';
 import type { GenerateOptions, GenerateResult, GenerateStats } from './generate/generate.js';
-import type { EngineOpenOptions, ModelInfo, PromptInput, ScoreResult } from './local-engine.js';
+import type {
+  EngineOpenOptions,
+  ModelInfo,
+  PromptInput,
+  PromptLogprobs,
+  ScoreResult,
+} from './local-engine.js';
 import type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
 
 type Pending = {
@@ -83,6 +89,11 @@ export class Engine {
   /** Log-probs of each option's first token after prompt + assistant prefix (LocalEngine.choiceLogprobs). */
   choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]> {
     return this.call('choiceLogprobs', [prompt, prefix, options]) as Promise<number[]>;
+  }
+
+  /** Each prompt's tokens and their log-probs given the tokens before (LocalEngine.promptLogprobs). */
+  promptLogprobs(prompts: PromptInput[]): Promise<PromptLogprobs[]> {
+    return this.call('promptLogprobs', [prompts]) as Promise<PromptLogprobs[]>;
   }
 
   /** Log-probs of TRL rows; `labels[i]` (e.g. `file:line`) locates row i in error messages. */

@@ -1,7 +1,7 @@
 // The engine's public face: everything outside src/engine/ imports the engine from here (the
 // layer lint enforces it), so the library's inside can move without touching its users.
 export { Engine } from './engine.js';
-export type { ModelInfo, PromptInput } from './local-engine.js';
+export type { ModelInfo, PromptInput, PromptLogprobs } from './local-engine.js';
 export {
   DEFAULT_GENERATE,
   type GenerateOptions,

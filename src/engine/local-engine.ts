@@ -47,6 +47,13 @@ export interface ModelInfo {
   device: Device;
 }
 
+/** A prompt's tokens, their texts and log-probs (null for the first: nothing predicts it). */
+export interface PromptLogprobs {
+  ids: number[];
+  tokens: string[];
+  logprobs: (number | null)[];
+}
+
 /** Sums of response-token log-probs, with the number of response tokens each sum covers. */
 export type ScoreResult =
   | { chosen_logps: number; rejected_logps: number; chosen_tokens: number; rejected_tokens: number }
@@ -197,6 +204,28 @@ export class LocalEngine {
     for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
     const lse = max + Math.log(sum);
     return firstIds.map((id) => logits[id] - lse);
+  }
+
+  /**
+   * Each prompt's tokens with log p(token | the tokens before it), as a server's echo/prompt
+   * log-probs report them: the first token has none (null). Chat prompts are templated with a
+   * generation prompt, as `generate` sees them.
+   */
+  async promptLogprobs(prompts: PromptInput[]): Promise<PromptLogprobs[]> {
+    const tok = this.model.tokenizer;
+    const ids = prompts.map((p) => this.encodePrompt(p));
+    const seqs = ids
+      .filter((x) => x.length > 1)
+      .map((x) => ({ promptIds: x.slice(0, 1), responseIds: x.slice(1) }));
+    const scores = seqs.length
+      ? await scoreSequences(await this.session('scorer'), seqs, { padId: tok.batchPadId })
+      : [];
+    let k = 0;
+    return ids.map((x) => ({
+      ids: x,
+      tokens: x.map((id) => (tok.idToToken(id) === undefined ? '' : tok.decode([id]))),
+      logprobs: [null, ...(x.length > 1 ? scores[k++].tokenLogprobs : [])],
+    }));
   }
 
   /** Sequence log-probs of TRL rows (see data/trl-rows.ts for the conventions). */

@@ -6,7 +6,9 @@ import { ApiError, badParam, modelNotFound } from './api-error.js';
 import { Batcher } from './batcher.js';
 
 /** What the server needs of an engine: `Engine`, or a stand-in in tests. */
-export type ServeEngine = Pick<Engine, 'generate' | 'score' | 'close'> & { info: ModelInfo };
+export type ServeEngine = Pick<Engine, 'generate' | 'promptLogprobs' | 'close'> & {
+  info: ModelInfo;
+};
 
 export interface ServedModel {
   name: string;

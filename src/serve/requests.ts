@@ -21,6 +21,8 @@ export interface ServeRequest {
   includeUsage: boolean;
   /** Completions only: return the prompt before the completion. */
   echo: boolean;
+  /** vLLM's prompt_logprobs: null, or alternatives per prompt token (only the actual one is given). */
+  promptLogprobs: number | null;
 }
 
 export interface Limits {
@@ -154,10 +156,12 @@ export function parseRequest(endpoint: Endpoint, b: Body, limits: Limits): Serve
     endpoint === 'chat' && given(b, 'max_completion_tokens')
       ? 'max_completion_tokens'
       : 'max_tokens';
+  // With echo, max_tokens 0 scores the prompt without generating (OpenAI's legacy use).
+  const echoed = endpoint === 'completion' && b.echo === true;
   const maxTokens = num(
     b,
     maxKey,
-    1,
+    echoed ? 0 : 1,
     limits.maxTokens,
     endpoint === 'chat' ? Math.min(limits.defaultChatMaxTokens, limits.maxTokens) : 16,
     true,
@@ -200,5 +204,6 @@ export function parseRequest(endpoint: Endpoint, b: Body, limits: Limits): Serve
     stream,
     includeUsage: stream && so?.include_usage === true,
     echo,
+    promptLogprobs: given(b, 'prompt_logprobs') ? num(b, 'prompt_logprobs', 0, 20, 0, true) : null,
   };
 }

@@ -19,6 +19,7 @@ import {
   completionLogprobs,
   usageChunk,
   usageOf,
+  vllmPromptLogprobs,
   type ResponseHead,
 } from './shapes.js';
 import { SseWriter } from './sse.js';
@@ -121,20 +122,12 @@ export function startServer(
       maxChoices: opts.maxChoices,
     });
     const served = model ?? registry.get(r.model);
-    if (r.echo && r.logprobs !== null)
+    if (r.stream && r.promptLogprobs !== null)
       throw new ApiError(
         400,
-        "'echo' with 'logprobs' (prompt log-probs) is not supported by this server yet.",
+        "'prompt_logprobs' with 'stream' is not supported by this server.",
         'invalid_request_error',
-        'echo',
-        'unsupported',
-      );
-    if (r.echo && r.prompts.some((p) => !('text' in p)))
-      throw new ApiError(
-        400,
-        "'echo' needs text prompts (not token ids) on this server.",
-        'invalid_request_error',
-        'echo',
+        'prompt_logprobs',
         'unsupported',
       );
     const head: ResponseHead = {
@@ -144,18 +137,53 @@ export function startServer(
     };
     const job = { prompts: r.prompts, options: r.options, seed: r.seed ?? randomInt(2 ** 47) };
     if (r.stream) return stream(r, head, job, served.batcher, res);
-    const results = await served.batcher.submit(job);
-    if (endpoint === 'chat')
-      sendJson(res, 200, chatCompletionBody(head, results[0], r.logprobs !== null));
-    else
-      sendJson(
+    // The prompts' own tokens and log-probs, for echo and prompt_logprobs (one scoring pass).
+    const scored =
+      r.echo || r.promptLogprobs !== null
+        ? await served.engine.promptLogprobs(r.prompts)
+        : undefined;
+    const results =
+      r.options.maxNewTokens === 0
+        ? scored!.map((p) => ({
+            promptTokenIds: p.ids,
+            completions: Array.from({ length: r.options.n }, () => ({
+              text: '',
+              tokenIds: [],
+              finishReason: 'length' as const,
+              logprobs: [],
+              tokens: [],
+              topLogprobs: [],
+            })),
+          }))
+        : await served.batcher.submit(job);
+    const promptLogprobs =
+      r.promptLogprobs !== null ? scored!.map((p) => vllmPromptLogprobs(p)) : undefined;
+    if (endpoint === 'chat') {
+      const out = chatCompletionBody(head, results[0], r.logprobs !== null);
+      return sendJson(
         res,
         200,
-        completionBody(head, results, {
-          withLogprobs: r.logprobs !== null,
-          echo: r.echo ? r.prompts.map((p) => ({ text: (p as { text: string }).text })) : undefined,
-        }),
+        promptLogprobs ? { ...out, prompt_logprobs: promptLogprobs[0] } : out,
       );
+    }
+    const out = completionBody(head, results, {
+      withLogprobs: r.logprobs !== null,
+      echo: r.echo
+        ? scored!.map((p, i) => {
+            const given = r.prompts[i];
+            return {
+              text: 'text' in given ? given.text : p.tokens.join(''),
+              ...(r.logprobs !== null ? { tokens: p.tokens, logprobs: p.logprobs } : {}),
+            };
+          })
+        : undefined,
+    });
+    if (promptLogprobs)
+      out.choices = out.choices.map((c) => ({
+        ...c,
+        prompt_logprobs: promptLogprobs[Math.floor(c.index / r.options.n)],
+      }));
+    sendJson(res, 200, out);
   }
 
   /** SSE: text chunks as the engine decodes them, then each choice's end (with its logprobs). */

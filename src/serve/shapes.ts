@@ -1,6 +1,6 @@
 // OpenAI's response bodies, built from the engine's results: chat.completion, text_completion,
 // their streaming chunks, and the logprobs objects of each endpoint.
-import type { GenerateResult } from '../engine/index.js';
+import type { GenerateResult, PromptLogprobs } from '../engine/index.js';
 
 type Completion = GenerateResult['completions'][number];
 
@@ -180,4 +180,16 @@ export function usageChunk(head: ResponseHead, endpoint: 'chat' | 'completion', 
     choices: [],
     usage,
   };
+}
+
+/**
+ * vLLM's prompt_logprobs: per prompt token, null for the first, else {token id: {logprob, rank,
+ * decoded_token}} for the actual token (rank is not computed: null).
+ */
+export function vllmPromptLogprobs(p: PromptLogprobs) {
+  return p.ids.map((id, t) =>
+    p.logprobs[t] === null
+      ? null
+      : { [id]: { logprob: p.logprobs[t] as number, rank: null, decoded_token: p.tokens[t] } },
+  );
 }

@@ -91,3 +91,20 @@ test('batchPrompts: prompts of different lengths decode together, each as it wou
     assert.equal(batched.results[1].promptTokenIds.length, alone.results[1].promptTokenIds.length);
   }
 });
+
+test('promptLogprobs: a generated continuation scores as generate reported it', async () => {
+  const opts = { ...DEFAULT_GENERATE, maxNewTokens: 5, ignoreEos: true, seed: 2 };
+  const r = (await engine.generate([prompt], opts)).results[0];
+  const c = r.completions[0];
+  const [scored, short] = await engine.promptLogprobs([
+    { ids: [...r.promptTokenIds, ...c.tokenIds] },
+    { ids: [5] },
+  ]);
+  assert.equal(scored.logprobs[0], null);
+  assert.equal(scored.tokens.length, scored.ids.length);
+  const tail = scored.logprobs.slice(r.promptTokenIds.length) as number[];
+  tail.forEach((lp, t) =>
+    assert.ok(Math.abs(lp - c.logprobs[t]) < 1e-4, `${lp} vs ${c.logprobs[t]}`),
+  );
+  assert.deepEqual(short.logprobs, [null]);
+});

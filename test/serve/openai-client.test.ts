@@ -243,3 +243,35 @@ test('LoRA: load an adapter, sample from it by name, unload it', async () => {
   await assert.rejects(ask('tuned'), OpenAI.NotFoundError);
   await assert.rejects(post('/unload_lora_adapter', { lora_name: 'tuned' }), OpenAI.NotFoundError);
 });
+
+test('completions: echo + logprobs with max_tokens 0 scores the prompt; prompt_logprobs (vLLM)', async () => {
+  const r = await client.completions.create({
+    model: MODEL,
+    prompt: 'The sky is blue',
+    max_tokens: 0,
+    echo: true,
+    logprobs: 0,
+  });
+  const c = r.choices[0];
+  assert.equal(c.text, 'The sky is blue');
+  assert.equal(r.usage!.completion_tokens, 0);
+  const lp = c.logprobs!;
+  assert.equal(lp.tokens!.length, r.usage!.prompt_tokens);
+  assert.equal(lp.token_logprobs![0], null);
+  assert.ok(lp.token_logprobs!.slice(1).every((x) => typeof x === 'number' && x < 0));
+  // The same text scored through vLLM's prompt_logprobs gives the same numbers.
+  const v = (await client.completions.create({
+    model: MODEL,
+    prompt: 'The sky is blue',
+    max_tokens: 2,
+    prompt_logprobs: 0,
+  } as Parameters<typeof client.completions.create>[0])) as unknown as {
+    choices: { prompt_logprobs: (Record<string, { logprob: number }> | null)[] }[];
+  };
+  const pl = v.choices[0].prompt_logprobs;
+  assert.equal(pl[0], null);
+  assert.deepEqual(
+    pl.slice(1).map((d) => Object.values(d!)[0].logprob),
+    lp.token_logprobs!.slice(1),
+  );
+});
