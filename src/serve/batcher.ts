@@ -41,7 +41,12 @@ export class Batcher {
 
   constructor(
     private readonly engine: BatchEngine,
-    private readonly opts: { maxBatchSize: number; maxQueue: number },
+    private readonly opts: {
+      maxBatchSize: number;
+      maxQueue: number;
+      /** How long a call waits before it starts, for requests arriving together (default 0). */
+      batchWaitMs?: number;
+    },
   ) {}
 
   /** Requests waiting (not the ones in the running call). */
@@ -77,8 +82,12 @@ export class Batcher {
 
   private pump(): void {
     if (this.running || this.queue.length === 0) return;
-    const batch = this.take();
-    this.running = this.run(batch).finally(() => {
+    // A short wait lets requests that arrive together (or clients answered by the last call
+    // sending their next request) join this call.
+    this.running = (async () => {
+      await new Promise((r) => setTimeout(r, this.opts.batchWaitMs ?? 0));
+      await this.run(this.take());
+    })().finally(() => {
       this.running = undefined;
       this.pump();
     });
@@ -91,12 +100,13 @@ export class Batcher {
   private take(): Queued[] {
     const first = this.queue.shift()!;
     const batch = [first];
-    let prompts = first.job.prompts.length;
+    const size = (q: Queued) => q.job.prompts.length * q.job.options.n;
+    let rows = size(first);
     for (let i = 0; i < this.queue.length;) {
       const q = this.queue[i];
-      if (q.key === first.key && prompts + q.job.prompts.length <= this.opts.maxBatchSize) {
+      if (q.key === first.key && rows + size(q) <= this.opts.maxBatchSize) {
         batch.push(q);
-        prompts += q.job.prompts.length;
+        rows += size(q);
         this.queue.splice(i, 1);
       } else i++;
     }

@@ -23,6 +23,7 @@ export interface ServedModel {
 export interface RegistryOptions {
   maxBatchSize: number;
   maxQueue: number;
+  batchWaitMs?: number;
   /** Open the base model with a PEFT adapter (load_lora_adapter); absent: the API is off. */
   openAdapter?: (path: string) => Promise<ServeEngine>;
 }

@@ -36,6 +36,8 @@ export interface ServeOptions {
   maxBatchSize?: number;
   /** Requests waiting per model at most; more get 429. */
   maxQueue?: number;
+  /** How long an engine call waits for more requests to join it. */
+  batchWaitMs?: number;
   maxBodyBytes?: number;
   /** max_tokens of a chat request that gives none. */
   defaultMaxTokens?: number;
@@ -48,6 +50,7 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS = {
   maxBatchSize: 8,
   maxQueue: 64,
+  batchWaitMs: 2,
   maxBodyBytes: 1 << 20,
   defaultMaxTokens: 256,
   maxChoices: 64,
@@ -107,6 +110,7 @@ export function startServer(
   const registry = new ModelRegistry(o.modelName, o.engine, {
     maxBatchSize: opts.maxBatchSize,
     maxQueue: opts.maxQueue,
+    batchWaitMs: opts.batchWaitMs,
     openAdapter: o.openAdapter,
   });
   const inFlight = new Set<Promise<void>>();

@@ -113,7 +113,7 @@ test('a full queue is 429 with Retry-After; the queued requests still finish', a
     while (!ok()) await new Promise((r) => setTimeout(r, 5));
   };
   const running = chat(slow);
-  await until(() => batcher.busy);
+  await until(() => batcher.busy && batcher.waiting === 0); // taken: running
   const waiting = chat(slow);
   await until(() => batcher.waiting === 1);
   const refused = await chat(slow);

@@ -14,6 +14,7 @@ interface ServeFlags {
   apiKeyEnv?: string;
   maxBatchSize: number;
   maxQueue: number;
+  batchWaitMs: number;
   maxBodyBytes: number;
   defaultMaxTokens: number;
   loraLoading: boolean;
@@ -51,6 +52,7 @@ async function runServe(f: ServeFlags, ctx: CliContext): Promise<void> {
         apiKey,
         maxBatchSize: f.maxBatchSize,
         maxQueue: f.maxQueue,
+        batchWaitMs: f.batchWaitMs,
         maxBodyBytes: f.maxBodyBytes,
         defaultMaxTokens: f.defaultMaxTokens,
         log: f.quiet ? undefined : (line) => ctx.err(`${line}\n`),
@@ -135,6 +137,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
       )
         .argParser(intArg(1))
         .default(SERVE_DEFAULTS.maxQueue),
+    )
+    .addOption(
+      new Option(
+        '--batch-wait-ms <ms>',
+        'how long an engine call waits for more requests to join its batch',
+      )
+        .argParser(intArg(0, 10_000))
+        .default(SERVE_DEFAULTS.batchWaitMs),
     )
     .addOption(
       new Option('--max-body-bytes <n>', 'largest request body; larger ones get 413')
