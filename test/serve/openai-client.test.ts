@@ -239,6 +239,10 @@ test('LoRA: load an adapter, sample from it by name, unload it', async () => {
     post('/load_lora_adapter', { lora_name: 'tuned', lora_path: path }),
     OpenAI.BadRequestError,
   );
+  await assert.rejects(
+    post('/load_lora_adapter', { lora_name: 'missing', lora_path: `${path}-missing` }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /adapter/i.test(e.message),
+  );
   await post('/unload_lora_adapter', { lora_name: 'tuned' });
   await assert.rejects(ask('tuned'), OpenAI.NotFoundError);
   await assert.rejects(post('/unload_lora_adapter', { lora_name: 'tuned' }), OpenAI.NotFoundError);
