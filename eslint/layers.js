@@ -6,6 +6,7 @@
 //   report, ui                   read runs / draw events (ui sees nothing but events)
 //   stages                       one module per stage kind, no stage imports a sibling
 //   audit                        the human audit: its page and server, CSV, judge-vs-human stats
+//   serve                        `pipeline serve`: an OpenAI-compatible server over the engine
 //   judges                       rule, model and server judges
 //   prompts, store, spec, hub,   texts and answer formats, the ledger, pipeline files, downloads,
 //   sandbox                      and a procedural task world with exact graders
@@ -30,6 +31,7 @@ export const LAYERS = {
   report: ['audit', 'core', 'events', 'spec', 'store'],
   ui: ['events'],
   'sandbox-build': ['core', 'engine', 'prompts', 'sandbox'],
+  serve: ['core', 'engine'],
   cli: ['*'],
 };
 

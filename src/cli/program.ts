@@ -11,6 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchema } from './commands/schema.js';
 import { registerScore } from './commands/score.js';
+import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerGenerate(program, ctx);
   registerScore(program, ctx);
+  registerServe(program, ctx);
   registerTrain(program, ctx);
   registerPull(program, ctx);
   registerRuns(program, ctx);

@@ -42,6 +42,10 @@ async function dispatch(req: Request): Promise<unknown> {
         p[1] as Parameters<LocalEngine['generate']>[1],
         (index, result, stats) =>
           port!.postMessage({ id: req.id, event: { index, result, stats } }),
+        p[2]
+          ? (index, candidate, text) =>
+              port!.postMessage({ id: req.id, event: { text: { index, candidate, text } } })
+          : undefined,
       );
     case 'choiceLogprobs':
       return engine.choiceLogprobs(
@@ -49,6 +53,8 @@ async function dispatch(req: Request): Promise<unknown> {
         p[1] as string,
         p[2] as string[],
       );
+    case 'promptLogprobs':
+      return engine.promptLogprobs(p[0] as Parameters<LocalEngine['promptLogprobs']>[0]);
     case 'score':
       return engine.score(p[0] as unknown[], p[1] as string[], p[2] as number | undefined);
     case 'close':

@@ -2,7 +2,13 @@ import { Worker } from 'node:worker_threads';
 import { PipelineError } from '../core/errors.js';
 import type { Request, Response } from './engine-worker.js';
 import type { GenerateOptions, GenerateResult, GenerateStats } from './generate/generate.js';
-import type { EngineOpenOptions, ModelInfo, PromptInput, ScoreResult } from './local-engine.js';
+import type {
+  EngineOpenOptions,
+  ModelInfo,
+  PromptInput,
+  PromptLogprobs,
+  ScoreResult,
+} from './local-engine.js';
 import type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
 
 type Pending = {
@@ -59,12 +65,22 @@ export class Engine {
     return engine;
   }
 
+  /**
+   * Generate for every prompt. `onResult` hears each prompt's result as it finishes; `onText`
+   * (streaming) hears each piece of text a candidate gets, as it is decoded.
+   */
   generate(
     prompts: PromptInput[],
     opts: GenerateOptions,
     onResult?: (e: { index: number; result: GenerateResult; stats: GenerateStats }) => void,
+    onText?: (e: { index: number; candidate: number; text: string }) => void,
   ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
-    return this.call('generate', [prompts, opts], onResult as (e: unknown) => void) as Promise<{
+    const onEvent = (e: unknown) => {
+      const ev = e as { text?: { index: number; candidate: number; text: string } };
+      if (ev.text) onText?.(ev.text);
+      else onResult?.(e as { index: number; result: GenerateResult; stats: GenerateStats });
+    };
+    return this.call('generate', [prompts, opts, !!onText], onEvent) as Promise<{
       results: GenerateResult[];
       stats: GenerateStats;
     }>;
@@ -73,6 +89,11 @@ export class Engine {
   /** Log-probs of each option's first token after prompt + assistant prefix (LocalEngine.choiceLogprobs). */
   choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]> {
     return this.call('choiceLogprobs', [prompt, prefix, options]) as Promise<number[]>;
+  }
+
+  /** Each prompt's tokens and their log-probs given the tokens before (LocalEngine.promptLogprobs). */
+  promptLogprobs(prompts: PromptInput[]): Promise<PromptLogprobs[]> {
+    return this.call('promptLogprobs', [prompts]) as Promise<PromptLogprobs[]>;
   }
 
   /** Log-probs of TRL rows; `labels[i]` (e.g. `file:line`) locates row i in error messages. */

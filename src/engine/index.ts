@@ -1,11 +1,12 @@
 // The engine's public face: everything outside src/engine/ imports the engine from here (the
 // layer lint enforces it), so the library's inside can move without touching its users.
 export { Engine } from './engine.js';
-export type { PromptInput } from './local-engine.js';
+export type { ModelInfo, PromptInput, PromptLogprobs } from './local-engine.js';
 export {
   DEFAULT_GENERATE,
   type GenerateOptions,
   type GenerateResult,
+  type TopLogprob,
 } from './generate/generate.js';
 export { DEVICES, type Device } from './runtime/ort-session.js';
 export { onnxruntimeVersion } from './runtime/versions.js';

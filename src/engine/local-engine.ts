@@ -41,8 +41,17 @@ export interface ModelInfo {
   vocabSize: number;
   eosTokenIds: number[];
   padTokenId: number | undefined;
+  /** Positions the model can attend over (prompt + generated tokens). */
+  maxPositions: number;
   adapter?: string;
   device: Device;
+}
+
+/** A prompt's tokens, their texts and log-probs (null for the first: nothing predicts it). */
+export interface PromptLogprobs {
+  ids: number[];
+  tokens: string[];
+  logprobs: (number | null)[];
 }
 
 /** Sums of response-token log-probs, with the number of response tokens each sum covers. */
@@ -88,6 +97,7 @@ export class LocalEngine {
       vocabSize: c.vocabSize,
       eosTokenIds: this.model.tokenizer.eosTokenIds,
       padTokenId: this.model.tokenizer.padTokenId,
+      maxPositions: c.maxPositionEmbeddings,
       adapter: this.model.adapter?.dir,
       device: this.opts.device ?? 'cpu',
     };
@@ -121,6 +131,8 @@ export class LocalEngine {
     prompts: PromptInput[],
     opts: GenerateOptions,
     onResult?: (index: number, r: GenerateResult, stats: GenerateStats) => void,
+    /** Streaming: prompt `index`'s candidate `candidate` just got `text`. */
+    onText?: (index: number, candidate: number, text: string) => void,
   ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
     const gen = new Generator(
       await this.session('decoder'),
@@ -129,12 +141,31 @@ export class LocalEngine {
     );
     const stats: GenerateStats = { prefillTokens: 0, prefillMs: 0, decodeTokens: 0, decodeMs: 0 };
     const results: GenerateResult[] = [];
+    if (opts.seeds && opts.seeds.length !== prompts.length)
+      fail(
+        'E_GENERATE_OPTION',
+        `seeds has ${opts.seeds.length} entries for ${prompts.length} prompts`,
+        'give one seed per prompt, or none',
+      );
+    if (opts.batchPrompts && prompts.length > 1) {
+      const seeds = prompts.map((_, i) => opts.seeds?.[i] ?? opts.seed + i * 1_000_003);
+      const all = await gen.generateMany(
+        prompts.map((p) => this.encodePrompt(p)),
+        opts,
+        seeds,
+        stats,
+        onText,
+      );
+      all.forEach((r, i) => onResult?.(i, r, stats));
+      return { results: all, stats };
+    }
     for (let i = 0; i < prompts.length; i++) {
       // Each prompt gets its own seed stream so its output does not depend on its position.
       const r = await gen.generate(
         this.encodePrompt(prompts[i]),
-        { ...opts, seed: opts.seed + i * 1_000_003 },
+        { ...opts, seed: opts.seeds?.[i] ?? opts.seed + i * 1_000_003 },
         stats,
+        onText ? (candidate, text) => onText(i, candidate, text) : undefined,
       );
       results.push(r);
       onResult?.(i, r, stats);
@@ -173,6 +204,28 @@ export class LocalEngine {
     for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
     const lse = max + Math.log(sum);
     return firstIds.map((id) => logits[id] - lse);
+  }
+
+  /**
+   * Each prompt's tokens with log p(token | the tokens before it), as a server's echo/prompt
+   * log-probs report them: the first token has none (null). Chat prompts are templated with a
+   * generation prompt, as `generate` sees them.
+   */
+  async promptLogprobs(prompts: PromptInput[]): Promise<PromptLogprobs[]> {
+    const tok = this.model.tokenizer;
+    const ids = prompts.map((p) => this.encodePrompt(p));
+    const seqs = ids
+      .filter((x) => x.length > 1)
+      .map((x) => ({ promptIds: x.slice(0, 1), responseIds: x.slice(1) }));
+    const scores = seqs.length
+      ? await scoreSequences(await this.session('scorer'), seqs, { padId: tok.batchPadId })
+      : [];
+    let k = 0;
+    return ids.map((x) => ({
+      ids: x,
+      tokens: x.map((id) => (tok.idToToken(id) === undefined ? '' : tok.decode([id]))),
+      logprobs: [null, ...(x.length > 1 ? scores[k++].tokenLogprobs : [])],
+    }));
   }
 
   /** Sequence log-probs of TRL rows (see data/trl-rows.ts for the conventions). */

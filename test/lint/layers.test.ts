@@ -84,3 +84,16 @@ test('the sandbox imports only core, and the layers that grade or train may impo
       file,
     );
 });
+
+test('serve sees only core and the engine (through its face)', async () => {
+  const bad = await layerErrors(
+    'src/serve/new-route.ts',
+    "import type { RunStore } from '../store/run-store.js';\nexport type X = RunStore;\n",
+  );
+  assert.match(bad.join('\n'), /src\/serve may not import src\/store/);
+  const good = await layerErrors(
+    'src/serve/new-route.ts',
+    "import type { Engine } from '../engine/index.js';\nimport { fail } from '../core/errors.js';\nexport type X = Engine;\nexport const f = fail;\n",
+  );
+  assert.deepEqual(good, []);
+});

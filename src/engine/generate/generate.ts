@@ -24,6 +24,23 @@ export interface GenerateOptions extends SamplingOptions {
   stopStrings: string[];
   /** Keep going past end-of-sequence tokens (for parity checks and benchmarks). */
   ignoreEos: boolean;
+  /**
+   * When set (0 to 20), every completion also carries each sampled token's text (`tokens`) and,
+   * per step, this many most likely tokens with their log-probs (`topLogprobs`). Off by default:
+   * a greedy step then has to fetch the logits it otherwise leaves in onnxruntime.
+   */
+  topLogprobs?: number;
+  /**
+   * Per-prompt seeds for a several-prompt call: prompt i draws from seeds[i] instead of
+   * seed + i * 1_000_003, so a caller that batches unrelated requests (a server) keeps each
+   * request's output what it would be alone.
+   */
+  seeds?: number[];
+  /**
+   * Decode the candidates of all the prompts of a call together in one batch (a server grouping
+   * concurrent requests) instead of one prompt after another. Results then all arrive at the end.
+   */
+  batchPrompts?: boolean;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -45,6 +62,16 @@ export interface Completion {
   finishReason: 'stop' | 'length';
   /** log p(token) under the model's unmodified distribution, one per token id. */
   logprobs: number[];
+  /** Each token id's own text (special tokens included); only with `topLogprobs`. */
+  tokens?: string[];
+  /** Per step, the most likely tokens, most likely first; only with `topLogprobs`. */
+  topLogprobs?: TopLogprob[][];
+}
+
+export interface TopLogprob {
+  id: number;
+  token: string;
+  logprob: number;
 }
 
 export interface GenerateResult {
@@ -68,7 +95,13 @@ interface Row {
   rng: Rng;
   decoder: StreamDecoder;
   stop?: StopStringMatcher;
+  top?: TopLogprob[][];
+  /** Called with each piece of text as it is added (streaming). */
+  onText?: (piece: string) => void;
 }
+
+/** A candidate's new text, as generation adds it: `candidate` is its index in the prompt's n. */
+export type OnText = (candidate: number, piece: string) => void;
 
 /**
  * Batched sampling with a KV cache over the decoder graph (see inference-graphs.ts): one prefill
@@ -139,6 +172,14 @@ export class Generator {
         hint: 'use e.g. --max-new-tokens 128',
       });
     }
+    const k = opts.topLogprobs;
+    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 20)) {
+      throw new PipelineError({
+        code: 'E_GENERATE_OPTION',
+        message: `topLogprobs must be an integer from 0 to 20, got ${k}`,
+        hint: 'ask for at most 20 alternatives per token',
+      });
+    }
     if (promptIds.length === 0) {
       throw new PipelineError({
         code: 'E_GENERATE_EMPTY_PROMPT',
@@ -158,7 +199,7 @@ export class Generator {
   }
 
   /** One row per candidate; candidate i draws from its own stream (seed, i). */
-  private newRows(opts: GenerateOptions): Row[] {
+  private newRows(opts: GenerateOptions, onText?: OnText): Row[] {
     const base = new Rng(opts.seed);
     return Array.from({ length: opts.n }, (_, i) => ({
       ids: [],
@@ -169,6 +210,8 @@ export class Generator {
       rng: base.fork(i),
       decoder: new StreamDecoder(this.tokenizer, { skipSpecialTokens: true }),
       stop: opts.stopStrings.length ? new StopStringMatcher(opts.stopStrings) : undefined,
+      top: opts.topLogprobs !== undefined ? [] : undefined,
+      onText: onText ? (piece: string) => onText(i, piece) : undefined,
     }));
   }
 
@@ -176,13 +219,14 @@ export class Generator {
     promptIds: number[],
     opts: GenerateOptions,
     stats?: GenerateStats,
+    onText?: OnText,
   ): Promise<GenerateResult> {
     this.checkRequest(promptIds, opts);
     const P = promptIds.length;
     const { n } = opts;
     const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
     const vocab = this.cfg.vocabSize;
-    const rows = this.newRows(opts);
+    const rows = this.newRows(opts, onText);
 
     // ---- prefill: batch 1, empty past
     const t0 = performance.now();
@@ -204,22 +248,88 @@ export class Generator {
     this.appendNew(cache, out, P);
     // Every candidate samples its first token from the same prefill logits.
     const firstDraw = drawsOf(out, vocab, opts);
-    for (const row of rows) this.accept(row, firstDraw(0, row.rng), opts, eos);
+    const firstTop = this.topOf(out, 0, opts);
+    for (const row of rows) {
+      row.top?.push(firstTop);
+      this.accept(row, firstDraw(0, row.rng), opts, eos);
+    }
     disposeAll(out);
     await this.decode(rows, cache, opts, eos, invT, stats);
 
     return {
       promptTokenIds: promptIds,
-      completions: rows.map((r) => {
-        if (!r.done) this.finishText(r);
-        return {
-          text: r.text,
-          tokenIds: r.ids,
-          finishReason: r.finishReason,
-          logprobs: r.logprobs,
-        };
-      }),
+      completions: rows.map((r) => this.completionOf(r)),
     };
+  }
+
+  private completionOf(r: Row): Completion {
+    if (!r.done) this.finishText(r);
+    return {
+      text: r.text,
+      tokenIds: r.ids,
+      finishReason: r.finishReason,
+      logprobs: r.logprobs,
+      ...(r.top ? { tokens: r.ids.map((id) => this.tokenText(id)), topLogprobs: r.top } : {}),
+    };
+  }
+
+  /**
+   * Several prompts at once: each is prefilled alone (batch 1), then the candidates of all of
+   * them decode together in one batch, the shorter prompts left-padded in the cache and masked.
+   * Prompt j draws from seeds[j] exactly as `generate` would with that seed alone (up to float
+   * rounding in a larger batch). Every prompt is checked before anything is decoded.
+   */
+  async generateMany(
+    prompts: number[][],
+    opts: GenerateOptions,
+    seeds: number[],
+    stats?: GenerateStats,
+    onText?: (prompt: number, candidate: number, piece: string) => void,
+  ): Promise<GenerateResult[]> {
+    for (const ids of prompts) this.checkRequest(ids, opts);
+    const { n } = opts;
+    const eos = new Set(opts.ignoreEos ? [] : this.tokenizer.eosTokenIds);
+    const vocab = this.cfg.vocabSize;
+    const L = this.cfg.numHiddenLayers;
+    const KV = this.cfg.numKeyValueHeads;
+    const D = this.cfg.headDim;
+    const invT = isGreedy(opts) ? 1 : 1 / opts.temperature;
+    const Pmax = Math.max(...prompts.map((p) => p.length));
+    const rows = prompts.flatMap((_, j) =>
+      this.newRows(
+        { ...opts, seed: seeds[j] },
+        onText ? (candidate, piece) => onText(j, candidate, piece) : undefined,
+      ),
+    );
+    const starts = prompts.flatMap((p) => Array<number>(n).fill(Pmax - p.length));
+    const cache = new KvCache(L, rows.length, KV, D, Pmax + opts.maxNewTokens, 16, starts);
+    cache.reserve(Pmax + 1);
+    for (const [j, ids] of prompts.entries()) {
+      const t0 = performance.now();
+      const out = await this.prefill(ids, undefined, invT);
+      if (stats) {
+        stats.prefillTokens += ids.length;
+        stats.prefillMs += performance.now() - t0;
+      }
+      const keys = Array.from({ length: L }, (_, l) => hostData<Float32Array>(out[newKeyName(l)]));
+      const values = Array.from({ length: L }, (_, l) =>
+        hostData<Float32Array>(out[newValueName(l)]),
+      );
+      cache.writeRows(keys, values, ids.length, j * n, (j + 1) * n, Pmax - ids.length);
+      const firstDraw = drawsOf(out, vocab, opts);
+      const firstTop = this.topOf(out, 0, opts);
+      for (const row of rows.slice(j * n, (j + 1) * n)) {
+        row.top?.push(firstTop);
+        this.accept(row, firstDraw(0, row.rng), opts, eos);
+      }
+      disposeAll(out);
+    }
+    cache.length = Pmax;
+    await this.decode(rows, cache, opts, eos, invT, stats);
+    return prompts.map((ids, j) => ({
+      promptTokenIds: ids,
+      completions: rows.slice(j * n, (j + 1) * n).map((r) => this.completionOf(r)),
+    }));
   }
 
   /** Decode: all candidates step together; finished rows feed padding and are ignored. */
@@ -231,20 +341,21 @@ export class Generator {
     invT: number,
     stats: GenerateStats | undefined,
   ): Promise<void> {
-    const { n } = opts;
+    const n = rows.length;
     const L = this.cfg.numHiddenLayers;
     const pad = this.tokenizer.batchPadId;
     const vocab = this.cfg.vocabSize;
     // A greedy step needs only the graph's per-row argmax and log-prob terms: the logits (1.5 MB
     // at batch 8 for a 49k vocabulary) stay in onnxruntime, and the host scans nothing.
-    const stepFetch = isGreedy(opts)
-      ? [
-          'argmax',
-          'max_logit',
-          'logsumexp',
-          ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
-        ]
-      : undefined;
+    const stepFetch =
+      isGreedy(opts) && opts.topLogprobs === undefined
+        ? [
+            'argmax',
+            'max_logit',
+            'logsumexp',
+            ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
+          ]
+        : undefined;
 
     const t1 = performance.now();
     let steps = 0;
@@ -256,7 +367,11 @@ export class Generator {
           [n, 1],
         ),
         attention_mask: cache.attentionMask(1),
-        position_ids: tensor('int64', new BigInt64Array(n).fill(BigInt(cache.length)), [n, 1]),
+        position_ids: tensor(
+          'int64',
+          BigInt64Array.from(rows, (_, i) => BigInt(cache.length - cache.startOf(i))),
+          [n, 1],
+        ),
         inv_temperature: invTemperature(invT),
         ...cache.feeds(),
       };
@@ -265,7 +380,9 @@ export class Generator {
       this.appendNew(cache, out, 1);
       const draw = drawsOf(out, vocab, opts);
       rows.forEach((row, i) => {
-        if (!row.done) this.accept(row, draw(i, row.rng), opts, eos);
+        if (row.done) return;
+        row.top?.push(this.topOf(out, i, opts));
+        this.accept(row, draw(i, row.rng), opts, eos);
       });
       disposeAll(out);
       steps++;
@@ -274,6 +391,26 @@ export class Generator {
       stats.decodeTokens += steps * n;
       stats.decodeMs += performance.now() - t1;
     }
+  }
+
+  /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). */
+  private topOf(out: Record<string, Tensor>, i: number, opts: GenerateOptions): TopLogprob[] {
+    const k = opts.topLogprobs ?? 0;
+    if (k === 0) return [];
+    const vocab = this.cfg.vocabSize;
+    const logits = hostData<Float32Array>(out.logits);
+    const lse = hostData<Float32Array>(out.logsumexp)[i];
+    const ids = topIds(logits, i * vocab, vocab, k);
+    return ids.map((id) => ({
+      id,
+      token: this.tokenText(id),
+      logprob: logits[i * vocab + id] - lse,
+    }));
+  }
+
+  /** One id's text; '' for the padding ids of a vocabulary larger than the tokenizer's. */
+  private tokenText(id: number): string {
+    return this.tokenizer.idToToken(id) === undefined ? '' : this.tokenizer.decode([id]);
   }
 
   /** Write a run's new keys and values (`seq` positions per layer) into the cache. */
@@ -303,14 +440,14 @@ export class Generator {
     const delta = row.decoder.update(row.ids);
     if (row.stop) {
       const { emit, stopped } = row.stop.push(delta);
-      row.text += emit;
+      addText(row, emit);
       if (stopped) {
         row.done = true;
         row.finishReason = 'stop';
         return;
       }
     } else {
-      row.text += delta;
+      addText(row, delta);
     }
     if (row.ids.length >= opts.maxNewTokens) this.finishText(row);
   }
@@ -321,13 +458,19 @@ export class Generator {
     const rest = row.decoder.flush();
     if (row.stop) {
       const { emit, stopped } = row.stop.push(rest);
-      row.text += emit;
+      addText(row, emit);
       if (stopped) row.finishReason = 'stop';
-      else row.text += row.stop.flush();
+      else addText(row, row.stop.flush());
     } else {
-      row.text += rest;
+      addText(row, rest);
     }
   }
+}
+
+function addText(row: Row, piece: string): void {
+  if (!piece) return;
+  row.text += piece;
+  row.onText?.(piece);
 }
 
 /**
@@ -354,6 +497,20 @@ function drawsOf(
       maxLogit: max[i],
       weights,
     });
+}
+
+/** The k largest of logits[offset, offset + length), largest first (a k-slot insertion list). */
+function topIds(logits: Float32Array, offset: number, length: number, k: number): number[] {
+  const ids: number[] = [];
+  for (let j = 0; j < length; j++) {
+    const v = logits[offset + j];
+    if (ids.length === k && v <= logits[offset + ids[k - 1]]) continue;
+    let at = ids.length === k ? k - 1 : ids.length;
+    while (at > 0 && logits[offset + ids[at - 1]] < v) at--;
+    ids.splice(at, 0, j);
+    if (ids.length > k) ids.pop();
+  }
+  return ids;
 }
 
 function invTemperature(invT: number): Tensor {

@@ -39,6 +39,11 @@ export class KvCache {
     /** The most positions this cache will ever hold (prompt + new tokens). */
     private readonly maxLength: number,
     private readonly chunk = 16,
+    /**
+     * Per row, the first position it attends to (default 0): several prompts of different
+     * lengths share a cache left-padded to the longest, each row masking its padding.
+     */
+    private readonly starts: readonly number[] = [],
   ) {
     const size = rows * kvHeads * maxLength * headDim;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
@@ -78,6 +83,46 @@ export class KvCache {
     this.length += seq;
   }
 
+  /** Row r's first attended position (its left padding's length). */
+  startOf(r: number): number {
+    return this.starts[r] ?? 0;
+  }
+
+  /**
+   * Write a batch-1 run's `seq` new positions (outputs [1, kv_heads, seq, head_dim]) into rows
+   * [rowFrom, rowTo) at position `at`, without moving `length` (set it when every prompt is in).
+   * The capacity must already hold them (`reserve`).
+   */
+  writeRows(
+    newKeys: Float32Array[],
+    newValues: Float32Array[],
+    seq: number,
+    rowFrom: number,
+    rowTo: number,
+    at: number,
+  ): void {
+    const { kvHeads: KV, headDim: D, cap } = this;
+    if (at + seq > cap)
+      fail(
+        'E_KV_CACHE_FULL',
+        `writeRows past the capacity (${at + seq} > ${cap})`,
+        'reserve first',
+      );
+    const block = seq * D;
+    for (let l = 0; l < this.layers; l++) {
+      for (const [src, dst] of [
+        [newKeys[l], this.keys[l]],
+        [newValues[l], this.values[l]],
+      ] as const) {
+        for (let r = rowFrom; r < rowTo; r++)
+          for (let h = 0; h < KV; h++) {
+            const from = h * block;
+            dst.set(src.subarray(from, from + block), ((r * KV + h) * cap + at) * D);
+          }
+      }
+    }
+  }
+
   /** The decoder's past_key_values feeds: every layer's buffers at full capacity. */
   feeds(): Record<string, Tensor> {
     const dims = [this.rows, this.kvHeads, this.cap, this.headDim];
@@ -95,7 +140,7 @@ export class KvCache {
     const width = this.cap + seq;
     const mask = new BigInt64Array(this.rows * width);
     for (let r = 0; r < this.rows; r++) {
-      mask.fill(1n, r * width, r * width + this.length);
+      mask.fill(1n, r * width + this.startOf(r), r * width + this.length);
       mask.fill(1n, r * width + this.cap, (r + 1) * width);
     }
     return tensor('int64', mask, [this.rows, width]);
