@@ -13,6 +13,9 @@ let n = 0;
 const fresh = () => join(tmp.dir, `m${++n}`, 'run.sqlite');
 
 const TABLES = [
+  'audit_items',
+  'audit_labels',
+  'candidate_labels',
   'candidates',
   'checkpoint_discards',
   'checkpoints',
