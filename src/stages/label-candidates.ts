@@ -18,7 +18,7 @@ export type LabelVerdict =
   { label: CandidateLabel; dropped: null } | { label: null; dropped: LabelDrop };
 
 /** Rounding room at the thresholds, as the pair stage's margin test has: a mean of judge samples
- *  on a 0–5 rubric lands on 0.8 only up to float rounding (e.g. (4.2 + 3.8) / 2 / 5). */
+ *  lands on 0.8 only up to float rounding (2.4 / 3 = 0.7999999999999999). */
 const THRESHOLD_SLACK = 1e-9;
 
 /**

@@ -156,7 +156,7 @@ function ktoData(ctx: RunContext, spec: TrainStageSpec, round: number): RoundDat
     spec.desirable_weight ?? 1,
     spec.undesirable_weight ?? 1,
   );
-  if (advice) ctx.emit({ type: 'warning', round, message: `round ${round}: ${advice}` });
+  if (advice) ctx.emit({ type: 'warning', round, message: advice });
   return { ...kto, counts };
 }
 
