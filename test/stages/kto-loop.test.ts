@@ -2,7 +2,8 @@
 // label row per candidate (desirable, undesirable, or dropped with the reason, as its thresholds
 // say of the stored score), its counts match the rows, and the train stage trains TRL's KTO loss
 // on exactly the labelled candidates: steps recorded with KTO's metrics, the label weights as
-// written, and TRL's balance warning when the weights do not balance the classes.
+// written, TRL's balance warning when the weights do not balance the classes, and
+// `pipeline export --format kto` writes the same rows.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +60,8 @@ function run(file: string) {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { type: string; message?: string });
-  const db = new Database(join(root, readdirSync(root)[0], 'run.sqlite'), { readonly: true });
+  const id = readdirSync(root)[0];
+  const db = new Database(join(root, id, 'run.sqlite'), { readonly: true });
   try {
     const all = <T>(sql: string) => db.prepare(sql).all() as T[];
     const counts = Object.fromEntries(
@@ -68,6 +70,8 @@ function run(file: string) {
       ).map((s) => [s.kind, JSON.parse(s.counts) as Record<string, number>]),
     );
     return {
+      root,
+      id,
       events,
       counts,
       labels: all<Label>(
@@ -146,6 +150,17 @@ test('labels by the thresholds, counted; KTO trains on the labelled candidates',
     (e) => e.type === 'warning' && /KTOTrainer recommends/.test(e.message ?? ''),
   );
   assert.equal(warned, ktoWeightAdvice(nD, nU, 1, 1) !== null);
+
+  // export --format kto writes the rows the train stage trained on
+  const exported = runCli(['export', r.id, '--root', r.root, '--format', 'kto']);
+  assert.equal(exported.status, 0, exported.stderr);
+  const rows = exported.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { prompt: unknown[]; completion: unknown[]; label: boolean });
+  assert.equal(rows.length, nD + nU);
+  assert.equal(rows.filter((x) => x.label).length, nD);
+  assert.deepEqual(Object.keys(rows[0]), ['prompt', 'completion', 'label']);
 });
 
 test('the label weights reach the loss: first-step loss = mean of λ · 0.5 over the rows', () => {
