@@ -107,6 +107,10 @@ test('loss kto needs labels, trains alone, and takes no pair-loss settings', () 
     '10:31: label_smoothing applies to pair losses, but this stage trains kto (expected no ' +
       'label_smoothing; weigh the labels with desirable_weight / undesirable_weight)',
   ]);
+  assert.deepEqual(check(LABEL, 'loss: kto, batch_size: 1').lines, [
+    '10:43: loss kto estimates its KL term from the other rows of a batch, but batch_size is 1 ' +
+      '(expected batch_size >= 2)',
+  ]);
   assert.deepEqual(check(LABEL, 'loss: kto, human_labels: override').lines, [
     '10:45: human_labels: override replaces audited pairs, but loss kto trains on labels ' +
       '(expected human_labels: ignore)',

@@ -102,6 +102,13 @@ function checkTrainStage(
       "loss kto trains on the round's desirable/undesirable labels, but no pair stage before it " +
         'makes them (expected a pair stage with strategy: label before this train stage)',
     );
+  // the KL estimate pairs each row with another row of its batch (kto-trainer.ts; TRL refuses too)
+  if (s.batch_size < 2)
+    out.add(
+      at('batch_size'),
+      `loss kto estimates its KL term from the other rows of a batch, but batch_size is ${s.batch_size} ` +
+        '(expected batch_size >= 2)',
+    );
   for (const key of PAIR_TRAIN_ONLY)
     if (written(st, key))
       out.add(
