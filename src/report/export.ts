@@ -4,7 +4,7 @@
 
 import { fail } from '../core/errors.js';
 import type { RunStore } from '../store/run-store.js';
-import type { ChatMessage, PairRow } from '../store/types.js';
+import type { CandidateLabelRow, ChatMessage, PairRow } from '../store/types.js';
 
 export type ExportFormat = 'trl' | 'kto';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['trl', 'kto'];
@@ -24,9 +24,12 @@ export interface TrlPreferenceRow {
 export interface KtoExportRow {
   prompt: ChatMessage[];
   completion: ChatMessage[];
-  /** true: the chosen answer of a pair; false: the rejected one. */
+  /** true: the chosen answer of a pair, or a desirable candidate (a label stage); false: the
+   *  rejected one, or an undesirable candidate. */
   label: boolean;
   pair_id?: string;
+  /** Only with `ids`: the candidate_labels row a label stage's row came from. */
+  label_id?: string;
   round?: number;
 }
 
@@ -38,11 +41,12 @@ export interface ExportOptions {
   ids?: boolean;
 }
 
-function pairsToExport(store: RunStore, round: number | undefined): PairRow[] {
+/** The rounds to export: one (checked to exist), or every round with a row, in order. */
+function roundsToExport(store: RunStore, round: number | undefined): number[] {
   const rounds = store.listRounds().map((r) => r.round);
   if (round !== undefined) {
-    const pairs = store.pairsForRound(round);
-    if (pairs.length === 0 && !rounds.includes(round))
+    const stored = store.pairsForRound(round).length > 0 || store.labelsForRound(round).length > 0;
+    if (!stored && !rounds.includes(round))
       fail(
         'E_REPORT_ROUND',
         `run '${store.runId}' has no round ${round}`,
@@ -50,46 +54,53 @@ function pairsToExport(store: RunStore, round: number | undefined): PairRow[] {
           ? `its rounds are ${rounds.join(', ')}`
           : 'the run has no rounds recorded yet',
       );
-    return pairs;
+    return [round];
   }
   const all = new Set(rounds);
-  // Pairs may exist for a round whose row was never written (an interrupted run).
-  const extra = store.db
-    .prepare('SELECT DISTINCT round FROM pairs WHERE run_id = ?')
-    .all(store.runId) as { round: number }[];
-  for (const r of extra) all.add(r.round);
-  return [...all].sort((a, b) => a - b).flatMap((r) => store.pairsForRound(r));
+  // Pairs and labels may exist for a round whose row was never written (an interrupted run).
+  for (const table of ['pairs', 'candidate_labels']) {
+    const extra = store.db
+      .prepare(`SELECT DISTINCT round FROM ${table} WHERE run_id = ?`)
+      .all(store.runId) as { round: number }[];
+    for (const r of extra) all.add(r.round);
+  }
+  return [...all].sort((a, b) => a - b);
 }
 
 const assistant = (content: string): ChatMessage[] => [{ role: 'assistant', content }];
 
+/** A stored pair or candidate label: what an exported row is read from. */
+type Source = PairRow | CandidateLabelRow;
+const what = (s: Source): string => ('candidateId' in s ? 'label' : 'pair');
+
 /**
  * The run's pairs as TRL preference rows (one per pair) or KTO rows (two per pair: chosen
- * labelled true, rejected false), in round order, then in the order the pair stage wrote them.
+ * labelled true, rejected false, then a label stage's labelled candidates), in round order, then
+ * in the order the stages wrote them.
  */
 export function exportRows(
   store: RunStore,
   opts: ExportOptions,
 ): TrlPreferenceRow[] | KtoExportRow[] {
-  const text = (id: string, pair: PairRow): string => {
+  const text = (id: string, pair: Source): string => {
     const c = store.getCandidate(id);
     if (!c)
       fail(
         'E_REPORT_DATA',
-        `pair ${pair.id} of round ${pair.round} references candidate ${id}, which is not stored`,
+        `${what(pair)} ${pair.id} of round ${pair.round} references candidate ${id}, which is not stored`,
         'the run database is inconsistent; trace the pair with `pipeline show` and re-run the round',
       );
     return c.text;
   };
   const prompts = new Map<string, ChatMessage[]>();
-  const prompt = (pair: PairRow): ChatMessage[] => {
+  const prompt = (pair: Source): ChatMessage[] => {
     let m = prompts.get(pair.promptId);
     if (!m) {
       const p = store.getPrompt(pair.promptId);
       if (!p)
         fail(
           'E_REPORT_DATA',
-          `pair ${pair.id} references prompt ${pair.promptId}, which is not stored`,
+          `${what(pair)} ${pair.id} references prompt ${pair.promptId}, which is not stored`,
           'the run database is inconsistent; re-run the round',
         );
       m = p.messages;
@@ -98,28 +109,42 @@ export function exportRows(
     return m;
   };
   const ids = (pair: PairRow) => (opts.ids ? { pair_id: pair.id, round: pair.round } : {});
-  const pairs = pairsToExport(store, opts.round);
+  const rounds = roundsToExport(store, opts.round);
   if (opts.format === 'trl')
-    return pairs.map((pair) => ({
-      prompt: prompt(pair),
-      chosen: assistant(text(pair.chosenCandidateId, pair)),
-      rejected: assistant(text(pair.rejectedCandidateId, pair)),
-      ...(pair.softLabel !== null ? { soft_label: pair.softLabel } : {}),
-      ...ids(pair),
-    }));
-  return pairs.flatMap((pair) => [
-    {
-      prompt: prompt(pair),
-      completion: assistant(text(pair.chosenCandidateId, pair)),
-      label: true,
-      ...ids(pair),
-    },
-    {
-      prompt: prompt(pair),
-      completion: assistant(text(pair.rejectedCandidateId, pair)),
-      label: false,
-      ...ids(pair),
-    },
+    return rounds
+      .flatMap((r) => store.pairsForRound(r))
+      .map((pair) => ({
+        prompt: prompt(pair),
+        chosen: assistant(text(pair.chosenCandidateId, pair)),
+        rejected: assistant(text(pair.rejectedCandidateId, pair)),
+        ...(pair.softLabel !== null ? { soft_label: pair.softLabel } : {}),
+        ...ids(pair),
+      }));
+  return rounds.flatMap((r): KtoExportRow[] => [
+    ...store.pairsForRound(r).flatMap((pair) => [
+      {
+        prompt: prompt(pair),
+        completion: assistant(text(pair.chosenCandidateId, pair)),
+        label: true,
+        ...ids(pair),
+      },
+      {
+        prompt: prompt(pair),
+        completion: assistant(text(pair.rejectedCandidateId, pair)),
+        label: false,
+        ...ids(pair),
+      },
+    ]),
+    // a label stage's desirable/undesirable candidates, as the KTO train stage reads them
+    ...store
+      .labelsForRound(r)
+      .filter((l) => l.label !== null)
+      .map((l) => ({
+        prompt: prompt(l),
+        completion: assistant(text(l.candidateId, l)),
+        label: l.label === 'desirable',
+        ...(opts.ids ? { label_id: l.id, round: l.round } : {}),
+      })),
   ]);
 }
 

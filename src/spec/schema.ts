@@ -11,7 +11,7 @@
 // `.default()` would drop the text from the JSON Schema.
 
 import * as z from 'zod';
-import { DEVICES, LOSS_TYPES, type LossType } from '../engine/index.js';
+import { DEVICES, LOSS_TYPES } from '../engine/index.js';
 import type { EvalMetric } from './eval-metrics.js';
 import type { StageKind } from './stage-kinds.js';
 
@@ -34,13 +34,8 @@ export const PAIR_STRATEGIES = [
   'max-random',
   'all-pairs-above-margin',
   'revision',
+  'label',
 ] as const;
-/**
- * TRL's `loss_type` values for the DPO family that this project trains: the engine's losses
- * (`sft` is TRL's name for the NLL term on chosen answers when combined with a preference loss)
- * except `kto`, which needs unpaired rows and pair stages make pairs.
- */
-export const DPO_LOSSES = LOSS_TYPES.filter((l): l is Exclude<LossType, 'kto'> => l !== 'kto');
 export const LR_SCHEDULERS = ['constant', 'linear', 'cosine'] as const;
 /** The metrics a gate may test: some of the evaluate stage's metrics (eval-metrics.ts). */
 export const EVAL_METRICS = [
@@ -422,7 +417,8 @@ const pairStage = z
         'max-min: best vs worst; max-random: best vs a random lower one; ' +
           'all-pairs-above-margin: every pair whose score gap is at least min_margin; ' +
           'revision: each critique-stage revision (chosen) against its original (rejected), ' +
-          'no judge needed.',
+          'no judge needed; label: no pairs, each candidate marked desirable or undesirable by ' +
+          'desirable_threshold / undesirable_threshold (unpaired rows for a train stage with loss: kto).',
       ),
     min_margin: z
       .number()
@@ -456,10 +452,38 @@ const pairStage = z
         'Temperature of the score-gap sigmoid that makes soft labels, on the 0-1 scale: a gap ' +
           'of one temperature gives p = 0.73, three give 0.95.',
       ),
+    // No defaults: the parsed spec of every other strategy (hashed into its pairs) stays as it was.
+    desirable_threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'strategy label: a candidate whose combined score (0-1 scale) is at least this is ' +
+          'desirable (KTO label true).',
+      ),
+    undesirable_threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'strategy label: a candidate whose combined score is at most this is undesirable (KTO ' +
+          'label false); scores strictly between the two thresholds are dropped and counted, ' +
+          'as are prompts whose candidates all tie and unscored candidates.',
+      ),
   })
-  .describe('Turn judged candidates into chosen/rejected preference pairs.');
+  .describe(
+    'Turn judged candidates into chosen/rejected preference pairs (or, with strategy label, ' +
+      'into desirable/undesirable labels for KTO).',
+  );
 
-const lossName = z.enum(DPO_LOSSES);
+/**
+ * TRL's `loss_type` values this project trains: the DPO family on pairs (`sft` is TRL's name for
+ * the NLL term on chosen answers when combined with a preference loss), and `kto` alone on the
+ * unpaired rows of a pair stage with `strategy: label`.
+ */
+const lossName = z.enum(LOSS_TYPES);
 
 export const loraSchema = z
   .strictObject({
@@ -487,7 +511,8 @@ const trainStage = z
       .default('sigmoid')
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .describe(
-        'TRL loss_type: one name (sigmoid = DPO) or a list combined with loss_weights, e.g. [sigmoid, sft].',
+        'TRL loss_type: one name (sigmoid = DPO) or a list combined with loss_weights, e.g. ' +
+          "[sigmoid, sft]; kto alone trains KTO on the round's labels (a pair stage with strategy label).",
       ),
     loss_weights: z
       .array(z.number().min(0))
@@ -515,6 +540,19 @@ const trainStage = z
         "override: audited pairs train on the human's verdict (`pipeline audit`): a pair the " +
           'annotator preferred the other way is trained swapped, a tie is dropped (soft label 1 ' +
           "where kept); ignore: the judge's pairs as they are (labels still count in agreement).",
+      ),
+    // No defaults: the parsed spec of the pair-trained stages stays as it was.
+    desirable_weight: z
+      .number()
+      .gt(0)
+      .optional()
+      .describe("KTO (TRL desirable_weight): weight of the desirable rows' losses (default 1)."),
+    undesirable_weight: z
+      .number()
+      .gt(0)
+      .optional()
+      .describe(
+        "KTO (TRL undesirable_weight): weight of the undesirable rows' losses (default 1).",
       ),
     simpo_gamma: z
       .number()
@@ -563,7 +601,9 @@ const trainStage = z
       .default(false)
       .describe('Also write merged safetensors (base + adapter) after each round.'),
   })
-  .describe('Retrain the policy on the pairs with a DPO-family loss; gives M_{t+1}.');
+  .describe(
+    'Retrain the policy on the pairs with a DPO-family loss (or on the labels with KTO); gives M_{t+1}.',
+  );
 
 export const gateSchema = z
   .strictObject({

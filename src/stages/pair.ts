@@ -4,6 +4,7 @@ import type { RunContext } from './context.js';
 import type { PairStageSpec } from '../spec/schema.js';
 import { candidateScores, type CandidateScore } from './candidate-scores.js';
 import { judgeMix } from './judge-mix.js';
+import { labelStage } from './label-candidates.js';
 import { PairWriter } from './pair-writer.js';
 import { pairRevisions } from './revision-pairs.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
@@ -17,12 +18,14 @@ export type Scored = CandidateScore & { score: number };
  * (revision-pairs.ts) pairs critique revisions with their originals and reads no scores. Length control ρ
  * (Meta-Rewarding LMs): chosen = the shortest answer in the top band, rejected = the longest in
  * the bottom band, each band ρ·(max−min) wide. Every discarded prompt is stored with its reason.
+ * `label` (label-candidates.ts) makes no pairs: it labels each candidate for KTO.
  */
 async function runPairStage(
   ctx: RunContext,
   input: StageInput<PairStageSpec>,
 ): Promise<StageResult> {
   if (input.spec.strategy === 'revision') return pairRevisions(ctx, input);
+  if (input.spec.strategy === 'label') return labelStage.run(ctx, input);
   const { spec, round, index: stageIndex, prompts, judgeStage } = input;
   // validation refuses a pair stage with no judge stage before it; this guards the contract
   if (!judgeStage)

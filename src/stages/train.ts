@@ -6,6 +6,7 @@ import type { Policy, RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
 import { inputHash } from '../store/hash.js';
 import { overrideByHumans } from './human-labels.js';
+import { ktoRows, ktoWeightAdvice } from './kto-rows.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
 type TrainRow = TrainJob['rows'][number];
@@ -14,47 +15,44 @@ function fileHash(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** What a train stage trains on this round: rows (pairs or KTO rows), their names, its counts. */
+interface RoundData {
+  rows: TrainRow[];
+  labels: string[];
+  /** Too few rows to train on: the warning to emit. */
+  skip?: string;
+  counts: Record<string, number>;
+  /** Counted after the steps (the human-label override's), where the counts always had them. */
+  after?: Record<string, number>;
+}
+
 /**
- * DPO-family training on the round's pairs (Engine II in a worker thread). LoRA continues the
- * policy's adapter from round to round; the reference is the round-start policy or the initial
- * model, as the file says, and is recorded with the round. The new policy M_r becomes current.
+ * DPO-family training on the round's pairs (Engine II in a worker thread), or KTO on the round's
+ * labels (`loss: kto`). LoRA continues the policy's adapter from round to round; the reference is
+ * the round-start policy or the initial model, as the file says, and is recorded with the round.
+ * The new policy M_r becomes current.
  */
 async function runTrainStage(
   ctx: RunContext,
   { spec, round, index: stageIndex }: StageInput<TrainStageSpec>,
 ): Promise<StageResult> {
   const store = ctx.store;
-  const judged = store.pairsForRound(round);
-  const human =
-    spec.human_labels === 'override' ? overrideByHumans(store, round, judged) : undefined;
-  const pairs = human?.pairs ?? judged;
-  const judgePairs = judgeRolePairs(ctx, round);
-  if (pairs.length === 0 && judgePairs.rows.length === 0) {
+  const data = spec.loss.includes('kto') ? ktoData(ctx, spec, round) : pairData(ctx, spec, round);
+  if (data.skip) {
     ctx.emit({
       type: 'warning',
       round,
-      message: `round ${round}: no preference pairs, training skipped (the policy stays ${ctx.policy.checkpointId})`,
+      message: `round ${round}: ${data.skip}, training skipped (the policy stays ${ctx.policy.checkpointId})`,
     });
-    return { counts: { pairs: 0, steps: 0, ...human?.counts } };
+    return { counts: { ...data.counts, steps: 0, ...data.after } };
   }
-  const actorRows = pairs.map((p) => {
-    const prompt = store.getPrompt(p.promptId)!;
-    return {
-      prompt: prompt.messages,
-      chosen: [{ role: 'assistant', content: store.getCandidate(p.chosenCandidateId)!.text }],
-      rejected: [{ role: 'assistant', content: store.getCandidate(p.rejectedCandidateId)!.text }],
-      ...(spec.soft_labels && p.softLabel !== null ? { soft_label: p.softLabel } : {}),
-    };
-  });
+  const { rows, labels } = data;
   const base = ctx.initial;
   const out = join(ctx.runDir, `round-${round}`, 'policy');
   rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
   store.upsertRound(round, { referenceCheckpointId: reference.checkpointId });
   store.clearTrainSteps(round);
-  // Meta-Rewarding's judge-role pairs train with the round's actor pairs (none without meta_judge)
-  const rows = [...actorRows, ...judgePairs.rows];
-  const labels = [...pairs.map((p) => `pair ${p.id}`), ...judgePairs.labels];
   const job = trainJob(ctx, spec, round, reference, { rows, labels, out });
   const outcome = await Engine.train(job, (e) => {
     if (e.type !== 'step') return;
@@ -98,14 +96,68 @@ async function runTrainStage(
   const last = outcome.steps[outcome.steps.length - 1];
   return {
     counts: {
+      ...data.counts,
+      steps: outcome.steps.length,
+      // KTO has no pairs to be accurate on
+      ...(spec.loss.includes('kto')
+        ? {}
+        : { final_accuracy_pct: Math.round(100 * (last?.['rewards/accuracies'] ?? 0)) }),
+      ...data.after,
+    },
+  };
+}
+
+/**
+ * The round's preference pairs (the audited human verdicts where `human_labels: override`) and
+ * Meta-Rewarding's judge-role pairs, which train with them (none without meta_judge).
+ */
+function pairData(ctx: RunContext, spec: TrainStageSpec, round: number): RoundData {
+  const store = ctx.store;
+  const judged = store.pairsForRound(round);
+  const human =
+    spec.human_labels === 'override' ? overrideByHumans(store, round, judged) : undefined;
+  const pairs = human?.pairs ?? judged;
+  const judgePairs = judgeRolePairs(ctx, round);
+  const actorRows = pairs.map((p) => {
+    const prompt = store.getPrompt(p.promptId)!;
+    return {
+      prompt: prompt.messages,
+      chosen: [{ role: 'assistant', content: store.getCandidate(p.chosenCandidateId)!.text }],
+      rejected: [{ role: 'assistant', content: store.getCandidate(p.rejectedCandidateId)!.text }],
+      ...(spec.soft_labels && p.softLabel !== null ? { soft_label: p.softLabel } : {}),
+    };
+  });
+  return {
+    rows: [...actorRows, ...judgePairs.rows],
+    labels: [...pairs.map((p) => `pair ${p.id}`), ...judgePairs.labels],
+    skip: pairs.length === 0 && judgePairs.rows.length === 0 ? 'no preference pairs' : undefined,
+    counts: {
       pairs: pairs.length,
       // only when there are any, so the counts of runs without meta_judge stay as they were
       ...(judgePairs.rows.length ? { judge_pairs: judgePairs.rows.length } : {}),
-      steps: outcome.steps.length,
-      final_accuracy_pct: Math.round(100 * (last?.['rewards/accuracies'] ?? 0)),
-      ...human?.counts,
     },
+    after: human?.counts,
   };
+}
+
+/**
+ * KTO's unpaired rows from the round's labels (a pair stage with `strategy: label`), with TRL's
+ * warning when the label weights do not balance the two classes (kto-rows.ts).
+ */
+function ktoData(ctx: RunContext, spec: TrainStageSpec, round: number): RoundData {
+  const kto = ktoRows(ctx.store, round);
+  const counts = { desirable: kto.desirable, undesirable: kto.undesirable };
+  // the engine's KL estimate pairs each row with another row's completion: it needs two
+  if (kto.rows.length < 2)
+    return { ...kto, counts, skip: `${kto.rows.length} labelled candidate(s), KTO needs 2` };
+  const advice = ktoWeightAdvice(
+    kto.desirable,
+    kto.undesirable,
+    spec.desirable_weight ?? 1,
+    spec.undesirable_weight ?? 1,
+  );
+  if (advice) ctx.emit({ type: 'warning', round, message: advice });
+  return { ...kto, counts };
 }
 
 /**
@@ -153,8 +205,8 @@ function trainJob(
       beta: spec.beta,
       labelSmoothing: spec.label_smoothing,
       simpoGamma: spec.simpo_gamma,
-      desirableWeight: 1,
-      undesirableWeight: 1,
+      desirableWeight: spec.desirable_weight ?? 1,
+      undesirableWeight: spec.undesirable_weight ?? 1,
       softLabels: spec.soft_labels,
     },
     optimizer: {

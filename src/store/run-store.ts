@@ -18,6 +18,7 @@ import { contentHash } from './hash.js';
 import { withAudit } from './ledger/audit.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
+import { withLabels } from './ledger/labels.js';
 import { withMetaJudge } from './ledger/meta-judge.js';
 import { withPairs } from './ledger/pairs.js';
 import { withInputs } from './ledger/inputs.js';
@@ -128,8 +129,10 @@ const Ledger = withAudit(
         withEventLog(
           withTraining(
             withMetaJudge(
-              withPairs(
-                withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+              withLabels(
+                withPairs(
+                  withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+                ),
               ),
             ),
           ),

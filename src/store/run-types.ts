@@ -28,7 +28,8 @@ export type LedgerTable =
   | 'checkpoints'
   | 'audit_items'
   | 'meta_judgements'
-  | 'judge_pairs';
+  | 'judge_pairs'
+  | 'candidate_labels';
 
 /** What every stage output carries besides its own fields. */
 export interface StageOutput {

@@ -52,6 +52,7 @@ export const LEDGER_TABLES: readonly LedgerTable[] = [
   'audit_items',
   'meta_judgements',
   'judge_pairs',
+  'candidate_labels',
 ];
 
 /** Short prefixes make ids in reports and traces self-describing. */
@@ -65,6 +66,7 @@ const ID_PREFIX: Record<LedgerTable, string> = {
   audit_items: 'au',
   meta_judgements: 'mj',
   judge_pairs: 'jp',
+  candidate_labels: 'lb',
 };
 
 export class StoreBase {

@@ -7,6 +7,7 @@ export type * from './ledger/prompts.js';
 export type * from './ledger/candidates.js';
 export type * from './ledger/judgements.js';
 export type * from './ledger/pairs.js';
+export type * from './ledger/labels.js';
 export type * from './ledger/meta-judge.js';
 export type * from './ledger/training.js';
 export type { GateStopRow, NewGateStop } from './gate-stops.js';

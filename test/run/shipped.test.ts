@@ -8,6 +8,7 @@ test('every shipped pipeline validates (schema, stage order, files, templates)',
   const files = readdirSync(fromRoot('pipelines')).filter((f) => f.endsWith('.yaml'));
   assert.deepEqual(files.sort(), [
     'constitutional.yaml',
+    'kto.yaml',
     'meta-rewarding.yaml',
     'reward-hacking.yaml',
     'self-reward.yaml',

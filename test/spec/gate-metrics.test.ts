@@ -94,12 +94,23 @@ test('judge-vs-human gates need an audit stage, and an audit stage needs pairs b
   assert.equal(early.status, 1, early.stderr);
   assert.match(
     early.stderr,
-    /an audit stage draws from the round's pairs \(expected a pair stage before it\)/,
+    /an audit stage draws from the round's pairs \(expected a pair stage before it, not only a label stage\)/,
   );
   const paired = readFileSync(file, 'utf8').replace(
     '  - { kind: audit, sample: 4 }\n',
     '  - { kind: pair, min_margin: 0.1 }\n  - { kind: audit, sample: 4 }\n',
   );
+  // a label stage (KTO) makes no pairs: an audit after it alone has nothing to draw
+  writeFileSync(
+    file,
+    paired.replace(
+      '{ kind: pair, min_margin: 0.1 }',
+      '{ kind: pair, strategy: label, desirable_threshold: 0.7, undesirable_threshold: 0.3 }',
+    ),
+  );
+  const labelOnly = runCli(['validate', file]);
+  assert.equal(labelOnly.status, 1, labelOnly.stderr);
+  assert.match(labelOnly.stderr, /expected a pair stage before it, not only a label stage/);
   writeFileSync(file, paired);
   const ok = runCli(['validate', file]);
   assert.equal(ok.status, 0, ok.stderr);

@@ -405,7 +405,7 @@ describe('stage order and cross-field rules', () => {
     assertProblem(
       r,
       at(yaml, 'train'),
-      /a train stage needs preference pairs \(expected a pair stage before it\)/,
+      /a train stage needs preference pairs or labels \(expected a pair stage before it\)/,
     );
     assertProblem(
       r,

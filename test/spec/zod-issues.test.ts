@@ -25,7 +25,7 @@ function messages(rest: string): string[] {
 }
 
 const KINDS = 'generate, critique, judge, pair, audit, train, evaluate';
-const LOSSES = 'sigmoid, ipo, hinge, robust, sigmoid_norm, apo_zero, sft, simpo, orpo';
+const LOSSES = 'sigmoid, ipo, hinge, robust, sigmoid_norm, apo_zero, sft, simpo, orpo, kto';
 
 describe('zod issues in English', () => {
   test('unknown key: did you mean, at the key', () => {
@@ -37,7 +37,8 @@ describe('zod issues in English', () => {
   test('unknown key that belongs to another stage kind says which', () => {
     assert.deepEqual(messages('stages: [{ kind: pair, beta: 0.1 }]'), [
       "4:24: unknown key 'beta' in the pair stage at stages[0] (it is a setting of train stages; " +
-        'expected one of: kind, strategy, min_margin, length_control, soft_labels, soft_label_temperature)',
+        'expected one of: kind, strategy, min_margin, length_control, soft_labels, soft_label_temperature, ' +
+        'desirable_threshold, undesirable_threshold)',
     ]);
   });
 
@@ -68,11 +69,11 @@ describe('zod issues in English', () => {
   test('invalid name: did you mean, or wrong type when it is not a string', () => {
     assert.deepEqual(messages('stages: [{ kind: pair, strategy: max-mn }]'), [
       "4:34: invalid stages[0].strategy 'max-mn' (did you mean 'max-min'?) " +
-        '(expected one of: max-min, max-random, all-pairs-above-margin, revision)',
+        '(expected one of: max-min, max-random, all-pairs-above-margin, revision, label)',
     ]);
     assert.deepEqual(messages('stages: [{ kind: pair, strategy: 3 }]'), [
       '4:34: wrong type for stages[0].strategy: got number 3 ' +
-        '(expected one of: max-min, max-random, all-pairs-above-margin, revision)',
+        '(expected one of: max-min, max-random, all-pairs-above-margin, revision, label)',
     ]);
   });
 

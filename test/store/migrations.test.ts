@@ -15,6 +15,7 @@ const fresh = () => join(tmp.dir, `m${++n}`, 'run.sqlite');
 const TABLES = [
   'audit_items',
   'audit_labels',
+  'candidate_labels',
   'candidates',
   'checkpoint_discards',
   'checkpoints',

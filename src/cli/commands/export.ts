@@ -50,7 +50,8 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         '--format <format>',
-        'trl: one preference row per pair; kto: two rows per pair (chosen true, rejected false)',
+        'trl: one preference row per pair; kto: two rows per pair (chosen true, rejected false), ' +
+          'then each candidate a label stage marked desirable (true) or undesirable (false)',
       )
         .choices([...EXPORT_FORMATS])
         .makeOptionMandatory(),

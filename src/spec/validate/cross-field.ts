@@ -6,6 +6,7 @@ import { SELF_JUDGE, type JudgeStageSpec, type TrainStageSpec } from '../schema.
 import type { StageKind } from '../stage-kinds.js';
 import { didYouMean } from './did-you-mean.js';
 import { checkGateMetrics } from './gate-metrics.js';
+import { checkKto } from './kto-checks.js';
 import type { ParsedParts, ParsedStage } from './parsed-parts.js';
 import type { Path, Problems } from './problems.js';
 import { isRecord, rawStages, stageKindOf } from './raw-value.js';
@@ -17,6 +18,7 @@ export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts
   checkStageSettings(out, parts);
   checkJudgeSettings(out, parts);
   checkGateMetrics(out, parts);
+  checkKto(out, parts);
 }
 
 function checkStageOrder(out: Problems, parts: ParsedParts): void {
@@ -49,13 +51,23 @@ function checkStageOrder(out: Problems, parts: ParsedParts): void {
             );
         } else if (!seen.has('judge'))
           out.add(at, 'a pair stage needs scored candidates (expected a judge stage before it)');
-        else checkEnoughCandidates(out, parts, st.index);
+        // a label stage labels each answer on its own: one per prompt is enough
+        else if (st.spec?.kind !== 'pair' || st.spec.strategy !== 'label')
+          checkEnoughCandidates(out, parts, st.index);
         break;
       case 'audit':
-        if (!seen.has('pair'))
+        // a label stage (KTO) marks single answers and makes no pairs to audit
+        if (
+          !parts.stages.some(
+            (p) =>
+              p.index < st.index &&
+              p.kind === 'pair' &&
+              (p.spec?.kind !== 'pair' || p.spec.strategy !== 'label'),
+          )
+        )
           out.add(
             at,
-            "an audit stage draws from the round's pairs (expected a pair stage before it)",
+            "an audit stage draws from the round's pairs (expected a pair stage before it, not only a label stage)",
           );
         break;
       case 'train':
@@ -66,7 +78,10 @@ function checkStageOrder(out: Problems, parts: ParsedParts): void {
             'a second train stage in one round (expected at most one train stage per round)',
           );
         else if (!seen.has('pair'))
-          out.add(at, 'a train stage needs preference pairs (expected a pair stage before it)');
+          out.add(
+            at,
+            'a train stage needs preference pairs or labels (expected a pair stage before it)',
+          );
         break;
       case 'generate':
       case 'evaluate':
