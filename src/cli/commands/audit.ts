@@ -10,6 +10,7 @@ import type { RunStore } from '../../store/run-store.js';
 import type { CliContext } from '../context.js';
 import { intArg } from '../options.js';
 import { writeOutputFile } from './export.js';
+import { untilStopped } from '../until-stopped.js';
 
 interface AuditFlags {
   root: string;
@@ -116,15 +117,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         });
         for (const line of progressLines(store, f.round)) ctx.out(line);
         ctx.out(`audit page: ${server.url} (Ctrl-C to stop)\n`);
-        await new Promise<void>((resolve) => {
-          const stop = () => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            resolve();
-          };
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-        });
+        await untilStopped();
         await server.close();
         for (const line of progressLines(store, f.round)) ctx.out(line);
       } finally {

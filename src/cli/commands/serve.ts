@@ -4,6 +4,7 @@ import { PipelineError } from '../../core/errors.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer } from '../../serve/server.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, intArg, threadsOption } from '../options.js';
+import { untilStopped } from '../until-stopped.js';
 
 interface ServeFlags {
   model: string;
@@ -76,15 +77,7 @@ async function runServe(f: ServeFlags, ctx: CliContext): Promise<void> {
     `serving ${name}${f.adapter ? ` (adapter ${f.adapter})` : ''} at ${server.url}/v1` +
       `${apiKey ? ' (API key required)' : ''} (Ctrl-C to stop)\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   ctx.err('stopping: finishing the requests in flight (Ctrl-C again to quit now)\n');
   const now = () => process.exit(130);
   process.once('SIGINT', now);
