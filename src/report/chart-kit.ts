@@ -3,6 +3,14 @@
 // import it without importing each other.
 
 import type { TopLevelSpec } from 'vega-lite';
+import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
+
+/** What the charts of one run are drawn from. */
+export interface RunChartData {
+  runId: string;
+  evalMetrics: EvalMetricRow[];
+  trainSteps: TrainStepRow[];
+}
 
 export type ChartRow = Record<string, string | number>;
 

@@ -6,7 +6,6 @@ import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { VIOLATION_PREFIX } from '../spec/eval-metrics.js';
 import type { RunStore } from '../store/run-store.js';
-import type { EvalMetricRow, TrainStepRow } from '../store/types.js';
 import {
   HEIGHT,
   WIDTH,
@@ -17,15 +16,9 @@ import {
   roundAxis,
   type Chart,
   type ChartRow,
+  type RunChartData,
 } from './chart-kit.js';
 import { judgeCharts } from './judge-charts.js';
-
-/** What the charts of one run are drawn from. */
-export interface RunChartData {
-  runId: string;
-  evalMetrics: EvalMetricRow[];
-  trainSteps: TrainStepRow[];
-}
 
 export function loadChartData(store: RunStore): RunChartData {
   const evalMetrics = store.evalMetrics();
@@ -39,7 +32,7 @@ export function loadChartData(store: RunStore): RunChartData {
   return { runId: store.runId, evalMetrics, trainSteps };
 }
 
-export type { Chart, ChartRow } from './chart-kit.js';
+export type { Chart, ChartRow, RunChartData } from './chart-kit.js';
 
 // ---- per-round distributions -------------------------------------------------------------------
 

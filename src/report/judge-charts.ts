@@ -4,8 +4,16 @@
 // these only bin and draw, so tests check the binned rows.
 
 import { JUDGE_SCORE_PREFIX } from '../spec/eval-metrics.js';
-import type { RunChartData } from './charts.js';
-import { HEIGHT, WIDTH, asSpec, chartOf, num, type Chart, type ChartRow } from './chart-kit.js';
+import {
+  HEIGHT,
+  WIDTH,
+  asSpec,
+  chartOf,
+  num,
+  type Chart,
+  type ChartRow,
+  type RunChartData,
+} from './chart-kit.js';
 
 /**
  * The charts shown under the report's "Judge" heading (html.ts), by id, in buildCharts order;
