@@ -10,12 +10,4 @@ export function pick<T>(rng: Rng, xs: readonly T[]): T {
   return xs[Math.floor(rng.nextFloat() * xs.length)];
 }
 
-/** A shuffled copy (Fisher-Yates). */
-export function shuffled<T>(rng: Rng, xs: readonly T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
+export { shuffled } from '../core/rng.js';

@@ -1,7 +1,7 @@
 import { fail } from '../../core/errors.js';
 import { isPreferenceRow, parseScoreRow, promptIds, responseIds } from '../data/trl-rows.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { Rng } from '../../core/rng.js';
+import { shuffled, type Rng } from '../../core/rng.js';
 import type { ScoreSequence } from '../generate/score.js';
 
 /** One preference pair as token ids (TRL conventions: see data/trl-rows.ts). */
@@ -148,14 +148,14 @@ export function* epochSteps<T>(
   rng: Rng,
 ): Generator<{ epoch: number; micro: T[][] }, never> {
   let epoch = 0;
-  let order = shuffled(items, rng);
+  let order = shuffled(rng, items);
   let cursor = 0;
   for (;;) {
     const micro: T[][] = [];
     for (let k = 0; k < opts.gradAccum; k++) {
       if (cursor >= order.length) {
         epoch++;
-        order = shuffled(items, rng);
+        order = shuffled(rng, items);
         cursor = 0;
         if (micro.length) break; // an optimizer step never spans two epochs
       }
@@ -165,14 +165,4 @@ export function* epochSteps<T>(
     }
     yield { epoch: epoch + cursor / order.length, micro };
   }
-}
-
-/** Fisher-Yates with the run's seeded stream, so epochs are reproducible. */
-export function shuffled<T>(xs: T[], rng: Rng): T[] {
-  const out = xs.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }

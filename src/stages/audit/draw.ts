@@ -4,7 +4,7 @@
 // in turn (a seeded order), one pair each, until the sample is full: equal allocation across
 // strata, uniform within each.
 
-import type { Rng } from '../../core/rng.js';
+import { shuffled, type Rng } from '../../core/rng.js';
 
 export type AuditStratum = 'margin' | 'judges' | 'principle';
 
@@ -61,14 +61,6 @@ export function strataOf(
   return new Map(pairs.map((p) => [p.pairId, key(p)]));
 }
 
-function shuffle<T>(xs: T[], rng: Rng): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
 /** Draws up to `sample` pairs, strata in turn (see the file comment); deterministic in `rng`. */
 export function drawAudit(
   pairs: readonly PairEvidence[],
@@ -82,8 +74,8 @@ export function drawAudit(
     const k = keys.get(p.pairId)!;
     groups.set(k, [...(groups.get(k) ?? []), p.pairId]);
   }
-  const order = shuffle([...groups.keys()].sort(), rng);
-  for (const k of order) shuffle(groups.get(k)!, rng);
+  const order = shuffled(rng, [...groups.keys()].sort());
+  for (const k of order) groups.set(k, shuffled(rng, groups.get(k)!));
   const picked: { pairId: string; stratum: string }[] = [];
   for (let depth = 0; picked.length < sample; depth++) {
     const before = picked.length;
