@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { isPipelineError } from '../core/errors.js';
 import { LocalEngine } from './local-engine.js';
 import { runTraining, type TrainJob } from './train/run-training.js';
+import { RlRun, type RlJob } from './train/rl-run.js';
 
 export type Request = { id: number; method: string; params: unknown[] };
 export type Response =
@@ -23,6 +24,7 @@ export type Response =
   | { id: number; event: unknown };
 
 let engine: LocalEngine | undefined;
+let rl: RlRun | undefined;
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js must run in a worker thread');
 
@@ -34,6 +36,7 @@ async function dispatch(req: Request): Promise<unknown> {
   }
   if (req.method === 'train')
     return runTraining(p[0] as TrainJob, (event) => port!.postMessage({ id: req.id, event }));
+  if (req.method.startsWith('rl.')) return dispatchRl(req);
   if (!engine) throw new Error('engine not open');
   switch (req.method) {
     case 'generate':
@@ -60,6 +63,38 @@ async function dispatch(req: Request): Promise<unknown> {
     case 'close':
       await engine.close();
       engine = undefined;
+      return null;
+    default:
+      throw new Error(`unknown engine method ${req.method}`);
+  }
+}
+
+/** An online-RL run (rl-run.ts): open, then generate / train in turn, save, close. */
+async function dispatchRl(req: Request): Promise<unknown> {
+  const p = req.params;
+  if (req.method === 'rl.open') {
+    rl = await RlRun.open(p[0] as RlJob);
+    return { lora: rl.lora };
+  }
+  if (!rl) throw new Error('no RL run open');
+  switch (req.method) {
+    case 'rl.generate':
+      return rl.generate(
+        p[0] as Parameters<RlRun['generate']>[0],
+        p[1] as Parameters<RlRun['generate']>[1],
+      );
+    case 'rl.train':
+      return rl.train(
+        p[0] as Parameters<RlRun['train']>[0],
+        p[1] as number[],
+        p[2] as number,
+        (m) => port!.postMessage({ id: req.id, event: m }),
+      );
+    case 'rl.save':
+      return rl.save(p[0] as string, p[1] as Parameters<RlRun['save']>[1]);
+    case 'rl.close':
+      await rl.close();
+      rl = undefined;
       return null;
     default:
       throw new Error(`unknown engine method ${req.method}`);

@@ -10,6 +10,9 @@ import type {
   ScoreResult,
 } from './local-engine.js';
 import type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
+import type { LoraSpec } from './train/lora.js';
+import type { RlJob } from './train/rl-run.js';
+import { RlSession } from './rl-session.js';
 
 type Pending = {
   resolve: (v: unknown) => void;
@@ -51,6 +54,31 @@ export class Engine {
     } finally {
       await engine.worker.terminate();
     }
+  }
+
+  /**
+   * Open an online-RL run in its own worker thread (train/rl-run.ts): sample from the policy as
+   * it trains, train on rewarded batches, save. Close it to end the worker.
+   */
+  static async rl(job: RlJob): Promise<RlSession> {
+    const engine = Engine.spawn();
+    try {
+      const opened = (await engine.call('rl.open', [job])) as { lora: LoraSpec };
+      return new RlSession(engine, opened.lora);
+    } catch (e) {
+      await engine.worker.terminate();
+      throw e;
+    }
+  }
+
+  /** For RlSession: one call into the worker (events go to `onEvent`). */
+  request(method: string, params: unknown[], onEvent?: (e: unknown) => void): Promise<unknown> {
+    return this.call(method, params, onEvent);
+  }
+
+  /** For RlSession: end the worker. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
   }
 
   static async open(ref: string, opts: EngineOpenOptions = {}): Promise<Engine> {

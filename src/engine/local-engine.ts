@@ -78,6 +78,11 @@ export class LocalEngine {
     return new LocalEngine(loadModel(ref, { adapter: opts.adapter }), opts);
   }
 
+  /** An engine over weights already in memory (online RL samples from the policy it trains). */
+  static fromModel(model: LoadedModel, opts: EngineOpenOptions = {}): LocalEngine {
+    return new LocalEngine(model, opts);
+  }
+
   info(): ModelInfo {
     const c = this.model.config;
     const perLayer =

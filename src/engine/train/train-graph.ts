@@ -236,6 +236,41 @@ export function responseLogps(
   binder: WeightBinder,
   batch: { inputIds: V; attentionMask: V; responseMask: V; checkpointLayers?: boolean },
 ): V {
+  const t = responseTokenLogps(b, cfg, binder, batch);
+  return b.scope('sequence_logps', () => b.squeeze(b.matMul(t.rowWeights, t.tokenLogp), [1])); // [R]
+}
+
+/** The response tokens of a right-padded batch, flattened in row-major order (N of them). */
+export interface ResponseTokens {
+  /** log p(token) of each response token, [N, 1] (logits divided by `temperature` first). */
+  tokenLogp: V;
+  /** log softmax of the logits predicting each response token, [N, vocab]. */
+  logp: V;
+  /** Row of each token, int64 [N]. */
+  row: V;
+  /** Index of each token in the flattened [R·S] batch, int64 [N]: where per-token inputs laid out like input_ids are gathered from. */
+  flatIndex: V;
+  /** [R, N]: response-mask weight of token n when it belongs to row r, else 0 (row sums = rowWeights · x). */
+  rowWeights: V;
+}
+
+/**
+ * The log-probs of every response token, from a forward pass that computes logits only at the
+ * positions that predict one. With `temperature` ≠ 1 the logits are divided by it before the
+ * log-softmax: the distribution a sampler at that temperature drew from (TRL's GRPO convention).
+ */
+export function responseTokenLogps(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  binder: WeightBinder,
+  batch: {
+    inputIds: V;
+    attentionMask: V;
+    responseMask: V;
+    checkpointLayers?: boolean;
+    temperature?: number;
+  },
+): ResponseTokens {
   const { inputIds, attentionMask, responseMask, checkpointLayers } = batch;
   const sel = b.scope('response_tokens', () => {
     const seq = b.shape(inputIds, 1, 2); // [1] = S
@@ -247,11 +282,12 @@ export function responseLogps(
     const row = b.squeeze(b.slice(nz, [0], [1], [0]), [0]); // [N]
     const col = b.squeeze(b.slice(nz, [1], [2], [0]), [0]); // [N]
     const position = b.add(b.mul(row, seq), col); // [N] into R·S
-    const target = b.gather(b.reshape(inputIds, [-1]), b.add(position, one)); // [N]
+    const flatIndex = b.add(position, one); // [N]: token t itself
+    const target = b.gather(b.reshape(inputIds, [-1]), flatIndex); // [N]
     const weight = b.gather(b.reshape(mask, [-1]), b.add(b.mul(row, b.sub(seq, one)), col)); // [N]
     const rowIds = b.range(b.constI64(0), b.squeeze(rows, [0]), one); // [R]
     const member = b.cast(b.equal(b.unsqueeze(rowIds, [1]), b.unsqueeze(row, [0])), b.float);
-    return { position, target, rowWeights: b.mul(member, weight) }; // rowWeights [R, N]
+    return { position, flatIndex, row, target, rowWeights: b.mul(member, weight) }; // rowWeights [R, N]
   });
   const { logits } = llamaForward(b, cfg, binder, {
     inputIds,
@@ -260,10 +296,12 @@ export function responseLogps(
     logitPositions: sel.position,
     checkpointLayers,
   }); // [N, vocab]
-  return b.scope('sequence_logps', () => {
-    const logp = b.logSoftmax(logits, -1); // [N, vocab]
-    const tokenLp = b.gatherElements(logp, b.unsqueeze(sel.target, [1]), 1); // [N, 1]
-    return b.squeeze(b.matMul(sel.rowWeights, tokenLp), [1]); // [R]
+  return b.scope('token_logps', () => {
+    const t = batch.temperature ?? 1;
+    const scaled = t === 1 ? logits : b.div(logits, b.constF(t));
+    const logp = b.logSoftmax(scaled, -1); // [N, vocab]
+    const tokenLogp = b.gatherElements(logp, b.unsqueeze(sel.target, [1]), 1); // [N, 1]
+    return { tokenLogp, logp, row: sel.row, flatIndex: sel.flatIndex, rowWeights: sel.rowWeights };
   });
 }
 

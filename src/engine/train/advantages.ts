@@ -1,0 +1,97 @@
+// Advantages of the online-RL algorithms, from each completion's scalar reward. Completions come
+// in groups of `groupSize` consecutive rows that share a prompt.
+//
+// GRPO (Shao et al. 2024, DeepSeekMath §4.1.2; TRL GRPOTrainer._generate_and_score_completions):
+//   A_i = (r_i − mean_group(r)) / (std_group(r) + 1e-4)       scale_rewards: group
+//   A_i = (r_i − mean_group(r)) / (std_batch(r) + 1e-4)       scale_rewards: batch
+//   A_i =  r_i − mean_group(r)                                scale_rewards: none (Dr. GRPO)
+//   std is torch's default, the unbiased (n − 1) estimator.
+// RLOO (Ahmadian et al. 2024, eq. 6; TRL RLOOTrainer): the leave-one-out baseline
+//   A_i = r_i − (Σ_group r − r_i) / (G − 1)
+// REINFORCE++ (Hu 2025, §3; OpenRLHF `advantage_estimator: reinforce` / `reinforce_baseline`):
+//   per token, a KL penalty folded into the reward, the scalar reward on the last token, returns
+//   summed to the end (γ = 1), then normalised over every completion token of the batch:
+//     r_t = −β · (log π_old − log π_ref)_t  + [t = last] · R_i
+//     G_t = Σ_{s ≥ t} r_s,     A_t = (G_t − mean(G)) / (std(G) + 1e-8)
+//   `reinforce_pp_baseline` first subtracts the group's mean reward from R_i (OpenRLHF's
+//   reinforce_baseline, what makes it robust to reward scale).
+
+export type ScaleRewards = 'group' | 'batch' | 'none';
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** torch.std: the unbiased estimator (NaN for one value, as torch gives). */
+export function unbiasedStd(xs: number[]): number {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+function groups(rewards: number[], groupSize: number): number[][] {
+  if (groupSize < 1 || rewards.length % groupSize !== 0)
+    throw new Error(`internal: ${rewards.length} rewards do not split into groups of ${groupSize}`);
+  const out: number[][] = [];
+  for (let i = 0; i < rewards.length; i += groupSize) out.push(rewards.slice(i, i + groupSize));
+  return out;
+}
+
+/** Group-relative advantages (GRPO), one per completion. */
+export function grpoAdvantages(
+  rewards: number[],
+  groupSize: number,
+  scale: ScaleRewards,
+): number[] {
+  const batchStd = scale === 'batch' ? unbiasedStd(rewards) : 0;
+  return groups(rewards, groupSize).flatMap((g) => {
+    const m = mean(g);
+    const std = scale === 'group' ? unbiasedStd(g) : batchStd;
+    return g.map((r) => (scale === 'none' ? r - m : (r - m) / (std + 1e-4)));
+  });
+}
+
+/** Leave-one-out advantages (RLOO), one per completion; groups need at least 2 completions. */
+export function rlooAdvantages(rewards: number[], groupSize: number): number[] {
+  if (groupSize < 2) throw new Error('internal: RLOO needs groups of at least 2 completions');
+  return groups(rewards, groupSize).flatMap((g) => {
+    const sum = g.reduce((a, b) => a + b, 0);
+    return g.map((r) => r - (sum - r) / (g.length - 1));
+  });
+}
+
+/** Whether each group's rewards are all equal (std 0): such groups teach GRPO nothing. */
+export function zeroStdGroups(rewards: number[], groupSize: number): boolean[] {
+  return groups(rewards, groupSize).map((g) => g.every((r) => r === g[0]));
+}
+
+/**
+ * REINFORCE++ token advantages: `oldLogps[i]` and `refLogps[i]` are row i's per-token log-probs
+ * (same length as its completion). Returns per-token advantages, normalised over all tokens.
+ */
+export function reinforcePpAdvantages(
+  rewards: number[],
+  oldLogps: number[][],
+  refLogps: number[][],
+  beta: number,
+  opts: { groupSize: number; baseline: boolean },
+): number[][] {
+  let r = rewards;
+  if (opts.baseline) {
+    const means = groups(rewards, opts.groupSize).map(mean);
+    r = rewards.map((x, i) => x - means[Math.floor(i / opts.groupSize)]);
+  }
+  const returns = oldLogps.map((old, i) => {
+    const g = new Array<number>(old.length).fill(0);
+    let acc = 0;
+    for (let t = old.length - 1; t >= 0; t--) {
+      const kl = old[t] - refLogps[i][t];
+      acc += -beta * kl + (t === old.length - 1 ? r[i] : 0);
+      g[t] = acc;
+    }
+    return g;
+  });
+  const all = returns.flat();
+  if (all.length === 0) return returns;
+  const m = mean(all);
+  // OpenRLHF normalises with the (biased) population std over the batch's valid tokens.
+  const std = Math.sqrt(all.reduce((a, x) => a + (x - m) ** 2, 0) / all.length);
+  return returns.map((g) => g.map((x) => (x - m) / (std + 1e-8)));
+}

@@ -1,0 +1,394 @@
+// Online RL (GRPO, RLOO, REINFORCE++) on onnxruntime: given a batch of sampled completions and
+// their rewards, compute π_old and π_ref token log-probs, the algorithm's advantages, and run
+// `numIterations` optimizer steps of the clipped policy-gradient loss over the batch (each step
+// one pass over all rows, cut into micro-batches). The caller samples and rewards; the policy's
+// current weights are readable for the next sampling (policyWeights).
+import { Rng } from '../../core/rng.js';
+import type { ScoreSequence } from '../generate/score.js';
+import { toOnnxBytes } from '../graph/serialize.js';
+import { initializerBinder, type WeightTable } from '../model/inference-graphs.js';
+import type { LoadedModel } from '../model/load-model.js';
+import { mergeLora, type LoraAdapter } from '../model/peft-adapter.js';
+import { OrtSession, hostData, tensor, type Tensor } from '../runtime/ort-session.js';
+import {
+  grpoAdvantages,
+  reinforcePpAdvantages,
+  rlooAdvantages,
+  type ScaleRewards,
+} from './advantages.js';
+import { loraAName, loraBName, loraModules, loraScale } from './lora.js';
+import type { PolicyGradientOptions } from './losses/policy-gradient.js';
+import { layoutRightPadded, type RightPaddedBatch } from './pair-batches.js';
+import { buildRlGraph, buildTokenLogpsGraph, trainableTokenBinder } from './rl-graph.js';
+import { StepSession, type MicroFeeds } from './step-session.js';
+import type { TrainerOptions } from './trainer-options.js';
+
+export type RlAlgorithm = 'grpo' | 'rloo' | 'reinforce_pp' | 'reinforce_pp_baseline';
+export const RL_ALGORITHMS: readonly RlAlgorithm[] = [
+  'grpo',
+  'rloo',
+  'reinforce_pp',
+  'reinforce_pp_baseline',
+];
+
+export interface RlTrainerOptions extends Omit<
+  TrainerOptions,
+  'losses' | 'lossWeights' | 'lossOptions' | 'epochs'
+> {
+  algorithm: RlAlgorithm;
+  /** The loss; for REINFORCE++ `beta` is the reward's KL coefficient and the loss has none. */
+  loss: PolicyGradientOptions;
+  /** Sampling temperature: token log-probs are of logits / temperature (TRL's convention). */
+  temperature: number;
+  /** Optimizer steps per generation batch (GRPOConfig.num_iterations, μ of the paper). */
+  numIterations: number;
+  scaleRewards: ScaleRewards;
+  /** Truncated completions (no end-of-sequence) get no loss (GRPOConfig.mask_truncated_completions). */
+  maskTruncatedCompletions: boolean;
+  /** Completions per optimizer step (prompts × group size): micro-batches of batchSize accumulate. */
+  rowsPerStep: number;
+  /** Optimizer steps of the whole run, for the learning-rate schedule. */
+  totalSteps: number;
+}
+
+/** One sampled completion of a prompt. */
+export interface RlRow {
+  promptIds: number[];
+  completionIds: number[];
+  /** Generation stopped at max_completion_length, not at an end-of-sequence token. */
+  truncated: boolean;
+}
+
+/** One optimizer step's numbers (TRL's names). */
+export interface RlStepMetrics {
+  step: number;
+  iteration: number;
+  loss: number;
+  grad_norm: number;
+  learning_rate: number;
+  /** Token means over the step's completion tokens. */
+  kl?: number;
+  entropy: number;
+  'clip_ratio/low_mean': number;
+  'clip_ratio/high_mean': number;
+  'clip_ratio/region_mean': number;
+}
+
+export interface RlBatchResult {
+  steps: RlStepMetrics[];
+  /** Per row: its advantage (the token mean for REINFORCE++). */
+  advantages: number[];
+  /** Per row: Σ log π_old and Σ log π_ref over its completion tokens (at the temperature). */
+  oldLogps: number[];
+  refLogps?: number[];
+  /** Per row: whether it trained (false when masked as truncated or when it has no tokens). */
+  trained: boolean[];
+}
+
+/**
+ * The reference enters through β (the loss's KL term; REINFORCE++'s reward): without it there is
+ * no reference pass at all.
+ */
+const needsReference = (o: Pick<RlTrainerOptions, 'loss'>) => o.loss.beta !== 0;
+
+export class RlTrainer {
+  private policyPass?: OrtSession;
+  private refPass?: OrtSession;
+  private readonly padId: number;
+
+  private constructor(
+    private readonly base: LoadedModel,
+    private readonly ref: LoadedModel,
+    private readonly session: StepSession,
+    private readonly opts: RlTrainerOptions,
+  ) {
+    this.padId = base.tokenizer.batchPadId;
+  }
+
+  /**
+   * `base`: the policy's starting weights (no adapter merged; LoRA starts from B = 0, so the
+   * round-start policy is `base`). `ref`: the reference model (default `base`, TRL's default with
+   * PEFT: the base without the adapter). `initAdapter` continues an earlier round's adapter.
+   */
+  static async create(
+    base: LoadedModel,
+    opts: RlTrainerOptions,
+    ref: LoadedModel = base,
+    initAdapter?: LoraAdapter,
+  ): Promise<RlTrainer> {
+    const graph = buildRlGraph({
+      cfg: base.config,
+      weights: base.weights,
+      mode: opts.mode,
+      optimizer: opts.optimizer,
+      accumulate: opts.rowsPerStep > opts.batchSize,
+      gradientCheckpointing: opts.gradientCheckpointing,
+      loss: isReinforce(opts.algorithm) ? { ...opts.loss, beta: 0 } : opts.loss,
+      temperature: opts.temperature,
+    });
+    const session = await StepSession.create(graph, base, opts, initAdapter);
+    return new RlTrainer(base, ref, session, opts);
+  }
+
+  get params(): Map<string, Float32Array> {
+    return this.session.params;
+  }
+
+  get optimizerStep(): number {
+    return this.session.optimizerStep;
+  }
+
+  /**
+   * The policy's current weights by checkpoint key (LoRA merged: W + scale · B·A), for sampling
+   * the next batch. A fresh table: later steps do not change it.
+   */
+  policyWeights(): WeightTable {
+    const params = new Map(this.session.params);
+    const mode = this.opts.mode;
+    if (mode.kind === 'full') {
+      return {
+        get: (key) => {
+          const p = params.get(key);
+          return p
+            ? { dims: this.base.weights.get(key).dims, data: p }
+            : this.base.weights.get(key);
+        },
+      };
+    }
+    const targeted = new Set(loraModules(this.base.config, mode.lora.targets).map((m) => m.module));
+    const scale = loraScale(mode.lora);
+    return {
+      get: (key) => {
+        const w = this.base.weights.get(key);
+        const module = key.replace(/\.weight$/, '');
+        if (!targeted.has(module)) return w;
+        const a = params.get(loraAName(module))!;
+        const b = params.get(loraBName(module))!;
+        return {
+          dims: w.dims,
+          data: mergeLora(w.data, w.dims[0], w.dims[1], { a, b }, mode.lora.r, scale),
+        };
+      },
+    };
+  }
+
+  /**
+   * Train on one generation batch: `rows` in groups of `groupSize` consecutive completions of one
+   * prompt, `rewards[i]` row i's combined reward.
+   */
+  async trainOnBatch(
+    rows: RlRow[],
+    rewards: number[],
+    groupSize: number,
+    onStep?: (m: RlStepMetrics) => void,
+  ): Promise<RlBatchResult> {
+    const o = this.opts;
+    const trained = rows.map(
+      (r) => r.completionIds.length > 0 && !(o.maskTruncatedCompletions && r.truncated),
+    );
+    const seqs: ScoreSequence[] = rows.map((r, i) => ({
+      promptIds: r.promptIds,
+      responseIds: trained[i] ? r.completionIds : [],
+    }));
+    const old = await this.tokenLogps('policy', seqs);
+    const ref = needsReference(o) ? await this.tokenLogps('ref', seqs) : undefined;
+
+    let tokenAdvantages: number[][];
+    let advantages: number[];
+    if (isReinforce(o.algorithm)) {
+      tokenAdvantages = reinforcePpAdvantages(rewards, old, ref ?? old, o.loss.beta, {
+        groupSize,
+        baseline: o.algorithm === 'reinforce_pp_baseline',
+      });
+      advantages = tokenAdvantages.map((a) =>
+        a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0,
+      );
+    } else {
+      advantages =
+        o.algorithm === 'rloo'
+          ? rlooAdvantages(rewards, groupSize)
+          : grpoAdvantages(rewards, groupSize, o.scaleRewards);
+      tokenAdvantages = seqs.map((s, i) => s.responseIds.map(() => advantages[i]));
+    }
+
+    // Micro-batches in row order (the batch is already one shuffled draw of prompts).
+    const micro: number[][] = [];
+    for (let i = 0; i < rows.length; i += o.batchSize)
+      micro.push([...Array(Math.min(o.batchSize, rows.length - i)).keys()].map((k) => i + k));
+    const stepTokens = seqs.reduce((a, s) => a + s.responseIds.length, 0);
+
+    const steps: RlStepMetrics[] = [];
+    for (let it = 0; it < o.numIterations; it++) {
+      const applied = await this.session.step(micro, {
+        totalSteps: o.totalSteps,
+        rows: (mb) => mb.length,
+        feeds: (mb) =>
+          this.feeds(
+            mb.map((i) => seqs[i]),
+            mb.map((i) => old[i]),
+            ref && mb.map((i) => ref[i]),
+            mb.map((i) => tokenAdvantages[i]),
+            // dapo: Σ ℓ·m / T over the step; this micro-batch's loss is scaled by its row share,
+            // so its normalizer is T · rows_m / R.
+            (stepTokens * mb.length) / rows.length,
+          ),
+        responses: 'completions',
+      });
+      const tokenMean = (name: string) => {
+        let num = 0;
+        let den = 0;
+        for (const m of applied.micro) {
+          const n = m.scalars['count/tokens'];
+          num += (m.scalars[name] ?? 0) * n;
+          den += n;
+        }
+        return den > 0 ? num / den : 0;
+      };
+      const m: RlStepMetrics = {
+        step: applied.step,
+        iteration: it + 1,
+        loss: applied.loss,
+        grad_norm: applied.gradNorm,
+        learning_rate: applied.learningRate,
+        entropy: tokenMean('entropy'),
+        'clip_ratio/low_mean': tokenMean('clip_ratio/low_mean'),
+        'clip_ratio/high_mean': tokenMean('clip_ratio/high_mean'),
+        'clip_ratio/region_mean': tokenMean('clip_ratio/region_mean'),
+      };
+      if (this.session.graph.metrics.includes('kl')) m.kl = tokenMean('kl');
+      else if (ref && isReinforce(o.algorithm)) m.kl = meanKl(old, ref);
+      steps.push(m);
+      onStep?.(m);
+    }
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    return {
+      steps,
+      advantages,
+      oldLogps: old.map(sum),
+      refLogps: ref?.map(sum),
+      trained,
+    };
+  }
+
+  /** The step graph's feeds for one micro-batch (also what the parity test drives directly). */
+  feeds(
+    seqs: ScoreSequence[],
+    old: number[][],
+    ref: number[][] | undefined,
+    advantages: number[][],
+    normalizer: number,
+  ): MicroFeeds {
+    const batch = layoutRightPadded(seqs, this.padId);
+    const perToken = (vals: number[][]): Tensor => {
+      const out = new Float32Array(batch.rows * batch.seq);
+      seqs.forEach((s, r) => {
+        const start = s.promptIds.length;
+        vals[r].forEach((v, t) => (out[r * batch.seq + start + t] = v));
+      });
+      return tensor('float32', out, [batch.rows, batch.seq]);
+    };
+    const inputs: Record<string, Tensor> = {
+      old_logps: perToken(old),
+      advantages: perToken(advantages),
+      loss_normalizer: tensor('float32', Float32Array.of(normalizer), []),
+    };
+    if (this.session.graph.needsReference) inputs.ref_logps = perToken(ref ?? old);
+    return { batch, inputs };
+  }
+
+  /** d loss / d param of one micro-batch at the current weights (no update): for parity tests. */
+  gradients(feeds: MicroFeeds) {
+    return this.session.gradients(feeds);
+  }
+
+  /**
+   * Per-token log-probs (at the temperature) of each sequence's response tokens: `policy` at the
+   * current weights (π_old before a batch's updates), `ref` from the reference weights.
+   */
+  async tokenLogps(which: 'policy' | 'ref', seqs: ScoreSequence[]): Promise<number[][]> {
+    const sessionOpts = { threads: this.opts.threads, device: this.opts.device };
+    let session: OrtSession;
+    if (which === 'policy') {
+      this.policyPass ??= await OrtSession.create(
+        toOnnxBytes(
+          buildTokenLogpsGraph(
+            this.base.config,
+            trainableTokenBinder({
+              cfg: this.base.config,
+              weights: this.base.weights,
+              mode: this.opts.mode,
+            }),
+            this.opts.temperature,
+          ),
+        ),
+        sessionOpts,
+      );
+      session = this.policyPass;
+    } else {
+      this.refPass ??= await OrtSession.create(
+        toOnnxBytes(
+          buildTokenLogpsGraph(
+            this.ref.config,
+            () => initializerBinder(this.ref.weights),
+            this.opts.temperature,
+          ),
+        ),
+        sessionOpts,
+      );
+      session = this.refPass;
+    }
+    const out: number[][] = [];
+    const bs = Math.max(1, this.opts.batchSize);
+    for (let i = 0; i < seqs.length; i += bs) {
+      const chunk = seqs.slice(i, i + bs);
+      if (chunk.every((s) => s.responseIds.length === 0)) {
+        for (const _ of chunk) out.push([]);
+        continue;
+      }
+      const batch = layoutRightPadded(chunk, this.padId);
+      const feeds: Record<string, Tensor> = batchFeeds(batch);
+      if (which === 'policy')
+        for (const p of this.session.graph.params)
+          feeds[p.name] = tensor('float32', this.session.params.get(p.name)!, p.dims);
+      const res = await session.run(feeds);
+      const lp = hostData<Float32Array>(res.token_logps);
+      chunk.forEach((s, r) => {
+        const start = r * batch.seq + s.promptIds.length;
+        out.push(Array.from(lp.subarray(start, start + s.responseIds.length)));
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+    await this.policyPass?.release();
+    await this.refPass?.release();
+  }
+}
+
+function batchFeeds(batch: RightPaddedBatch): Record<string, Tensor> {
+  return {
+    input_ids: tensor('int64', batch.inputIds, [batch.rows, batch.seq]),
+    attention_mask: tensor('int64', batch.attentionMask, [batch.rows, batch.seq]),
+    response_mask: tensor('float32', batch.responseMask, [batch.rows, batch.seq]),
+  };
+}
+
+const isReinforce = (a: RlAlgorithm) => a === 'reinforce_pp' || a === 'reinforce_pp_baseline';
+
+/** Token mean of log π_old − log π_ref (the k1 estimate REINFORCE++ folds into its reward). */
+function meanKl(old: number[][], ref: number[][]): number {
+  let s = 0;
+  let n = 0;
+  old.forEach((o, i) =>
+    o.forEach((v, t) => {
+      s += v - ref[i][t];
+      n++;
+    }),
+  );
+  return n ? s / n : 0;
+}
+
+/** A seeded generator for the RL stage's prompt draws (stream 3 of the seed: 1 LoRA init, 2 data order). */
+export const rlPromptRng = (seed: number): Rng => new Rng(seed).fork(3);
