@@ -72,6 +72,8 @@ export type PipelineEvent = Base &
         accuracy: number;
         gradNorm: number;
         learningRate: number;
+        /** An rl stage's step: the batch's mean reward and the step's KL and entropy (no margin or accuracy). */
+        rl?: { reward: number; kl: number | null; entropy: number };
       }
     | { type: 'eval-metric'; round: number; metric: string; value: number }
     | {

@@ -11,7 +11,13 @@
 // `.default()` would drop the text from the JSON Schema.
 
 import * as z from 'zod';
-import { DEVICES, LOSS_TYPES } from '../engine/index.js';
+import {
+  DEVICES,
+  LOSS_TYPES,
+  PG_LOSS_TYPES,
+  RL_ALGORITHMS,
+  SCALE_REWARDS,
+} from '../engine/index.js';
 import type { EvalMetric } from './eval-metrics.js';
 import type { StageKind } from './stage-kinds.js';
 
@@ -503,6 +509,36 @@ export const loraSchema = z
   })
   .describe('LoRA adapter settings (PEFT names).');
 
+/**
+ * What every training stage sets the same way (train, rl): schedule, clipping, AdamW, memory, and
+ * what trains (LoRA or every weight). TRL TrainingArguments names.
+ */
+const optimizerFields = {
+    lr_scheduler_type: z
+      .enum(LR_SCHEDULERS)
+      .default('linear')
+      .describe('Learning-rate schedule after warmup.'),
+    warmup_steps: nonNegInt().default(0).describe('Linear warmup steps.'),
+    gradient_checkpointing: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Recompute each layer in the backward pass instead of storing its activations ' +
+          '(transformers gradient_checkpointing): about half the memory of a full fine-tune, one more forward pass of time.',
+      ),
+    max_grad_norm: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('Gradient clipping norm; 0 disables clipping.'),
+    weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay.'),
+    adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1.'),
+    adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW beta2.'),
+    adam_epsilon: z.number().gt(0).default(1e-8).describe('AdamW epsilon.'),
+    full: z.boolean().default(false).describe('Fine-tune every weight instead of a LoRA adapter.'),
+    lora: loraSchema.prefault({}),
+};
+
 const trainStage = z
   .strictObject({
     kind: z.literal('train'),
@@ -560,11 +596,6 @@ const trainStage = z
       .default(0.5)
       .describe('SimPO target reward margin (simpo loss).'),
     learning_rate: z.number().gt(0).default(5e-6).describe('Peak learning rate (AdamW).'),
-    lr_scheduler_type: z
-      .enum(LR_SCHEDULERS)
-      .default('linear')
-      .describe('Learning-rate schedule after warmup.'),
-    warmup_steps: nonNegInt().default(0).describe('Linear warmup steps.'),
     epochs: z
       .number()
       .gt(0)
@@ -577,25 +608,8 @@ const trainStage = z
       .default(8)
       .describe('Pairs per micro-batch (TRL per_device_train_batch_size).'),
     gradient_accumulation_steps: posInt().default(1).describe('Micro-batches per optimizer step.'),
-    gradient_checkpointing: z
-      .boolean()
-      .default(false)
-      .describe(
-        'Recompute each layer in the backward pass instead of storing its activations ' +
-          '(transformers gradient_checkpointing): about half the memory of a full fine-tune, one more forward pass of time.',
-      ),
     max_length: posInt().default(512).describe('Prompt + answer tokens kept per sequence.'),
-    max_grad_norm: z
-      .number()
-      .min(0)
-      .default(1)
-      .describe('Gradient clipping norm; 0 disables clipping.'),
-    weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay.'),
-    adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1.'),
-    adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW beta2.'),
-    adam_epsilon: z.number().gt(0).default(1e-8).describe('AdamW epsilon.'),
-    full: z.boolean().default(false).describe('Fine-tune every weight instead of a LoRA adapter.'),
-    lora: loraSchema.prefault({}),
+    ...optimizerFields,
     merge: z
       .boolean()
       .default(false)
@@ -603,6 +617,102 @@ const trainStage = z
   })
   .describe(
     'Retrain the policy on the pairs with a DPO-family loss (or on the labels with KTO); gives M_{t+1}.',
+  );
+
+/**
+ * Online RL (GRPO, RLOO, REINFORCE++) on the round's prompts: sample a group of completions per
+ * prompt from the policy as it trains, reward them with the pipeline's judges, update. TRL
+ * GRPOConfig names where TRL has them.
+ */
+const rlStage = z
+  .strictObject({
+    kind: z.literal('rl'),
+    algorithm: z
+      .enum(RL_ALGORITHMS)
+      .default('grpo')
+      .describe(
+        'grpo: group-relative advantages (DeepSeekMath); rloo: leave-one-out baseline ' +
+          '(Ahmadian et al. 2024); reinforce_pp: REINFORCE++ (token-level KL in the reward, ' +
+          'advantages normalised over the batch, Hu 2025); reinforce_pp_baseline: the same after ' +
+          "subtracting the group's mean reward (OpenRLHF reinforce_baseline).",
+      ),
+    reward_judges: z
+      .array(z.string().regex(JUDGE_NAME_PATTERN, JUDGE_NAME_RULE))
+      .min(1)
+      .describe(
+        'Judges (names under judges:) whose 0-1 scores are the reward; rule judges are ' +
+          'verifiable rewards. Several are combined with reward_weights.',
+      ),
+    reward_weights: z
+      .array(z.number())
+      .min(1)
+      .optional()
+      .describe('One weight per reward judge (TRL reward_weights; default all 1): reward = sum of weight x score.'),
+    num_generations: z
+      .int()
+      .min(2)
+      .default(8)
+      .describe('Completions sampled per prompt: the group advantages are relative to (TRL num_generations).'),
+    prompts_per_step: posInt()
+      .default(4)
+      .describe("Prompts per generation batch, drawn from the round's prompts in a seeded order."),
+    steps: posInt()
+      .default(16)
+      .describe('Generation batches per round; each gives num_iterations optimizer steps.'),
+    num_iterations: posInt()
+      .default(1)
+      .describe('Optimizer steps per generation batch (TRL num_iterations; above 1 the clip matters).'),
+    beta: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        'KL coefficient to the reference (k3 estimator in the loss; for reinforce_pp the token ' +
+          'KL penalty in the reward). 0 (TRL default) skips the reference pass.',
+      ),
+    epsilon: z.number().gt(0).lt(1).default(0.2).describe('Lower clip range (TRL epsilon).'),
+    epsilon_high: z
+      .number()
+      .gt(0)
+      .optional()
+      .describe("Upper clip range (TRL epsilon_high; DAPO's clip-higher uses 0.28). Default: epsilon."),
+    loss_type: z
+      .enum(PG_LOSS_TYPES)
+      .default('dapo')
+      .describe(
+        'How token losses aggregate (TRL loss_type): grpo per-sequence means, bnpo token mean ' +
+          'of the micro-batch, dr_grpo divided by max_completion_length, dapo token mean of the step.',
+      ),
+    scale_rewards: z
+      .enum(SCALE_REWARDS)
+      .default('group')
+      .describe('GRPO advantage scaling (TRL scale_rewards): by the group std, the batch std, or none (Dr. GRPO).'),
+    mask_truncated_completions: z
+      .boolean()
+      .default(false)
+      .describe('Completions cut at max_completion_length get no loss (TRL, DAPO).'),
+    importance_sampling_level: z
+      .enum(['token', 'sequence'])
+      .default('token')
+      .describe('token: per-token ratios (GRPO); sequence: one length-normalised ratio per completion (GSPO).'),
+    temperature: z
+      .number()
+      .gt(0)
+      .default(1)
+      .describe('Sampling temperature; log-probs are taken at the same temperature (TRL).'),
+    top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling.'),
+    top_k: nonNegInt().default(0).describe('Top-k sampling (0: off).'),
+    max_completion_length: posInt()
+      .default(256)
+      .describe('New tokens per completion (TRL max_completion_length).'),
+    batch_size: posInt()
+      .default(8)
+      .describe('Completions per micro-batch (TRL per_device_train_batch_size); a generation batch accumulates over them.'),
+    ...optimizerFields,
+    learning_rate: z.number().gt(0).default(1e-6).describe('Peak learning rate (AdamW; TRL GRPO default 1e-6).'),
+  })
+  .describe(
+    "Online RL on the round's prompts with judge rewards (GRPO / RLOO / REINFORCE++); gives M_{t+1}.",
   );
 
 export const gateSchema = z
@@ -710,6 +820,7 @@ export const stageSchema = z
     pairStage,
     auditStage,
     trainStage,
+    rlStage,
     evaluateStage,
   ])
   .describe('One step of a round, selected by kind.');
@@ -760,6 +871,7 @@ export type JudgeStageSpec = Extract<StageSpec, { kind: 'judge' }>;
 export type MetaJudgeSpec = z.output<typeof metaJudgeSchema>;
 export type PairStageSpec = Extract<StageSpec, { kind: 'pair' }>;
 export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
+export type RlStageSpec = Extract<StageSpec, { kind: 'rl' }>;
 export type AuditStageSpec = Extract<StageSpec, { kind: 'audit' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;

@@ -9,6 +9,7 @@ export const STAGE_KINDS = [
   'pair',
   'audit',
   'train',
+  'rl',
   'evaluate',
 ] as const;
 

@@ -1,19 +1,14 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Engine, type TrainJob } from '../engine/index.js';
 import type { Policy, RunContext } from './context.js';
 import type { TrainStageSpec } from '../spec/schema.js';
-import { inputHash } from '../store/hash.js';
+import { adoptPolicy } from './adopt-policy.js';
 import { overrideByHumans } from './human-labels.js';
 import { ktoRows, ktoWeightAdvice } from './kto-rows.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
 
 type TrainRow = TrainJob['rows'][number];
-
-function fileHash(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
 
 /** What a train stage trains on this round: rows (pairs or KTO rows), their names, its counts. */
 interface RoundData {
@@ -47,7 +42,6 @@ async function runTrainStage(
     return { counts: { ...data.counts, steps: 0, ...data.after } };
   }
   const { rows, labels } = data;
-  const base = ctx.initial;
   const out = join(ctx.runDir, `round-${round}`, 'policy');
   rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
@@ -70,29 +64,7 @@ async function runTrainStage(
       learningRate: m.learning_rate,
     });
   });
-  const weights = spec.full
-    ? join(out, 'model.safetensors')
-    : join(out, 'adapter_model.safetensors');
-  const contentHash = fileHash(weights);
-  const checkpointId = store.addCheckpoint({
-    round,
-    kind: spec.full ? 'merged' : 'adapter',
-    path: relative(ctx.runDir, out),
-    contentHash,
-    parentId: ctx.policy.checkpointId,
-    inputHash: inputHash('checkpoint', round, contentHash),
-  });
-  store.restoreCheckpoint(checkpointId); // retrained to the very bytes --from-round set aside
-  await ctx.engines.release(ctx.policy);
-  ctx.policy = spec.full
-    ? {
-        path: out,
-        device: ctx.spec.model.device,
-        threads: ctx.spec.model.threads,
-        round,
-        checkpointId,
-      }
-    : { ...base, adapter: out, round, checkpointId };
+  await adoptPolicy(ctx, round, out, spec.full);
   const last = outcome.steps[outcome.steps.length - 1];
   return {
     counts: {

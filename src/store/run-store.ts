@@ -19,6 +19,7 @@ import { withAudit } from './ledger/audit.js';
 import { withCandidates } from './ledger/candidates.js';
 import { withJudgements } from './ledger/judgements.js';
 import { withLabels } from './ledger/labels.js';
+import { withRlSamples } from './ledger/rl-samples.js';
 import { withMetaJudge } from './ledger/meta-judge.js';
 import { withPairs } from './ledger/pairs.js';
 import { withInputs } from './ledger/inputs.js';
@@ -129,9 +130,13 @@ const Ledger = withAudit(
         withEventLog(
           withTraining(
             withMetaJudge(
-              withLabels(
-                withPairs(
-                  withJudgements(withCandidates(withPrompts(withStageRuns(withRounds(StoreBase))))),
+              withRlSamples(
+                withLabels(
+                  withPairs(
+                    withJudgements(
+                      withCandidates(withPrompts(withStageRuns(withRounds(StoreBase)))),
+                    ),
+                  ),
                 ),
               ),
             ),

@@ -29,7 +29,8 @@ export type LedgerTable =
   | 'audit_items'
   | 'meta_judgements'
   | 'judge_pairs'
-  | 'candidate_labels';
+  | 'candidate_labels'
+  | 'rl_samples';
 
 /** What every stage output carries besides its own fields. */
 export interface StageOutput {

@@ -53,6 +53,7 @@ export const LEDGER_TABLES: readonly LedgerTable[] = [
   'meta_judgements',
   'judge_pairs',
   'candidate_labels',
+  'rl_samples',
 ];
 
 /** Short prefixes make ids in reports and traces self-describing. */
@@ -67,6 +68,7 @@ const ID_PREFIX: Record<LedgerTable, string> = {
   meta_judgements: 'mj',
   judge_pairs: 'jp',
   candidate_labels: 'lb',
+  rl_samples: 'rs',
 };
 
 export class StoreBase {

@@ -30,6 +30,7 @@ const TABLES = [
   'pair_discards',
   'pairs',
   'prompts',
+  'rl_samples',
   'round_resets',
   'rounds',
   'runs',

@@ -16,7 +16,8 @@
 //   `reinforce_pp_baseline` first subtracts the group's mean reward from R_i (OpenRLHF's
 //   reinforce_baseline, what makes it robust to reward scale).
 
-export type ScaleRewards = 'group' | 'batch' | 'none';
+export const SCALE_REWARDS = ['group', 'batch', 'none'] as const;
+export type ScaleRewards = (typeof SCALE_REWARDS)[number];
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -32,11 +32,13 @@ function TrainBlock(props: { round: number; tr: TrainView; width: number; detail
   const loss = seriesValues(tr.loss);
   const margin = seriesValues(tr.margin);
   const acc = seriesValues(tr.accuracy);
+  // an rl stage's curves: the batch reward where DPO has its margin, the KL where it has accuracy
+  const [second, third] = tr.kind === 'rl' ? ['reward', 'kl    '] : ['margin', 'acc   '];
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text wrap="truncate-end">
         <T tone="accent">train </T>
-        {`round ${round} step ${tr.step}/${tr.totalSteps}  acc ${formatNumber(tr.accuracy.last)}  grad ${formatNumber(tr.gradNorm)}  lr ${formatNumber(tr.learningRate)}`}
+        {`round ${round} step ${tr.step}/${tr.totalSteps}  ${third.trim()} ${formatNumber(tr.accuracy.last)}  grad ${formatNumber(tr.gradNorm)}  lr ${formatNumber(tr.learningRate)}`}
         {tr.nonFiniteSteps ? <T tone="bad">{`  ${tr.nonFiniteSteps} non-finite`}</T> : null}
       </Text>
       <Text wrap="truncate-end">
@@ -45,13 +47,13 @@ function TrainBlock(props: { round: number; tr: TrainView; width: number; detail
         {` ${formatNumber(tr.loss.last)}${tr.loss.first != null ? ` (from ${formatNumber(tr.loss.first)})` : ''}`}
       </Text>
       <Text wrap="truncate-end">
-        {'  margin '}
+        {`  ${second} `}
         <T tone="good">{sparkline(margin, width)}</T>
         {` ${formatNumber(tr.margin.last)}`}
       </Text>
       {details ? (
         <Text wrap="truncate-end">
-          {'  acc    '}
+          {`  ${third} `}
           <T tone="good">{sparkline(acc, width)}</T>
           {` ${formatNumber(tr.accuracy.last)}`}
         </Text>

@@ -73,7 +73,12 @@ export const EVENT_LINES: { [K in PipelineEvent['type']]?: Printer<K> } = {
   },
 
   'train-step': (log, e) => {
-    if (e.step === 1 || e.step % log.trainEvery === 0 || e.step === e.totalSteps)
+    const due = e.step === 1 || e.step % log.trainEvery === 0 || e.step === e.totalSteps;
+    if (due && e.rl)
+      log.line(
+        `${log.roundOf(e.round)} rl: step ${e.step}/${e.totalSteps} reward ${formatNumber(e.rl.reward)} kl ${formatNumber(e.rl.kl)} entropy ${formatNumber(e.rl.entropy)} loss ${formatNumber(e.loss)} grad ${formatNumber(e.gradNorm)} lr ${formatNumber(e.learningRate)}`,
+      );
+    else if (due)
       log.line(
         `${log.roundOf(e.round)} train: step ${e.step}/${e.totalSteps} loss ${formatNumber(e.loss)} margin ${formatNumber(e.margin)} acc ${formatNumber(e.accuracy)} grad ${formatNumber(e.gradNorm)} lr ${formatNumber(e.learningRate)}`,
       );

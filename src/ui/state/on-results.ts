@@ -75,6 +75,7 @@ export const resultHandlers: EventHandlers<
 
 function nextTrain(prev: TrainView | null, e: TrainStep, nonFinite: boolean): TrainView {
   const tr = prev ?? {
+    kind: e.rl ? ('rl' as const) : ('pairs' as const),
     step: 0,
     totalSteps: 0,
     loss: emptySeries(),
@@ -85,11 +86,12 @@ function nextTrain(prev: TrainView | null, e: TrainStep, nonFinite: boolean): Tr
     nonFiniteSteps: 0,
   };
   return {
+    kind: tr.kind,
     step: e.step,
     totalSteps: e.totalSteps,
     loss: appendSeries(tr.loss, e.loss),
-    margin: appendSeries(tr.margin, e.margin),
-    accuracy: appendSeries(tr.accuracy, e.accuracy),
+    margin: appendSeries(tr.margin, e.rl ? e.rl.reward : e.margin),
+    accuracy: appendSeries(tr.accuracy, e.rl ? (e.rl.kl ?? 0) : e.accuracy),
     gradNorm: e.gradNorm,
     learningRate: e.learningRate,
     nonFiniteSteps: tr.nonFiniteSteps + (nonFinite ? 1 : 0),

@@ -47,10 +47,14 @@ export interface Series {
 }
 
 export interface TrainView {
+  /** pairs: DPO-family or KTO steps (margin, accuracy); rl: an rl stage's (reward, KL). */
+  kind: 'pairs' | 'rl';
   step: number;
   totalSteps: number;
   loss: Series;
+  /** The DPO margin, or the rl batch's mean reward. */
   margin: Series;
+  /** The pairs' accuracy, or the rl step's KL to the reference. */
   accuracy: Series;
   gradNorm: number | null;
   learningRate: number | null;
