@@ -514,29 +514,29 @@ export const loraSchema = z
  * what trains (LoRA or every weight). TRL TrainingArguments names.
  */
 const optimizerFields = {
-    lr_scheduler_type: z
-      .enum(LR_SCHEDULERS)
-      .default('linear')
-      .describe('Learning-rate schedule after warmup.'),
-    warmup_steps: nonNegInt().default(0).describe('Linear warmup steps.'),
-    gradient_checkpointing: z
-      .boolean()
-      .default(false)
-      .describe(
-        'Recompute each layer in the backward pass instead of storing its activations ' +
-          '(transformers gradient_checkpointing): about half the memory of a full fine-tune, one more forward pass of time.',
-      ),
-    max_grad_norm: z
-      .number()
-      .min(0)
-      .default(1)
-      .describe('Gradient clipping norm; 0 disables clipping.'),
-    weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay.'),
-    adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1.'),
-    adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW beta2.'),
-    adam_epsilon: z.number().gt(0).default(1e-8).describe('AdamW epsilon.'),
-    full: z.boolean().default(false).describe('Fine-tune every weight instead of a LoRA adapter.'),
-    lora: loraSchema.prefault({}),
+  lr_scheduler_type: z
+    .enum(LR_SCHEDULERS)
+    .default('linear')
+    .describe('Learning-rate schedule after warmup.'),
+  warmup_steps: nonNegInt().default(0).describe('Linear warmup steps.'),
+  gradient_checkpointing: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Recompute each layer in the backward pass instead of storing its activations ' +
+        '(transformers gradient_checkpointing): about half the memory of a full fine-tune, one more forward pass of time.',
+    ),
+  max_grad_norm: z
+    .number()
+    .min(0)
+    .default(1)
+    .describe('Gradient clipping norm; 0 disables clipping.'),
+  weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay.'),
+  adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1.'),
+  adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW beta2.'),
+  adam_epsilon: z.number().gt(0).default(1e-8).describe('AdamW epsilon.'),
+  full: z.boolean().default(false).describe('Fine-tune every weight instead of a LoRA adapter.'),
+  lora: loraSchema.prefault({}),
 };
 
 const trainStage = z
@@ -647,12 +647,16 @@ const rlStage = z
       .array(z.number())
       .min(1)
       .optional()
-      .describe('One weight per reward judge (TRL reward_weights; default all 1): reward = sum of weight x score.'),
+      .describe(
+        'One weight per reward judge (TRL reward_weights; default all 1): reward = sum of weight x score.',
+      ),
     num_generations: z
       .int()
       .min(2)
       .default(8)
-      .describe('Completions sampled per prompt: the group advantages are relative to (TRL num_generations).'),
+      .describe(
+        'Completions sampled per prompt: the group advantages are relative to (TRL num_generations).',
+      ),
     prompts_per_step: posInt()
       .default(4)
       .describe("Prompts per generation batch, drawn from the round's prompts in a seeded order."),
@@ -661,7 +665,9 @@ const rlStage = z
       .describe('Generation batches per round; each gives num_iterations optimizer steps.'),
     num_iterations: posInt()
       .default(1)
-      .describe('Optimizer steps per generation batch (TRL num_iterations; above 1 the clip matters).'),
+      .describe(
+        'Optimizer steps per generation batch (TRL num_iterations; above 1 the clip matters).',
+      ),
     beta: z
       .number()
       .min(0)
@@ -670,12 +676,20 @@ const rlStage = z
         'KL coefficient to the reference (k3 estimator in the loss; for reinforce_pp the token ' +
           'KL penalty in the reward). 0 (TRL default) skips the reference pass.',
       ),
+    use_bias_correction_kl: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Weight the k3 KL term by the importance ratio (TRL use_bias_correction_kl, default true).',
+      ),
     epsilon: z.number().gt(0).lt(1).default(0.2).describe('Lower clip range (TRL epsilon).'),
     epsilon_high: z
       .number()
       .gt(0)
       .optional()
-      .describe("Upper clip range (TRL epsilon_high; DAPO's clip-higher uses 0.28). Default: epsilon."),
+      .describe(
+        "Upper clip range (TRL epsilon_high; DAPO's clip-higher uses 0.28). Default: epsilon.",
+      ),
     loss_type: z
       .enum(PG_LOSS_TYPES)
       .default('dapo')
@@ -686,7 +700,9 @@ const rlStage = z
     scale_rewards: z
       .enum(SCALE_REWARDS)
       .default('group')
-      .describe('GRPO advantage scaling (TRL scale_rewards): by the group std, the batch std, or none (Dr. GRPO).'),
+      .describe(
+        'GRPO advantage scaling (TRL scale_rewards): by the group std, the batch std, or none (Dr. GRPO).',
+      ),
     mask_truncated_completions: z
       .boolean()
       .default(false)
@@ -694,7 +710,9 @@ const rlStage = z
     importance_sampling_level: z
       .enum(['token', 'sequence'])
       .default('token')
-      .describe('token: per-token ratios (GRPO); sequence: one length-normalised ratio per completion (GSPO).'),
+      .describe(
+        'token: per-token ratios (GRPO); sequence: one length-normalised ratio per completion (GSPO).',
+      ),
     temperature: z
       .number()
       .gt(0)
@@ -707,9 +725,15 @@ const rlStage = z
       .describe('New tokens per completion (TRL max_completion_length).'),
     batch_size: posInt()
       .default(8)
-      .describe('Completions per micro-batch (TRL per_device_train_batch_size); a generation batch accumulates over them.'),
+      .describe(
+        'Completions per micro-batch (TRL per_device_train_batch_size); a generation batch accumulates over them.',
+      ),
     ...optimizerFields,
-    learning_rate: z.number().gt(0).default(1e-6).describe('Peak learning rate (AdamW; TRL GRPO default 1e-6).'),
+    learning_rate: z
+      .number()
+      .gt(0)
+      .default(1e-6)
+      .describe('Peak learning rate (AdamW; TRL GRPO default 1e-6).'),
   })
   .describe(
     "Online RL on the round's prompts with judge rewards (GRPO / RLOO / REINFORCE++); gives M_{t+1}.",

@@ -58,6 +58,20 @@ export function rlooAdvantages(rewards: number[], groupSize: number): number[] {
   });
 }
 
+/**
+ * RLOO's rewards (TRL RLOOTrainer): r_i − β · Σ_t (log π_old − log π_ref), the k1 estimate of the
+ * sequence's KL on the sampling policy, not differentiated.
+ */
+export function klShapedRewards(
+  rewards: number[],
+  old: number[][],
+  ref: number[][] | undefined,
+  beta: number,
+): number[] {
+  if (!ref || beta === 0) return rewards;
+  return rewards.map((r, i) => r - beta * old[i].reduce((a, v, t) => a + v - ref[i][t], 0));
+}
+
 /** Whether each group's rewards are all equal (std 0): such groups teach GRPO nothing. */
 export function zeroStdGroups(rewards: number[], groupSize: number): boolean[] {
   return groups(rewards, groupSize).map((g) => g.every((r) => r === g[0]));

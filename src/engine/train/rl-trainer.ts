@@ -12,6 +12,7 @@ import { mergeLora, type LoraAdapter } from '../model/peft-adapter.js';
 import { OrtSession, hostData, tensor, type Tensor } from '../runtime/ort-session.js';
 import {
   grpoAdvantages,
+  klShapedRewards,
   reinforcePpAdvantages,
   rlooAdvantages,
   type ScaleRewards,
@@ -123,7 +124,11 @@ export class RlTrainer {
       optimizer: opts.optimizer,
       accumulate: opts.rowsPerStep > opts.batchSize,
       gradientCheckpointing: opts.gradientCheckpointing,
-      loss: isReinforce(opts.algorithm) ? { ...opts.loss, beta: 0 } : opts.loss,
+      // REINFORCE++ and RLOO put β into the reward, not the loss
+      loss:
+        opts.algorithm === 'grpo'
+          ? opts.loss
+          : { ...opts.loss, beta: 0, form: opts.algorithm === 'rloo' ? 'rloo' : 'grpo' },
       temperature: opts.temperature,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
@@ -206,7 +211,7 @@ export class RlTrainer {
     } else {
       advantages =
         o.algorithm === 'rloo'
-          ? rlooAdvantages(rewards, groupSize)
+          ? rlooAdvantages(klShapedRewards(rewards, old, ref, o.loss.beta), groupSize)
           : grpoAdvantages(rewards, groupSize, o.scaleRewards);
       tokenAdvantages = seqs.map((s, i) => s.responseIds.map(() => advantages[i]));
     }
@@ -256,7 +261,7 @@ export class RlTrainer {
         'clip_ratio/region_mean': tokenMean('clip_ratio/region_mean'),
       };
       if (this.session.graph.metrics.includes('kl')) m.kl = tokenMean('kl');
-      else if (ref && isReinforce(o.algorithm)) m.kl = meanKl(old, ref);
+      else if (ref) m.kl = meanKl(old, ref); // RLOO, REINFORCE++: the k1 estimate in the reward
       steps.push(m);
       onStep?.(m);
     }
@@ -377,7 +382,7 @@ function batchFeeds(batch: RightPaddedBatch): Record<string, Tensor> {
 
 const isReinforce = (a: RlAlgorithm) => a === 'reinforce_pp' || a === 'reinforce_pp_baseline';
 
-/** Token mean of log π_old − log π_ref (the k1 estimate REINFORCE++ folds into its reward). */
+/** Token mean of log π_old − log π_ref (the k1 estimate RLOO and REINFORCE++ fold into the reward). */
 function meanKl(old: number[][], ref: number[][]): number {
   let s = 0;
   let n = 0;

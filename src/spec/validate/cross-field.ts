@@ -2,7 +2,12 @@
 // pair, judge names that resolve, settings that contradict each other. They run on the parts that
 // parsed (see parsed-parts.ts), so a file with schema errors still gets these reported too.
 
-import { SELF_JUDGE, type JudgeStageSpec, type TrainStageSpec } from '../schema.js';
+import {
+  SELF_JUDGE,
+  type JudgeStageSpec,
+  type RlStageSpec,
+  type TrainStageSpec,
+} from '../schema.js';
 import type { StageKind } from '../stage-kinds.js';
 import { didYouMean } from './did-you-mean.js';
 import { checkGateMetrics } from './gate-metrics.js';
@@ -129,10 +134,12 @@ function checkJudgeNames(out: Problems, raw: unknown, parts: ParsedParts): void 
   // Read the names from the raw stages so a stage with an unrelated error still gets checked.
   rawStages(raw).forEach((st, i) => {
     const kind = stageKindOf(st);
-    if (!isRecord(st) || (kind !== 'judge' && kind !== 'evaluate')) return;
+    if (!isRecord(st) || (kind !== 'judge' && kind !== 'evaluate' && kind !== 'rl')) return;
     check(st.judge, ['stages', i, 'judge']);
     if (kind === 'judge' && Array.isArray(st.judges))
       st.judges.forEach((name, j) => check(name, ['stages', i, 'judges', j]));
+    if (kind === 'rl' && Array.isArray(st.reward_judges))
+      st.reward_judges.forEach((name, j) => check(name, ['stages', i, 'reward_judges', j]));
   });
 }
 
@@ -142,6 +149,7 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
     const s = st.spec;
     if (s?.kind === 'judge' && s.weights) checkJudgeWeights(out, st.index, s);
     if (s?.kind === 'judge' && s.meta_judge) checkMetaJudge(out, st.index, s);
+    if (s?.kind === 'rl') checkRlSettings(out, parts, st.index, s);
     if (s?.kind === 'train') {
       checkTrainSettings(out, st, s);
       if (s.soft_labels) checkSoftLabels(out, parts, st, s);
@@ -192,6 +200,28 @@ function checkMetaJudge(out: Problems, index: number, s: JudgeStageSpec): void {
       `meta_judge judges the policy's own judgements, but '${SELF_JUDGE}' is not a judge of this ` +
         `stage (expected judges to include '${SELF_JUDGE}')`,
       'key',
+    );
+}
+
+/**
+ * An rl stage's rewards come from rule judges (in-process, verifiable), one weight per judge, and
+ * its groups need two completions each to be relative to (RLOO's baseline leaves one out).
+ */
+function checkRlSettings(out: Problems, parts: ParsedParts, index: number, s: RlStageSpec): void {
+  s.reward_judges.forEach((name, j) => {
+    const kind = name === SELF_JUDGE ? 'model' : parts.judges.get(name)?.kind;
+    if (kind && kind !== 'rule')
+      out.add(
+        ['stages', index, 'reward_judges', j],
+        `reward judge '${name}' is a ${kind} judge; an rl stage is rewarded by rule judges in ` +
+          'this version (expected a judge with kind: rule, e.g. a regex, length or sandbox rule)',
+      );
+  });
+  if (s.reward_weights && s.reward_weights.length !== s.reward_judges.length)
+    out.add(
+      ['stages', index, 'reward_weights'],
+      `${s.reward_weights.length} reward_weights for ${s.reward_judges.length} reward_judges ` +
+        '(expected one weight per reward judge)',
     );
 }
 

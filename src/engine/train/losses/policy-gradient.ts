@@ -11,12 +11,17 @@
 //                                                                         Yu et al. 2025, eq. 10)
 //   ℓ_i,t  = −min(ρ · A_i,t, ρ̂ · A_i,t) + β · KL_i,t
 //   KL_i,t = exp(ref − logπ) − (ref − logπ) − 1                        (k3, Schulman 2020; ≥ 0)
+//   KL_i,t ← ρ · KL_i,t    with use_bias_correction_kl (TRL's default: the k3 estimate of KL
+//                          under the sampling policy, importance-weighted; ρ is differentiated)
 //
 // Aggregation (TRL GRPOConfig.loss_type), with m the completion mask and |o_i| = Σ_t m_i,t:
 //   grpo     (1/G) Σ_i (1/|o_i|) Σ_t ℓ_i,t m_i,t                         DeepSeekMath
 //   bnpo     Σ_i,t ℓ m / Σ_i,t m                                        token mean of the batch
 //   dr_grpo  Σ_i,t ℓ m / (G · max_completion_length)                    Liu et al. 2025 (Dr. GRPO)
 //   dapo     Σ_i,t ℓ m / (completion tokens of the whole step)          Yu et al. 2025 (DAPO)
+// RLOO (TRL RLOOTrainer._compute_loss): one ratio per completion of the SUMMED log-probs,
+//   ρ_i = exp(Σ_t log π − Σ_t log π_old),  L = mean_i −min(ρ_i A_i, clip(ρ_i) A_i),
+// and no KL term in the loss (its β shapes the reward instead, see advantages.ts).
 // The log-probs are of logits divided by the sampling temperature (TRL's convention). π_old is
 // the policy that sampled (its log-probs are an input: the policy itself, detached, when each
 // batch gets one update). The reference enters only through β (β = 0: no reference pass).
@@ -28,6 +33,8 @@ export type PgLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 export const PG_LOSS_TYPES: readonly PgLossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo'];
 
 export interface PolicyGradientOptions {
+  /** grpo: the token-level loss above (GRPO, REINFORCE++); rloo: RLOO's sequence-level loss. */
+  form?: 'grpo' | 'rloo';
   lossType: PgLossType;
   /** KL coefficient β (GRPOConfig.beta); 0 drops the KL term and the reference. */
   beta: number;
@@ -36,6 +43,8 @@ export interface PolicyGradientOptions {
   /** ε_high (GRPOConfig.epsilon_high; defaults to epsilon). */
   epsilonHigh: number;
   importanceSamplingLevel: 'token' | 'sequence';
+  /** Multiply the k3 KL by the importance weight (TRL use_bias_correction_kl; default true there). */
+  useBiasCorrectionKl: boolean;
   /** dr_grpo's constant normalizer (GRPOConfig.max_completion_length). */
   maxCompletionLength: number;
 }
@@ -75,50 +84,66 @@ export function buildPolicyGradientLoss(
       b.div(sumAll(b, b.mul(x, tokenWeight)), clampMin(b, totalTokens, 1));
 
     const logRatio = b.sub(logp, t.old); // [N]
-    const logWeight =
-      opts.importanceSamplingLevel === 'token'
-        ? logRatio
-        : b.gather(b.div(rowSum(logRatio), clampMin(b, counts, 1)), t.row, 0); // [N]
-    const coef1 = b.exp(logWeight);
-    const coef2 = b.op1('Clip', [
-      coef1,
-      b.constF(1 - opts.epsilon),
-      b.constF(1 + opts.epsilonHigh),
-    ]);
-    const surrogate = b.op1('Min', [b.mul(coef1, t.advantage), b.mul(coef2, t.advantage)]);
-    let perToken = b.neg(surrogate); // [N]
-    let kl: V | undefined;
-    if (opts.beta !== 0) {
-      const d = b.sub(t.ref, logp);
-      kl = b.sub(b.sub(b.exp(d), d), b.constF(1)); // [N]
-      perToken = b.add(perToken, b.mul(kl, b.constF(opts.beta)));
-    }
-
     const rows = b.cast(b.shape(t.rowWeights, 0, 1), b.float); // [1]
     const scalar = (x: V) => b.squeeze(x, [0]);
+    const rowMean = (x: V) => b.div(sumAll(b, x), scalar(rows)); // mean over the R rows
+    const clip = (x: V) =>
+      b.op1('Clip', [x, b.constF(1 - opts.epsilon), b.constF(1 + opts.epsilonHigh)]);
+    // ρ and A where the clip is decided: per token, or per row (GSPO, RLOO)
+    let coef: V;
+    let adv: V;
+    let perRow = false;
+    if (opts.form === 'rloo') {
+      coef = b.exp(rowSum(logRatio)); // [R]
+      adv = b.div(rowSum(t.advantage), clampMin(b, counts, 1)); // [R]: the row's advantage
+      perRow = true;
+    } else if (opts.importanceSamplingLevel === 'sequence') {
+      coef = b.exp(b.div(rowSum(logRatio), clampMin(b, counts, 1))); // [R]
+      adv = b.div(rowSum(t.advantage), clampMin(b, counts, 1));
+      perRow = true;
+    } else {
+      coef = b.exp(logRatio); // [N]
+      adv = t.advantage;
+    }
+    const surrogate = b.op1('Min', [b.mul(coef, adv), b.mul(clip(coef), adv)]);
+
     let loss: V;
-    switch (opts.lossType) {
-      case 'grpo':
-        loss = b.div(sumAll(b, b.div(rowSum(perToken), clampMin(b, counts, 1))), scalar(rows));
-        break;
-      case 'bnpo':
-        loss = tokenMean(perToken);
-        break;
-      case 'dr_grpo':
-        loss = b.div(
-          sumAll(b, b.mul(perToken, tokenWeight)),
-          scalar(b.mul(rows, b.constF(opts.maxCompletionLength))),
-        );
-        break;
-      case 'dapo':
-        loss = b.div(sumAll(b, b.mul(perToken, tokenWeight)), t.normalizer);
-        break;
+    let kl: V | undefined;
+    if (opts.form === 'rloo') {
+      loss = rowMean(b.neg(surrogate));
+    } else {
+      // back to tokens: a row's ρ and surrogate repeat over its tokens
+      const tokenCoef = perRow ? b.gather(coef, t.row, 0) : coef; // [N]
+      let perToken = b.neg(perRow ? b.gather(surrogate, t.row, 0) : surrogate); // [N]
+      if (opts.beta !== 0) {
+        const d = b.sub(t.ref, logp);
+        kl = b.sub(b.sub(b.exp(d), d), b.constF(1)); // [N]
+        if (opts.useBiasCorrectionKl) kl = b.mul(kl, tokenCoef);
+        perToken = b.add(perToken, b.mul(kl, b.constF(opts.beta)));
+      }
+      switch (opts.lossType) {
+        case 'grpo':
+          loss = rowMean(b.div(rowSum(perToken), clampMin(b, counts, 1)));
+          break;
+        case 'bnpo':
+          loss = tokenMean(perToken);
+          break;
+        case 'dr_grpo':
+          loss = b.div(
+            sumAll(b, b.mul(perToken, tokenWeight)),
+            scalar(b.mul(rows, b.constF(opts.maxCompletionLength))),
+          );
+          break;
+        case 'dapo':
+          loss = b.div(sumAll(b, b.mul(perToken, tokenWeight)), t.normalizer);
+          break;
+      }
     }
 
-    // Metrics (TRL's names; token means over the micro-batch's completion tokens).
+    // Metrics (TRL's names): token means over the completion tokens, or over the rows when
+    // the ratio is one per row (GSPO, RLOO count sequences).
     const metrics = b.scope('metrics', () => {
-      const c1 = stopGradient(b, coef1);
-      const adv = t.advantage;
+      const c1 = stopGradient(b, coef);
       const zero = b.constF(0);
       const f = (x: V) => b.cast(x, b.float);
       const low = b.op1('And', [
@@ -129,14 +154,15 @@ export function buildPolicyGradientLoss(
         b.op1('Greater', [c1, b.constF(1 + opts.epsilonHigh)]),
         b.op1('Greater', [adv, zero]),
       ]);
+      const ratioMean = (x: V) => (perRow ? rowMean(x) : tokenMean(x));
       const dist = stopGradient(b, t.dist);
       const entropy = b.neg(
         b.op1('ReduceSum', [b.mul(b.exp(dist), dist), b.constI64([1])], { keepdims: 0 }),
       ); // [N]
       const m: Record<string, V> = {
-        'clip_ratio/low_mean': tokenMean(f(low)),
-        'clip_ratio/high_mean': tokenMean(f(high)),
-        'clip_ratio/region_mean': tokenMean(f(b.op1('Or', [low, high]))),
+        'clip_ratio/low_mean': ratioMean(f(low)),
+        'clip_ratio/high_mean': ratioMean(f(high)),
+        'clip_ratio/region_mean': ratioMean(f(b.op1('Or', [low, high]))),
         entropy: tokenMean(entropy),
         'count/tokens': totalTokens,
       };
