@@ -43,7 +43,7 @@ async function runRlStage(
     for (let step = 1; step <= spec.steps; step++) {
       if (ctx.stopped) return { counts: { prompts: prompts.length, steps: history.length } };
       const batch = draw();
-      const seed = ctx.seedFor('rl', round, step, start.checkpointId);
+      const seed = ctx.seedFor('rl', round, step);
       const { results, promptIds } = await rl.generate(
         batch.map((p) => ({ messages: p.messages })),
         {
