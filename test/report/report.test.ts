@@ -80,6 +80,8 @@ describe('chart data', () => {
         'reward-margins',
         'reward-accuracies',
         'loss',
+        'rl-reward',
+        'rl-kl',
         'win-rate',
         'violations',
         'judge-rates',
@@ -91,7 +93,10 @@ describe('chart data', () => {
         'meta-judge',
       ],
     );
-    assert.ok(full.every((c) => c.spec !== null && c.note === null));
+    // a DPO run has no rl stage: its RL charts are notes
+    const rl = ['rl-reward', 'rl-kl'];
+    assert.ok(full.every((c) => rl.includes(c.id) || (c.spec !== null && c.note === null)));
+    assert.ok(full.filter((c) => rl.includes(c.id)).every((c) => c.spec === null && c.note));
     // the audit: what the human said of the drawn pairs, per round
     assert.deepEqual(
       full
@@ -231,7 +236,7 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(14 charts\)/);
+    assert.match(out, /wrote .*a\.html \(14 charts; omitted for lack of data: rl-reward, rl-kl\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
     assert.equal(count(html, '<svg'), 14);
@@ -275,7 +280,7 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(14 charts\)/);
+    assert.match(out, /\(14 charts; omitted for lack of data: rl-reward, rl-kl\)/);
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
     assert.equal(count(html, '<svg'), 14);

@@ -24,7 +24,11 @@ export function formatSummary(state: RunState): string {
   for (const r of state.rounds) {
     const parts: string[] = [];
     if (r.pairs) parts.push(`pairs ${r.pairs.kept}/${r.pairs.kept + r.pairs.discardedTotal} kept`);
-    if (r.train)
+    if (r.train?.kind === 'rl')
+      parts.push(
+        `rl reward ${formatNumber(r.train.margin.first)} → ${formatNumber(r.train.margin.last)}, kl ${formatNumber(r.train.accuracy.last)}, loss ${formatNumber(r.train.loss.last)}`,
+      );
+    else if (r.train)
       parts.push(
         `loss ${formatNumber(r.train.loss.first)} → ${formatNumber(r.train.loss.last)}, margin ${formatNumber(r.train.margin.last)}, acc ${formatNumber(r.train.accuracy.last)}`,
       );
