@@ -36,7 +36,7 @@ describe('zod issues in English', () => {
 
   test('unknown key that belongs to another stage kind says which', () => {
     assert.deepEqual(messages('stages: [{ kind: pair, beta: 0.1 }]'), [
-      "4:24: unknown key 'beta' in the pair stage at stages[0] (it is a setting of train stages; " +
+      "4:24: unknown key 'beta' in the pair stage at stages[0] (it is a setting of train and rl stages; " +
         'expected one of: kind, strategy, min_margin, length_control, soft_labels, soft_label_temperature, ' +
         'desirable_threshold, undesirable_threshold)',
     ]);
