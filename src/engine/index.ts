@@ -20,7 +20,12 @@ export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.j
 export { writeRandomLlama, type LlamaShape } from './model/builtin-tiny.js';
 export { checkModelWeightFiles } from './model/check-weights-files.js';
 export { PG_LOSS_TYPES, type PgLossType } from './train/losses/policy-gradient.js';
-export { RL_ALGORITHMS, type RlAlgorithm, type RlStepMetrics } from './train/rl-trainer.js';
+export {
+  RL_ALGORITHMS,
+  type RlAlgorithm,
+  type RlBatchResult,
+  type RlStepMetrics,
+} from './train/rl-trainer.js';
 export { SCALE_REWARDS, type ScaleRewards } from './train/advantages.js';
 export type { RlJob } from './train/rl-run.js';
 export type { RlSession } from './rl-session.js';

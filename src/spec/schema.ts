@@ -624,7 +624,7 @@ const trainStage = z
  * prompt from the policy as it trains, reward them with the pipeline's judges, update. TRL
  * GRPOConfig names where TRL has them.
  */
-const rlStage = z
+export const rlStageSchema = z
   .strictObject({
     kind: z.literal('rl'),
     algorithm: z
@@ -844,7 +844,7 @@ export const stageSchema = z
     pairStage,
     auditStage,
     trainStage,
-    rlStage,
+    rlStageSchema,
     evaluateStage,
   ])
   .describe('One step of a round, selected by kind.');
