@@ -14,6 +14,7 @@ import { registerScore } from './commands/score.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTrain } from './commands/train.js';
+import { registerTrainRm } from './commands/train-rm.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerScore(program, ctx);
   registerServe(program, ctx);
   registerTrain(program, ctx);
+  registerTrainRm(program, ctx);
   registerPull(program, ctx);
   registerRuns(program, ctx);
   registerShow(program, ctx);

@@ -2,7 +2,8 @@
 // (modeling_layers.py) on the Llama-family decoder. The decoder's final hidden state (after the
 // final norm, what lm_head would read) at the row's last non-pad token, times score.weight
 // [1, hidden] (no bias).
-import type { GraphBuilder, V } from '../../graph/builder.js';
+import { GraphBuilder, type V } from '../../graph/builder.js';
+import type { Graph } from '../../graph/ir.js';
 import type { ModelConfig } from '../../model/config.js';
 import { llamaHidden, type WeightBinder } from '../../model/llama-graph.js';
 import { rightPaddedPositions } from '../train-graph.js';
@@ -58,4 +59,22 @@ export function sequenceRewards(
     const w = binder.weight(b, SCORE_WEIGHT); // [1, H]
     return b.squeeze(b.matMul(hidden, b.transpose(w, [1, 0])), [1]); // [R]
   });
+}
+
+/**
+ * The reward model for inference: inputs input_ids, attention_mask [R, S] int64 (right-padded),
+ * output rewards [R]; weights from `binder` (initializers).
+ */
+export function buildRewardsGraph(
+  cfg: ModelConfig,
+  binder: WeightBinder,
+  padId: number | undefined,
+  float: 'float32' | 'float64' = 'float32',
+): Graph {
+  const b = new GraphBuilder('rewards', float);
+  const inputIds = b.input('input_ids', 'int64', ['rows', 'seq']);
+  const attentionMask = b.input('attention_mask', 'int64', ['rows', 'seq']);
+  const rewards = sequenceRewards(b, cfg, binder, { inputIds, attentionMask, padId });
+  b.output(rewards, 'rewards', float, ['rows']);
+  return b.build();
 }

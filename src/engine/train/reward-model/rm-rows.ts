@@ -75,7 +75,11 @@ export function parseRewardRow(
 }
 
 /** The ids of prompt + one answer, by TRL's rules (see the top of this file). */
-function sequenceIds(tok: Tokenizer, prompt: Side | undefined, answer: Side): number[] {
+export function rewardSequenceIds(
+  tok: Tokenizer,
+  prompt: Side | undefined,
+  answer: Side,
+): number[] {
   if (typeof answer !== 'string') {
     const messages = [...((prompt as ChatMessage[] | undefined) ?? []), ...answer];
     return tok.encodeChat(messages, { addGenerationPrompt: false });
@@ -100,8 +104,8 @@ export function tokenizeRewardRows(
   rows.forEach((v, i) => {
     const where = labels[i] ?? `row ${i + 1}`;
     const row = parseRewardRow(v, where);
-    const chosenIds = sequenceIds(tok, row.prompt, row.chosen);
-    const rejectedIds = sequenceIds(tok, row.prompt, row.rejected);
+    const chosenIds = rewardSequenceIds(tok, row.prompt, row.chosen);
+    const rejectedIds = rewardSequenceIds(tok, row.prompt, row.rejected);
     if (chosenIds.length === 0 || rejectedIds.length === 0)
       fail('E_DATA_ROW', `${where}: a sequence with no tokens`, HINT);
     if (chosenIds.length > maxLength || rejectedIds.length > maxLength) dropped.push(where);
@@ -114,4 +118,38 @@ export function tokenizeRewardRows(
       });
   });
   return { pairs, dropped };
+}
+
+/**
+ * Rows to score, TRL's prompt-completion format ({"prompt", "completion"}, prompt optional), as
+ * the sequences the reward model reads: the same rules as one side of a training pair.
+ */
+export function tokenizeCompletionRows(
+  tok: Tokenizer,
+  rows: unknown[],
+  labels: string[],
+): number[][] {
+  return rows.map((v, i) => {
+    const where = labels[i] ?? `row ${i + 1}`;
+    const bad = (what: string): never =>
+      fail(
+        'E_DATA_ROW',
+        `${where}: ${what}`,
+        'rows to score are {"prompt", "completion"} (prompt optional), both strings or both lists of {role, content} messages',
+      );
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return bad('a row must be a JSON object');
+    const r = v as Record<string, unknown>;
+    const completion = r.completion;
+    const conversational = isMessages(completion);
+    if (!conversational && typeof completion !== 'string')
+      return bad("'completion' must be a string or a list of {role, content} messages");
+    const prompt = r.prompt ?? undefined;
+    if (prompt !== undefined && (conversational ? !isMessages(prompt) : typeof prompt !== 'string'))
+      return bad(
+        `'prompt' must be ${conversational ? 'a list of messages' : 'a string'}, as completion is`,
+      );
+    const ids = rewardSequenceIds(tok, prompt as Side | undefined, completion as Side);
+    if (ids.length === 0) return bad('nothing to score: the row has no tokens');
+    return ids;
+  });
 }

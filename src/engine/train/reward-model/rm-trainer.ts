@@ -76,6 +76,11 @@ export class RewardTrainer extends SessionTrainer<RewardTrainerOptions> {
     return new RewardTrainer(session, { ...opts, mode }, padId);
   }
 
+  /** What is trained: full, or LoRA with the score head among its modules_to_save. */
+  get mode(): TrainMode {
+    return this.opts.mode;
+  }
+
   private feeds(pairs: RewardPairIds[]): MicroFeeds {
     return {
       batch: layout(pairs, this.padId),
