@@ -2,6 +2,7 @@
 """Reward-model reference numbers from TRL's RewardTrainer, for test/engine/reward-model.test.ts.
 
     python3 scripts/make-rm-parity.py HF_TINY_DIR > test/fixtures/rm-parity.json
+    npx prettier --write test/fixtures/rm-parity.json
 
 HF_TINY_DIR is the hf-tiny fixture set (../shared/fixtures/hf-tiny, or what
 make-hf-tiny-fixtures.py builds). Needs torch, transformers, trl (with datasets) and peft; nothing

@@ -5,13 +5,16 @@
 // last non-pad token whatever the padding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, type LoadedModel } from '../../src/engine/model/load-model.js';
 import { loadLoraAdapter } from '../../src/engine/model/peft-adapter.js';
 import { DEFAULT_LORA_TARGETS } from '../../src/engine/train/lora.js';
 import { SCORE_WEIGHT } from '../../src/engine/train/reward-model/rewards.js';
 import { RewardTrainer } from '../../src/engine/train/reward-model/rm-trainer.js';
+import { saveRewardModel } from '../../src/engine/train/reward-model/rm-save.js';
+import { RewardModelScorer } from '../../src/engine/train/reward-model/rm-scorer.js';
 import { tokenizeRewardRows } from '../../src/engine/train/reward-model/rm-rows.js';
 import { asRewardModel } from '../../src/engine/train/reward-model/score-head.js';
 import type { RewardTrainerOptions } from '../../src/engine/train/reward-model/rm-trainer.js';
@@ -49,7 +52,7 @@ const parity = JSON.parse(
   readFileSync(join(repoRoot, 'test', 'fixtures', 'rm-parity.json'), 'utf8'),
 ) as Parity;
 
-export function rmOptions(
+function rmOptions(
   mode: TrainMode,
   over: Partial<RewardTrainerOptions> = {},
 ): RewardTrainerOptions {
@@ -192,6 +195,77 @@ test("plain-text and implicit-prompt rows tokenize as TRL's RewardTrainer does",
       pairs.map((p) => ({ chosen_ids: p.chosenIds, rejected_ids: p.rejectedIds })),
       parity.text_ids,
     );
+  } finally {
+    base.close();
+  }
+});
+
+test('the saved checkpoint scores as TRL does: any padding, and a trailing pad id skipped as transformers does', async (t) => {
+  const root = fixture(t, 'hf-tiny');
+  if (!root) return;
+  const { base, rm } = tinyRewardModel(root);
+  const dir = join(mkdtempSync(join(tmpdir(), 'rlaif-rm-save-')), 'rm');
+  saveRewardModel(dir, rm, { kind: 'full' }, new Map());
+  base.close();
+  const scorer = await RewardModelScorer.open(dir, { batchSize: 4 });
+  try {
+    assert.equal(scorer.padId, parity.pad_token_id);
+    const ref = parity.cases.full;
+    const seqs = ref.input_ids.map((ids, r) => ids.filter((_, i) => ref.attention_mask[r][i]));
+    const together = await scorer.scoreIds(seqs);
+    together.forEach((x, i) =>
+      assert.ok(rel(x, ref.rewards[i]) < 1e-4, `${x} vs ${ref.rewards[i]}`),
+    );
+    // Alone (no padding at all), each sequence gets the reward it got in the padded batch.
+    for (const [i, ids] of seqs.entries()) {
+      const [alone] = await scorer.scoreIds([ids]);
+      assert.ok(Math.abs(alone - together[i]) < 1e-5, `row ${i}: ${alone} vs ${together[i]}`);
+    }
+    // transformers reads the last id that is not pad_token_id: a trailing pad token (pad = eos
+    // and a text ending in eos) leaves the reward of the sequence without it.
+    const [withPad] = await scorer.scoreIds([[...seqs[3], parity.pad_token_id]]);
+    assert.ok(Math.abs(withPad - together[3]) < 1e-5, `${withPad} vs ${together[3]}`);
+  } finally {
+    await scorer.close();
+  }
+});
+
+test('two micro-batches of one pair make the same step as one batch of two', async (t) => {
+  const root = fixture(t, 'hf-tiny');
+  if (!root) return;
+  const { base, rm } = tinyRewardModel(root);
+  const { pairs } = tokenizeRewardRows(base.tokenizer, pairRows(root, true), []);
+  const stepOf = async (over: Partial<RewardTrainerOptions>, micro: (typeof pairs)[]) => {
+    const opts = rmOptions({ kind: 'full' }, { centerRewardsCoefficient: 0.1, ...over });
+    const trainer = await RewardTrainer.create(rm, opts, parity.pad_token_id);
+    try {
+      const m = await trainer.step(micro, 1, 1);
+      return { m, embed: Float32Array.from(trainer.params.get('model.embed_tokens.weight')!) };
+    } finally {
+      await trainer.close();
+    }
+  };
+  try {
+    const one = await stepOf({}, [pairs]);
+    const two = await stepOf({ batchSize: 1, gradAccum: 2 }, [[pairs[0]], [pairs[1]]]);
+    for (const k of [
+      'loss',
+      'grad_norm',
+      'accuracy',
+      'margin',
+      'min_reward',
+      'mean_reward',
+      'max_reward',
+    ])
+      assert.ok(
+        Math.abs(one.m[k] - two.m[k]) < 1e-5 * Math.max(1, Math.abs(one.m[k])),
+        `${k}: ${one.m[k]} vs ${two.m[k]}`,
+      );
+    assert.equal(one.m.num_tokens, two.m.num_tokens);
+    let diff = 0;
+    for (let i = 0; i < one.embed.length; i++)
+      diff = Math.max(diff, Math.abs(one.embed[i] - two.embed[i]));
+    assert.ok(diff < 1e-6, `updated weights differ by ${diff}`);
   } finally {
     base.close();
   }

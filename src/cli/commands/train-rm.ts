@@ -71,7 +71,7 @@ function trainingOptions(cmd: Command): Command {
       ).argParser(floatArg(0, 1e6)),
     )
     .addOption(
-      new Option('--learning-rate <lr>', 'peak learning rate (TRL RewardConfig default)')
+      new Option('--learning-rate <lr>', 'peak learning rate')
         .argParser(floatArg(0, 10, { minExclusive: true }))
         .default(1e-4),
     )
