@@ -88,7 +88,7 @@ export async function runRewardModelTraining(
       ? tokenize(job, base.tokenizer, job.evalRows, job.evalLabels ?? [], 'eval', log)
       : undefined;
     log(
-      `${pairs.length} pairs, ${base.config.architecture} from ${base.dir}, ` +
+      `${pairs.length} pairs, ${String(base.config.raw.architectures ?? base.config.architecture)} from ${base.dir}, ` +
         (base.config.scoreHead ? 'its own score head' : 'a new score head'),
     );
     const mode = job.full
