@@ -15,6 +15,7 @@ import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTrain } from './commands/train.js';
 import { registerRl } from './commands/rl.js';
+import { registerTrainRm } from './commands/train-rm.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
 
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServe(program, ctx);
   registerTrain(program, ctx);
   registerRl(program, ctx);
+  registerTrainRm(program, ctx);
   registerPull(program, ctx);
   registerRuns(program, ctx);
   registerShow(program, ctx);

@@ -112,3 +112,19 @@ export function shuffled<T>(rng: Rng, xs: readonly T[]): T[] {
   }
   return out;
 }
+
+/**
+ * `n` draws of N(0, std²) by Box-Muller (two per pair of uniforms), as float32: transformers'
+ * _init_weights draws normal(0, initializer_range) for Linear and Embedding weights.
+ */
+export function normals(rng: Rng, n: number, std: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = 1 - rng.nextFloat();
+    const v = rng.nextFloat();
+    const r = Math.sqrt(-2 * Math.log(u)) * std;
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}

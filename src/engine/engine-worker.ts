@@ -5,6 +5,10 @@ import { isPipelineError } from '../core/errors.js';
 import { LocalEngine } from './local-engine.js';
 import { runTraining, type TrainJob } from './train/run-training.js';
 import { RlRun, type RlJob } from './train/rl-run.js';
+import {
+  runRewardModelTraining,
+  type RewardModelJob,
+} from './train/reward-model/run-rm-training.js';
 
 export type Request = { id: number; method: string; params: unknown[] };
 export type Response =
@@ -36,6 +40,10 @@ async function dispatch(req: Request): Promise<unknown> {
   }
   if (req.method === 'train')
     return runTraining(p[0] as TrainJob, (event) => port!.postMessage({ id: req.id, event }));
+  if (req.method === 'train-rm')
+    return runRewardModelTraining(p[0] as RewardModelJob, (event) =>
+      port!.postMessage({ id: req.id, event }),
+    );
   if (req.method.startsWith('rl.')) return dispatchRl(req);
   if (!engine) throw new Error('engine not open');
   switch (req.method) {

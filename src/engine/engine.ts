@@ -12,6 +12,11 @@ import type {
 import type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
 import type { LoraSpec } from './train/lora.js';
 import type { RlJob } from './train/rl-run.js';
+import type {
+  RewardModelEvent,
+  RewardModelJob,
+  RewardModelOutcome,
+} from './train/reward-model/run-rm-training.js';
 import { RlSession } from './rl-session.js';
 
 type Pending = {
@@ -51,6 +56,26 @@ export class Engine {
     const engine = Engine.spawn();
     try {
       return (await engine.call('train', [job], onEvent as (e: unknown) => void)) as TrainOutcome;
+    } finally {
+      await engine.worker.terminate();
+    }
+  }
+
+  /**
+   * Train a reward model (runRewardModelTraining) in its own worker thread; events arrive while
+   * it runs.
+   */
+  static async trainRewardModel(
+    job: RewardModelJob,
+    onEvent?: (e: RewardModelEvent) => void,
+  ): Promise<RewardModelOutcome> {
+    const engine = Engine.spawn();
+    try {
+      return (await engine.call(
+        'train-rm',
+        [job],
+        onEvent as (e: unknown) => void,
+      )) as RewardModelOutcome;
     } finally {
       await engine.worker.terminate();
     }

@@ -16,6 +16,13 @@ export { DEFAULT_LORA_TARGETS, LINEAR_MODULES } from './train/lora.js';
 export type { TrainEvent, TrainJob, TrainOutcome } from './train/run-training.js';
 export { trainSft, type SftJob } from './train/train-sft.js';
 export type { StepMetrics } from './train/trainer.js';
+export type {
+  CheckpointCheck,
+  RewardModelEvent,
+  RewardModelJob,
+  RewardModelOutcome,
+} from './train/reward-model/run-rm-training.js';
+export { RewardModelScorer, type RewardScorerOptions } from './train/reward-model/rm-scorer.js';
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';
 export { writeRandomLlama, type LlamaShape } from './model/builtin-tiny.js';
 export { checkModelWeightFiles } from './model/check-weights-files.js';

@@ -50,7 +50,7 @@ interface TrainFlags {
   json?: boolean;
 }
 
-function listArg<T extends string>(allowed: readonly T[], what: string) {
+export function listArg<T extends string>(allowed: readonly T[], what: string) {
   return (v: string): T[] => {
     const items = v
       .split(',')
@@ -72,7 +72,7 @@ function numberList(v: string): number[] {
   return xs;
 }
 
-const fmt = (x: number | undefined, d = 4) =>
+export const fmt = (x: number | undefined, d = 4) =>
   x === undefined
     ? '-'
     : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3)
@@ -144,7 +144,7 @@ function lossOptions(cmd: Command): Command {
 }
 
 /** LoRA (the default) or full fine-tuning, and the LoRA shape. */
-function loraOptions(cmd: Command): Command {
+export function loraOptions(cmd: Command): Command {
   return cmd
     .option('--full', 'full fine-tuning of every weight instead of LoRA')
     .addOption(new Option('--lora-r <r>', 'LoRA rank').argParser(intArg(1, 4096)).default(16))

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../core/rng.js';
+import { normals, Rng } from '../../core/rng.js';
 import { builtinTinyTokenizerFiles } from '../tokenizer/builtin-tiny-tokenizer.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors-write.js';
 
@@ -89,18 +89,7 @@ function tinyWeights(
   seed: number,
 ): Record<string, TensorToWrite> {
   const rng = new Rng(seed);
-  // N(0, std) by Box-Muller, as transformers' _init_weights uses normal(0, initializer_range).
-  const normal = (n: number, std: number): Float32Array => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const u = 1 - rng.nextFloat();
-      const v = rng.nextFloat();
-      const r = Math.sqrt(-2 * Math.log(u)) * std;
-      out[i] = r * Math.cos(2 * Math.PI * v);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-    }
-    return out;
-  };
+  const normal = (n: number, std: number): Float32Array => normals(rng, n, std);
   const tensors: Record<string, TensorToWrite> = {};
   const linear = (name: string, out: number, inF: number) => {
     tensors[name] = { dtype: 'F32', shape: [out, inF], data: normal(out * inF, 0.02) };

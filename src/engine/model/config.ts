@@ -16,6 +16,18 @@ export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = [
   'MistralForCausalLM',
 ];
 
+/**
+ * The sequence-classification heads of the same decoders (transformers'
+ * GenericForSequenceClassification: the decoder, then `score` [num_labels, hidden] at the last
+ * non-pad token). Their graph is the causal LM's up to the final norm, so they load as that
+ * architecture with a `scoreHead`.
+ */
+const SEQUENCE_CLASSIFICATION: Record<string, Architecture> = {
+  LlamaForSequenceClassification: 'LlamaForCausalLM',
+  Qwen2ForSequenceClassification: 'Qwen2ForCausalLM',
+  MistralForSequenceClassification: 'MistralForCausalLM',
+};
+
 const MODEL_TYPES: Record<string, Architecture> = {
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
@@ -58,6 +70,12 @@ export interface ModelConfig {
   padTokenId: number | undefined;
   /** The stored weight dtype as config.json names it (`dtype`, or the older `torch_dtype`). */
   dtype: string | undefined;
+  /**
+   * Set for a *ForSequenceClassification checkpoint (a reward model): its `score.weight` is
+   * [numLabels, hidden] and it has no lm_head. `architecture` is then the causal-LM class whose
+   * decoder it shares.
+   */
+  scoreHead?: { numLabels: number };
   raw: Record<string, unknown>;
 }
 
@@ -138,6 +156,7 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
   const r = new FieldReader(raw, source);
 
   const architecture = readArchitecture(raw, source);
+  const scoreHead = readScoreHead(raw, source);
   const modelType =
     typeof raw.model_type === 'string'
       ? raw.model_type
@@ -195,8 +214,33 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
         : typeof raw.torch_dtype === 'string'
           ? raw.torch_dtype
           : undefined,
+    ...(scoreHead ? { scoreHead } : {}),
     raw,
   };
+}
+
+/**
+ * The head of a sequence-classification checkpoint: num_labels as transformers derives it (the
+ * size of id2label, which is what it saves; an explicit num_labels otherwise, else its default 2).
+ */
+function readScoreHead(
+  raw: Record<string, unknown>,
+  source: string,
+): { numLabels: number } | undefined {
+  const archs = raw.architectures;
+  if (!Array.isArray(archs) || !Object.hasOwn(SEQUENCE_CLASSIFICATION, archs[0] as string))
+    return undefined;
+  const id2label = raw.id2label;
+  let numLabels = 2;
+  if (id2label && typeof id2label === 'object') numLabels = Object.keys(id2label).length;
+  else if (raw.num_labels !== undefined) numLabels = raw.num_labels as number;
+  if (!Number.isSafeInteger(numLabels) || numLabels < 1)
+    fail(
+      'E_MODEL_CONFIG',
+      `${source}: num_labels is ${JSON.stringify(numLabels)}, expected a positive integer`,
+      FIX_HINT,
+    );
+  return { numLabels };
 }
 
 /** Reads `<dir>/config.json`. */
@@ -241,11 +285,14 @@ function readArchitecture(raw: Record<string, unknown>, source: string): Archite
         `${source}: architectures is ${JSON.stringify(archs)}; expected a list of class names`,
         FIX_HINT,
       );
-    const a = archs[0] as string;
+    const named = archs[0] as string;
+    const a = Object.hasOwn(SEQUENCE_CLASSIFICATION, named)
+      ? SEQUENCE_CLASSIFICATION[named]
+      : named;
     if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(a))
       fail(
         'E_MODEL_UNSUPPORTED',
-        `${source}: architectures[0] is '${a}', which is not supported (supported: ${supported})`,
+        `${source}: architectures[0] is '${named}', which is not supported (supported: ${supported})`,
         'use a Llama, Qwen2 or Mistral causal-LM checkpoint (SmolLM and TinyLlama are Llama)',
       );
     return a as Architecture;

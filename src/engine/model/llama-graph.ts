@@ -226,16 +226,27 @@ function decoderLayer(parts: LayerParts, l: number, hIn: V): V {
   return b.add(h, mlpOut);
 }
 
+/** The decoder's final hidden states and each layer's new keys/values (llamaHidden). */
+export interface LlamaHiddenOutputs {
+  /**
+   * float [B, S, H] after the final norm: what lm_head (or a classification head) reads
+   * ([B, 1, H] with lastPositionOnly, [N, H] with logitPositions).
+   */
+  hidden: V;
+  newKeyValues: { key: V; value: V }[];
+}
+
 /**
- * The forward pass of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM as ONNX ops,
- * following transformers' modeling_llama.py (RMSNorm in float, rotate_half RoPE, GQA, SwiGLU).
+ * The decoder of LlamaModel / Qwen2Model / MistralModel as ONNX ops, following transformers'
+ * modeling_llama.py (RMSNorm in float, rotate_half RoPE, GQA, SwiGLU), up to and including the
+ * final norm. `logitPositions` / `lastPositionOnly` pick the positions whose hidden state is kept.
  */
-export function llamaForward(
+export function llamaHidden(
   b: GraphBuilder,
   cfg: ModelConfig,
   w: WeightBinder,
   inp: LlamaForwardInputs,
-): LlamaForwardOutputs {
+): LlamaHiddenOutputs {
   const linear = linearLayer(b, w);
   const rmsNorm = rmsNormLayer(b, cfg, w);
 
@@ -266,6 +277,7 @@ export function llamaForward(
       : decoderLayer(parts, l, hIn);
   }
 
+  // The final norm is per position, so picking positions first gives the same rows for less work.
   if (inp.lastPositionOnly) h = b.slice(h, [-1], [Number.MAX_SAFE_INTEGER], [1]); // [B, 1, H]
   if (inp.logitPositions) {
     const positions = inp.logitPositions;
@@ -274,9 +286,23 @@ export function llamaForward(
     ); // [N, H]
   }
   h = b.scope('model', () => rmsNorm(h, 'model.norm'));
+  return { hidden: h, newKeyValues: parts.newKeyValues };
+}
+
+/**
+ * The forward pass of LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM: llamaHidden, then
+ * lm_head (the embedding matrix when tied).
+ */
+export function llamaForward(
+  b: GraphBuilder,
+  cfg: ModelConfig,
+  w: WeightBinder,
+  inp: LlamaForwardInputs,
+): LlamaForwardOutputs {
+  const { hidden, newKeyValues } = llamaHidden(b, cfg, w, inp);
   const logits = b.scope('lm_head', () => {
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    return b.matMul(h, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
+    return b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
-  return { logits, newKeyValues: parts.newKeyValues };
+  return { logits, newKeyValues };
 }

@@ -31,7 +31,9 @@ export function modelTensorShapes(cfg: ModelConfig): Map<string, number[]> {
     proj('mlp.down_proj', h, ff, cfg.mlpBias);
   }
   m.set('model.norm.weight', [h]);
-  if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, h]);
+  // A sequence-classification model has its score head instead of an lm_head (tied or not).
+  if (cfg.scoreHead) m.set('score.weight', [cfg.scoreHead.numLabels, h]);
+  else if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, h]);
   return m;
 }
 
@@ -68,7 +70,12 @@ export function checkWeights(cfg: ModelConfig, weights: WeightSource, dir: strin
   let hint =
     'the weights and config.json must come from the same model: check hidden_size, intermediate_size, ' +
     'num_attention_heads, num_key_value_heads, head_dim, vocab_size and tie_word_embeddings';
-  if (missing.length === 1 && missing[0] === 'lm_head.weight')
+  if (missing.length === 1 && missing[0] === 'score.weight')
+    hint =
+      `config.json names ${String(cfg.raw.architectures)} (a sequence-classification model) but the ` +
+      'checkpoint has no score.weight: save the trained reward model with its score head, or load ' +
+      'a causal LM (architectures …ForCausalLM) to train a new head';
+  else if (missing.length === 1 && missing[0] === 'lm_head.weight')
     hint =
       'config.json says tie_word_embeddings is false but the checkpoint has no lm_head.weight; ' +
       'if the output layer shares the embedding matrix, set "tie_word_embeddings": true';

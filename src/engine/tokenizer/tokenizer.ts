@@ -315,9 +315,15 @@ export class Tokenizer {
     });
   }
 
-  /** Token ids of `text`, adding no special tokens; literal special-token text maps to its id. */
-  encode(text: string): number[] {
-    const { ids, tokens } = this.hf.encode(text, { add_special_tokens: false });
+  /**
+   * Token ids of `text`; literal special-token text maps to its id. No special tokens are added
+   * unless `addSpecialTokens` (transformers' `tokenizer(text)` default: the post-processor's BOS
+   * and the like), which TRL uses for plain-text reward-model rows.
+   */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    const { ids, tokens } = this.hf.encode(text, {
+      add_special_tokens: opts.addSpecialTokens ?? false,
+    });
     const bad = ids.findIndex((id) => id === undefined);
     if (bad >= 0)
       fail(

@@ -20,7 +20,16 @@ export interface LoraSpec {
   alpha: number;
   targets: string[];
   useRslora?: boolean;
+  /**
+   * Modules trained whole beside the adapter, by checkpoint prefix (PEFT `modules_to_save`; a
+   * reward model's `score` head, which PEFT adds itself for task_type SEQ_CLS).
+   */
+  modulesToSave?: string[];
 }
+
+/** Whether checkpoint tensor `key` belongs to one of the spec's modules_to_save. */
+export const savedWhole = (spec: LoraSpec, key: string): boolean =>
+  (spec.modulesToSave ?? []).some((m) => key.startsWith(`${m}.`));
 
 export const loraScale = (s: LoraSpec): number =>
   s.useRslora ? s.alpha / Math.sqrt(s.r) : s.alpha / s.r;

@@ -2,9 +2,9 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedModel } from '../model/load-model.js';
 import { modelTensorNames } from '../model/tensor-layout.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, mergeLora } from '../model/peft-adapter.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, mergeLora, PEFT_PREFIX } from '../model/peft-adapter.js';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write.js';
-import { loraAName, loraBName, loraModules, loraScale, type LoraSpec } from './lora.js';
+import { loraAName, loraBName, loraModules, loraScale, savedWhole, type LoraSpec } from './lora.js';
 
 /** Files besides weights and config that make a model folder usable by transformers and by us. */
 const SIDE_FILES = [
@@ -17,7 +17,9 @@ const SIDE_FILES = [
 
 /**
  * A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors with PEFT's tensor
- * names) that PEFT's PeftModel.from_pretrained and vLLM load.
+ * names) that PEFT's PeftModel.from_pretrained and vLLM load. Tensors of the spec's
+ * modules_to_save (trained under their checkpoint keys) are stored as PEFT stores them,
+ * `base_model.model.<key>`; `taskType` is PEFT's task_type (SEQ_CLS for a reward model).
  */
 export function saveLoraAdapter(
   dir: string,
@@ -25,6 +27,7 @@ export function saveLoraAdapter(
   spec: LoraSpec,
   params: Map<string, Float32Array>,
   meta: Record<string, string> = {},
+  taskType: 'CAUSAL_LM' | 'SEQ_CLS' = 'CAUSAL_LM',
 ): void {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, TensorToWrite> = {};
@@ -40,10 +43,17 @@ export function saveLoraAdapter(
       data: params.get(loraBName(m.module))!,
     };
   }
+  for (const [key, data] of params)
+    if (savedWhole(spec, key))
+      tensors[`${PEFT_PREFIX}${key}`] = {
+        dtype: 'F32',
+        shape: base.weights.get(key).dims,
+        data,
+      };
   writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt', ...meta });
   const config = {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: taskType,
     base_model_name_or_path: base.ref.startsWith('builtin:') ? base.ref : base.dir,
     r: spec.r,
     lora_alpha: spec.alpha,
@@ -55,7 +65,7 @@ export function saveLoraAdapter(
     use_dora: false,
     init_lora_weights: true,
     inference_mode: true,
-    modules_to_save: null,
+    modules_to_save: spec.modulesToSave?.length ? spec.modulesToSave : null,
     layers_to_transform: null,
     layers_pattern: null,
     rank_pattern: {},
@@ -68,7 +78,8 @@ export function saveLoraAdapter(
 /**
  * A full Hugging Face checkpoint (float32 safetensors + config + tokenizer files) that
  * transformers' from_pretrained loads. `override` replaces tensors by checkpoint key (full
- * fine-tuning); `lora` merges an adapter into its Linear layers: W + scale · B·A.
+ * fine-tuning); `lora` merges an adapter into its Linear layers: W + scale · B·A, and takes its
+ * modules_to_save tensors as trained.
  */
 export function saveFullCheckpoint(
   dir: string,
@@ -86,7 +97,9 @@ export function saveFullCheckpoint(
   );
   for (const key of modelTensorNames(base.config)) {
     const { dims, data } = base.weights.get(key);
-    let out = opts.override?.get(key) ?? data;
+    const trainedWhole =
+      opts.lora && savedWhole(opts.lora.spec, key) ? opts.lora.params.get(key) : undefined;
+    let out = opts.override?.get(key) ?? trainedWhole ?? data;
     const module = key.replace(/\.weight$/, '');
     if (opts.lora && targeted.has(module)) {
       const a = opts.lora.params.get(loraAName(module))!;

@@ -9,7 +9,10 @@ import type { StepSession } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
 import type { TrainGraph } from './train-graph.js';
 
-export abstract class SessionTrainer<O extends TrainerOptions> {
+/** What the shared step loop reads of a trainer's options (a reward model has no DPO losses). */
+export type SessionTrainerOptions = Omit<TrainerOptions, 'losses' | 'lossWeights' | 'lossOptions'>;
+
+export abstract class SessionTrainer<O extends SessionTrainerOptions> {
   readonly params: Map<string, Float32Array>;
   readonly graph: TrainGraph;
 

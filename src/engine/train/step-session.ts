@@ -38,6 +38,8 @@ export interface MicroGradients {
   grads: Map<string, Float32Array>;
   loss: number;
   metrics: Record<string, number>;
+  /** Every output of the step graph (e.g. a reward model's per-row `rewards`). */
+  outputs: Record<string, Tensor>;
 }
 
 /** An optimizer step that was applied. */
@@ -100,6 +102,10 @@ export class StepSession {
         s.params.set(loraAName(mod.module), Float32Array.from(init.a));
         s.params.set(loraBName(mod.module), Float32Array.from(init.b));
       }
+      // modules_to_save (a reward model's score head) start from the model's own tensors.
+      for (const p of graph.params)
+        if (!s.params.has(p.name))
+          s.params.set(p.name, Float32Array.from(base.weights.get(p.name).data));
     }
     for (const p of graph.params) {
       const n = p.dims.reduce((a, b) => a * b, 1);
@@ -121,6 +127,7 @@ export class StepSession {
       grads: this.gradAcc(out),
       loss: hostData<Float32Array>(out.loss)[0],
       metrics: this.scalars(out),
+      outputs: out,
     };
   }
 

@@ -11,7 +11,15 @@ import {
   type LossOptions,
   type LossType,
 } from './losses/index.js';
-import { loraAName, loraBName, loraLinear, loraModules, loraScale, type LoraSpec } from './lora.js';
+import {
+  loraAName,
+  loraBName,
+  loraLinear,
+  loraModules,
+  loraScale,
+  savedWhole,
+  type LoraSpec,
+} from './lora.js';
 import { buildClipByGlobalNorm } from './optim/adamw.js';
 
 export type TrainMode = { kind: 'lora'; lora: LoraSpec } | { kind: 'full' };
@@ -162,7 +170,8 @@ export function stepInputs(b: GraphBuilder): StepInputs {
 /**
  * The weight binder of a training graph and the trainable parameters it declares as graph inputs
  * (in the order the forward pass first asks for them). Full fine-tuning: every model tensor is an
- * input. LoRA: base weights are initializers and each targeted Linear gets lora_A/lora_B inputs.
+ * input. LoRA: base weights are initializers and each targeted Linear gets lora_A/lora_B inputs;
+ * tensors of the spec's modules_to_save are inputs under their checkpoint keys.
  * Binding the same weight again (a second forward pass over the same model) reuses the input.
  */
 export function trainableBinder(
@@ -193,6 +202,7 @@ export function trainableBinder(
     params,
     binder: {
       weight: (bb, key) => {
+        if (savedWhole(lora, key)) return paramInput(key, spec.weights.get(key).dims);
         if (bb.initializers.has(key)) return key;
         const { dims, data } = spec.weights.get(key);
         return bb.initializer(
