@@ -27,7 +27,7 @@ export { STAGE_KINDS, type StageKind } from './stage-kinds.js';
 export const SELF_JUDGE = 'self';
 
 export const REFERENCES = ['round-start', 'initial'] as const;
-export const JUDGE_KINDS = ['model', 'openai', 'rule'] as const;
+export const JUDGE_KINDS = ['model', 'openai', 'rule', 'reward_model'] as const;
 export const RULE_KINDS = ['length', 'regex', 'json_valid', 'banned_phrases', 'sandbox'] as const;
 export const JUDGE_MODES = ['generate', 'logprobs', 'pairwise'] as const;
 export const JUDGE_COMBINES = ['mean', 'majority'] as const;
@@ -262,8 +262,21 @@ const ruleJudge = z
   })
   .describe('A programmatic judge: no model, deterministic.');
 
+const rewardModelJudge = z
+  .strictObject({
+    kind: z.literal('reward_model'),
+    path: filePath().describe(
+      'A reward model folder: a one-label …ForSequenceClassification checkpoint (from ' +
+        '`pipeline train-rm` or transformers), relative to this file. Its score is sigmoid(r).',
+    ),
+    device: z.enum(DEVICES).default('cpu').describe('onnxruntime execution provider.'),
+    threads: z.int().min(1).max(1024).optional().describe('onnxruntime intra-op threads.'),
+    batch_size: posInt().default(8).describe('Answers scored per forward pass.'),
+  })
+  .describe('A trained reward model (Bradley-Terry): rewards rl stages.');
+
 export const judgeSchema = z
-  .discriminatedUnion('kind', [modelJudge, openaiJudge, ruleJudge])
+  .discriminatedUnion('kind', [modelJudge, openaiJudge, ruleJudge, rewardModelJudge])
   .describe('A named judge.');
 
 // ---------------------------------------------------------------------------------------------

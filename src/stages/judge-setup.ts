@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PipelineError } from '../core/errors.js';
 import { createOpenAIClient, type OpenAIClient } from '../judges/openai-judge.js';
+import { RewardModelJudge } from '../judges/reward-model-judge.js';
 import { RuleJudge } from '../judges/rule-judge.js';
 import { loadConstitution, type Constitution } from '../prompts/constitution.js';
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
@@ -18,7 +19,11 @@ import type { ModelRef } from './engine-pool.js';
 export type ResolvedJudge =
   | { id: string; kind: 'model'; model: ModelRef; checkpointId: string | null; concurrency: number }
   | { id: string; kind: 'openai'; client: OpenAIClient; concurrency: number }
-  | { id: string; kind: 'rule'; rules: RuleJudge };
+  | { id: string; kind: 'rule'; rules: RuleJudge }
+  | { id: string; kind: 'reward_model'; rm: RewardModelJudge; concurrency: 1 };
+
+/** Reward models stay loaded for the process: every stage that resolves one reads the same. */
+const rewardModels = new Map<string, RewardModelJudge>();
 
 /**
  * What a judgement's input hash records about who judged, besides the judge's name: the
@@ -28,6 +33,7 @@ export type ResolvedJudge =
 export function judgeIdentity(judge: ResolvedJudge): unknown {
   if (judge.kind === 'model') return judge.checkpointId;
   if (judge.kind === 'openai') return judge.client.identity;
+  if (judge.kind === 'reward_model') return judge.rm.path;
   return null;
 }
 
@@ -49,6 +55,20 @@ export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
     });
   if (spec.kind === 'rule')
     return { id, kind: 'rule', rules: new RuleJudge(spec.rules, (p) => ctx.path(p)) };
+  if (spec.kind === 'reward_model') {
+    const path = ctx.path(spec.path);
+    const key = JSON.stringify([path, spec.device, spec.threads, spec.batch_size]);
+    let rm = rewardModels.get(key);
+    if (!rm) {
+      rm = new RewardModelJudge(path, {
+        device: spec.device,
+        threads: spec.threads,
+        batchSize: spec.batch_size,
+      });
+      rewardModels.set(key, rm);
+    }
+    return { id, kind: 'reward_model', rm, concurrency: 1 };
+  }
   if (spec.kind === 'model')
     return {
       id,
@@ -68,6 +88,20 @@ export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
     client: createOpenAIClient(id, spec, { signal: ctx.signal }),
     concurrency: spec.concurrency,
   };
+}
+
+/**
+ * Reward-model judges reward rl stages; judge and evaluate stages store judgements with a rubric
+ * or rules, which a reward model has neither of. Validation refuses the combination; this is its
+ * guard for code that resolves judges by name.
+ */
+export function refuseRewardModel(judge: ResolvedJudge, stage: string): void {
+  if (judge.kind === 'reward_model')
+    throw new PipelineError({
+      code: 'E_JUDGE_KIND',
+      message: `judge '${judge.id}' is a reward model; a ${stage} stage cannot use it in this version`,
+      hint: 'reward models reward rl stages (reward_judges); judge and evaluate stages take rule, model or openai judges',
+    });
 }
 
 /** Loaded texts of a judge stage, recorded in the store by content hash. */

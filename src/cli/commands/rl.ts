@@ -3,18 +3,19 @@
 // setting of the rl stage is a flag (generated from the stage's schema, so the two cannot drift
 // apart, and validated by it); the loop is the stage's own (stages/rl/loop.ts).
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import * as z from 'zod';
 import { fail } from '../../core/errors.js';
 import { Engine, type Device } from '../../engine/index.js';
+import { RewardModelJudge } from '../../judges/reward-model-judge.js';
 import { RuleJudge } from '../../judges/rule-judge.js';
 import { loadPromptSet } from '../../prompts/prompt-set.js';
 import { judgeSchema, rlStageSchema, type RlStageSpec } from '../../spec/schema.js';
 import { readPipelineFile } from '../../spec/read-file.js';
 import { rlJobOf } from '../../stages/rl/job.js';
 import { runRlLoop } from '../../stages/rl/loop.js';
-import { ruleRewards } from '../../stages/rl/rewards.js';
+import { judgeRewards, type RewardJudge } from '../../stages/rl/rewards.js';
 import type { CliContext } from '../context.js';
 import { deviceOption, intArg, threadsOption } from '../options.js';
 
@@ -63,8 +64,11 @@ function numberList(v: string): number[] {
   return xs;
 }
 
-/** The named rule judges of a YAML file's `judges:` map (a pipeline file, or a file of just that). */
-function readJudges(path: string): { id: string; rules: RuleJudge }[] {
+/**
+ * The named judges of a YAML file's `judges:` map (a pipeline file, or a file of just that): rule
+ * judges and reward models (paths relative to the file).
+ */
+function readJudges(path: string): RewardJudge[] {
   const file = readPipelineFile(path);
   const value = file.value as { judges?: unknown } | null;
   const judges = value && typeof value === 'object' && 'judges' in value ? value.judges : value;
@@ -82,13 +86,24 @@ function readJudges(path: string): { id: string; rules: RuleJudge }[] {
         `${path}: judge '${id}': ${parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
         '`pipeline schema` shows the fields of a judge',
       );
-    if (parsed.data.kind !== 'rule')
-      fail(
-        'E_RL_JUDGES',
-        `${path}: judge '${id}' is a ${parsed.data.kind} judge; pipeline rl is rewarded by rule judges`,
-        'use kind: rule (length, regex, json_valid, banned_phrases or sandbox rules)',
-      );
-    return { id, rules: new RuleJudge(parsed.data.rules, (p) => p) };
+    const j = parsed.data;
+    const near = (p: string) => resolve(dirname(path), p);
+    if (j.kind === 'rule') return { id, kind: 'rule', rules: new RuleJudge(j.rules, near) };
+    if (j.kind === 'reward_model')
+      return {
+        id,
+        kind: 'reward_model',
+        rm: new RewardModelJudge(j.path.startsWith('builtin:') ? j.path : near(j.path), {
+          device: j.device,
+          threads: j.threads,
+          batchSize: j.batch_size,
+        }),
+      };
+    return fail(
+      'E_RL_JUDGES',
+      `${path}: judge '${id}' is a ${j.kind} judge; pipeline rl is rewarded by rule judges and reward models`,
+      'use kind: rule (length, regex, json_valid, banned_phrases or sandbox rules) or kind: reward_model',
+    );
   });
 }
 
@@ -148,7 +163,7 @@ async function runRl(flags: Record<string, unknown>, fields: string[], ctx: CliC
       session,
       spec,
       prompts,
-      ruleRewards(judges, spec.reward_weights),
+      judgeRewards(judges, spec.reward_weights),
       seed,
       {
         stopped: () => false,

@@ -4,6 +4,7 @@
 
 import {
   SELF_JUDGE,
+  type EvaluateStageSpec,
   type JudgeStageSpec,
   type RlStageSpec,
   type TrainStageSpec,
@@ -150,6 +151,7 @@ function checkStageSettings(out: Problems, parts: ParsedParts): void {
     if (s?.kind === 'judge' && s.weights) checkJudgeWeights(out, st.index, s);
     if (s?.kind === 'judge' && s.meta_judge) checkMetaJudge(out, st.index, s);
     if (s?.kind === 'rl') checkRlSettings(out, parts, st.index, s);
+    if (s?.kind === 'judge' || s?.kind === 'evaluate') checkNoRewardModel(out, parts, st.index, s);
     if (s?.kind === 'train') {
       checkTrainSettings(out, st, s);
       if (s.soft_labels) checkSoftLabels(out, parts, st, s);
@@ -210,11 +212,12 @@ function checkMetaJudge(out: Problems, index: number, s: JudgeStageSpec): void {
 function checkRlSettings(out: Problems, parts: ParsedParts, index: number, s: RlStageSpec): void {
   s.reward_judges.forEach((name, j) => {
     const kind = name === SELF_JUDGE ? 'model' : parts.judges.get(name)?.kind;
-    if (kind && kind !== 'rule')
+    if (kind && kind !== 'rule' && kind !== 'reward_model')
       out.add(
         ['stages', index, 'reward_judges', j],
-        `reward judge '${name}' is a ${kind} judge; an rl stage is rewarded by rule judges in ` +
-          'this version (expected a judge with kind: rule, e.g. a regex, length or sandbox rule)',
+        `reward judge '${name}' is a ${kind} judge; an rl stage is rewarded by rule judges and ` +
+          'reward models in this version (expected kind: rule, e.g. a regex, length or sandbox ' +
+          'rule, or kind: reward_model)',
       );
   });
   if (s.reward_weights && s.reward_weights.length !== s.reward_judges.length)
@@ -223,6 +226,26 @@ function checkRlSettings(out: Problems, parts: ParsedParts, index: number, s: Rl
       `${s.reward_weights.length} reward_weights for ${s.reward_judges.length} reward_judges ` +
         '(expected one weight per reward judge)',
     );
+}
+
+/** Reward models reward rl stages; judge and evaluate stages need rules or a rubric's judge. */
+function checkNoRewardModel(
+  out: Problems,
+  parts: ParsedParts,
+  index: number,
+  s: JudgeStageSpec | EvaluateStageSpec,
+): void {
+  const names =
+    s.kind === 'judge'
+      ? s.judges.map((n, j) => [n, ['judges', j]] as const)
+      : [[s.judge, ['judge']] as const];
+  for (const [name, field] of names)
+    if (parts.judges.get(name)?.kind === 'reward_model')
+      out.add(
+        ['stages', index, ...field],
+        `judge '${name}' is a reward model; it rewards rl stages (reward_judges), a ${s.kind} stage ` +
+          'cannot use it in this version (expected a rule, model or openai judge)',
+      );
 }
 
 /** Weights name the stage's own judges and weigh a mean (a median has no weights). */

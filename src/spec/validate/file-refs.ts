@@ -47,7 +47,7 @@ export function fileRefs(raw: unknown): FileRef[] {
   if (isRecord(judges))
     for (const [name, j] of Object.entries(judges)) {
       if (!isRecord(j)) continue;
-      if (j.kind === 'model') {
+      if (j.kind === 'model' || j.kind === 'reward_model') {
         add(['judges', name, 'path'], 'model');
         add(['judges', name, 'adapter'], 'adapter');
       } else if (j.kind === 'rule' && Array.isArray(j.rules)) {

@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { loadRubric, type Rubric } from '../../prompts/rubric.js';
 import type { EvaluateStageSpec, JudgeStageSpec } from '../../spec/schema.js';
 import type { RunContext } from '../context.js';
-import { resolveJudge } from '../judge-setup.js';
+import { refuseRewardModel, resolveJudge } from '../judge-setup.js';
 import {
   judgeByRubric,
   judgeByRules,
@@ -34,6 +34,7 @@ export async function judgeAnswers(
   target: JudgeTarget,
 ): Promise<AnchorVerdicts | undefined> {
   const judge = resolveJudge(ctx, spec.judge);
+  refuseRewardModel(judge, 'evaluate');
   const rubricPath = spec.rubric ?? judgeStage?.rubric;
   const rubric = judge.kind !== 'rule' && rubricPath ? loadRubric(ctx.path(rubricPath)) : undefined;
   if (rubric) ctx.store.putText('rubric', rubricPath!, rubric.source);

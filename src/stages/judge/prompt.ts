@@ -1,6 +1,6 @@
 import { promptText } from '../../judges/model-judge.js';
 import type { CandidateRow } from '../../store/types.js';
-import { judgeIdentity } from '../judge-setup.js';
+import { judgeIdentity, refuseRewardModel } from '../judge-setup.js';
 import { judgeCandidateByGeneration } from './generate.js';
 import { judgeCandidateByLogprobs } from './logprobs.js';
 import { judgePairs } from './pairwise.js';
@@ -11,6 +11,7 @@ import type { JudgeUnit, ModelJudgeUnit } from './unit.js';
 export async function judgePrompt(u: JudgeUnit): Promise<void> {
   const { ctx, spec, judge } = u;
   if (judge.kind === 'rule') return judgeByRules({ ...u, judge });
+  if (judge.kind === 'reward_model') return refuseRewardModel(judge, 'judge');
   const m: ModelJudgeUnit = {
     ...u,
     judge,

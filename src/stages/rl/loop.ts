@@ -61,14 +61,13 @@ export async function runRlLoop<P extends { messages: ChatMessage[] }>(
         ignoreEos: false,
       },
     );
-    const sampled: Sampled<P>[] = results.flatMap((r, i) =>
-      r.completions.map((completion, idx) => ({
-        prompt: batch[i],
-        idx,
-        completion,
-        ...reward(batch[i].messages, completion.text),
-      })),
+    const drawn = results.flatMap((r, i) =>
+      r.completions.map((completion, idx) => ({ prompt: batch[i], idx, completion })),
     );
+    const rewarded = await reward(
+      drawn.map((d) => ({ prompt: d.prompt.messages, text: d.completion.text })),
+    );
+    const sampled: Sampled<P>[] = drawn.map((d, i) => ({ ...d, ...rewarded[i] }));
     const truncated = (s: Sampled<P>) => s.completion.finishReason === 'length';
     const measured = batchMetrics(
       sampled.map((s) => ({
