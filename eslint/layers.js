@@ -43,6 +43,7 @@ export const STAGE_MODULES = [
   'pair',
   'audit',
   'train',
+  'reward-model',
   'rl',
   'evaluate',
 ];

@@ -265,10 +265,18 @@ const ruleJudge = z
 const rewardModelJudge = z
   .strictObject({
     kind: z.literal('reward_model'),
-    path: filePath().describe(
-      'A reward model folder: a one-label …ForSequenceClassification checkpoint (from ' +
-        '`pipeline train-rm` or transformers), relative to this file. Its score is sigmoid(r).',
-    ),
+    path: filePath()
+      .optional()
+      .describe(
+        'A reward model folder: a one-label …ForSequenceClassification checkpoint (from ' +
+          '`pipeline train-rm` or transformers), relative to this file. Its score is sigmoid(r).',
+      ),
+    trained: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: the reward model the round's reward_model stage trained (instead of a path).",
+      ),
     device: z.enum(DEVICES).default('cpu').describe('onnxruntime execution provider.'),
     threads: z.int().min(1).max(1024).optional().describe('onnxruntime intra-op threads.'),
     batch_size: posInt().default(8).describe('Answers scored per forward pass.'),
@@ -752,6 +760,49 @@ export const rlStageSchema = z
     "Online RL on the round's prompts with judge rewards (GRPO / RLOO / REINFORCE++); gives M_{t+1}.",
   );
 
+/**
+ * A Bradley-Terry reward model trained on the round's preference pairs (TRL RewardTrainer), for
+ * the judges with `trained: true` (an rl stage's rewards: RLHF). Held-out pairs measure it.
+ */
+const rewardModelStage = z
+  .strictObject({
+    kind: z.literal('reward_model'),
+    model: filePath()
+      .optional()
+      .describe(
+        "Base of the reward model (a causal LM gets a new score head): default the run's model.",
+      ),
+    held_out: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0.2)
+      .describe("Share of the round's pairs kept out of training to measure the model's accuracy."),
+    center_rewards_coefficient: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        'TRL center_rewards_coefficient: pulls the mean reward towards 0 (TRL suggests 0.01).',
+      ),
+    epochs: z.number().gt(0).default(3).describe("Passes over the round's pairs (TRL default 3)."),
+    max_steps: posInt().optional().describe('Optimizer steps; overrides epochs.'),
+    batch_size: posInt().default(8).describe('Pairs per micro-batch.'),
+    gradient_accumulation_steps: posInt().default(1).describe('Micro-batches per optimizer step.'),
+    max_length: posInt()
+      .default(1024)
+      .describe('Pairs with a longer side are dropped (TRL filters, it does not cut).'),
+    ...optimizerFields,
+    learning_rate: z
+      .number()
+      .gt(0)
+      .default(1e-4)
+      .describe('Peak learning rate (AdamW; TRL RewardConfig default 1e-4).'),
+  })
+  .describe(
+    "Train a reward model on the round's pairs (for reward_model judges with trained: true).",
+  );
+
 export const gateSchema = z
   .strictObject({
     metric: z
@@ -857,6 +908,7 @@ export const stageSchema = z
     pairStage,
     auditStage,
     trainStage,
+    rewardModelStage,
     rlStageSchema,
     evaluateStage,
   ])
@@ -909,6 +961,7 @@ export type MetaJudgeSpec = z.output<typeof metaJudgeSchema>;
 export type PairStageSpec = Extract<StageSpec, { kind: 'pair' }>;
 export type TrainStageSpec = Extract<StageSpec, { kind: 'train' }>;
 export type RlStageSpec = Extract<StageSpec, { kind: 'rl' }>;
+export type RewardModelStageSpec = Extract<StageSpec, { kind: 'reward_model' }>;
 export type AuditStageSpec = Extract<StageSpec, { kind: 'audit' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;

@@ -9,6 +9,7 @@ export const STAGE_KINDS = [
   'pair',
   'audit',
   'train',
+  'reward_model',
   'rl',
   'evaluate',
 ] as const;

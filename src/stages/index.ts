@@ -5,6 +5,7 @@ import { evaluateStage } from './evaluate/index.js';
 import { generateStage } from './generate.js';
 import { judgeStage } from './judge/index.js';
 import { pairStage } from './pair.js';
+import { rewardModelStage } from './reward-model.js';
 import { rlStage } from './rl/index.js';
 import type { Stage } from './stage.js';
 import { trainStage } from './train.js';
@@ -25,6 +26,7 @@ export const STAGES: Readonly<Record<StageKind, Stage>> = {
   pair: pairStage,
   audit: auditStage,
   train: trainStage,
+  reward_model: rewardModelStage,
   rl: rlStage,
   evaluate: evaluateStage,
 } satisfies { [K in StageKind]: Stage<StageSpecOf<K>> };

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PipelineError } from '../core/errors.js';
 import { createOpenAIClient, type OpenAIClient } from '../judges/openai-judge.js';
-import { RewardModelJudge } from '../judges/reward-model-judge.js';
+import { RewardModelJudge, type RewardModelJudgeOptions } from '../judges/reward-model-judge.js';
 import { RuleJudge } from '../judges/rule-judge.js';
 import { loadConstitution, type Constitution } from '../prompts/constitution.js';
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
@@ -20,10 +21,26 @@ export type ResolvedJudge =
   | { id: string; kind: 'model'; model: ModelRef; checkpointId: string | null; concurrency: number }
   | { id: string; kind: 'openai'; client: OpenAIClient; concurrency: number }
   | { id: string; kind: 'rule'; rules: RuleJudge }
-  | { id: string; kind: 'reward_model'; rm: RewardModelJudge; concurrency: 1 };
+  | {
+      id: string;
+      kind: 'reward_model';
+      /** The reward model of round r (the same folder every round, unless `trained`). */
+      rm: (round: number) => RewardModelJudge;
+      concurrency: 1;
+    };
+
+/** Where a reward_model stage writes its model, under the round's folder. */
+export const REWARD_MODEL_DIR = 'reward-model';
 
 /** Reward models stay loaded for the process: every stage that resolves one reads the same. */
 const rewardModels = new Map<string, RewardModelJudge>();
+
+function rewardModelAt(path: string, opts: RewardModelJudgeOptions): RewardModelJudge {
+  const key = JSON.stringify([path, opts]);
+  let rm = rewardModels.get(key);
+  if (!rm) rewardModels.set(key, (rm = new RewardModelJudge(path, opts)));
+  return rm;
+}
 
 /**
  * What a judgement's input hash records about who judged, besides the judge's name: the
@@ -33,7 +50,7 @@ const rewardModels = new Map<string, RewardModelJudge>();
 export function judgeIdentity(judge: ResolvedJudge): unknown {
   if (judge.kind === 'model') return judge.checkpointId;
   if (judge.kind === 'openai') return judge.client.identity;
-  if (judge.kind === 'reward_model') return judge.rm.path;
+  if (judge.kind === 'reward_model') return judge.id;
   return null;
 }
 
@@ -56,18 +73,16 @@ export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
   if (spec.kind === 'rule')
     return { id, kind: 'rule', rules: new RuleJudge(spec.rules, (p) => ctx.path(p)) };
   if (spec.kind === 'reward_model') {
-    const path = ctx.path(spec.path);
-    const key = JSON.stringify([path, spec.device, spec.threads, spec.batch_size]);
-    let rm = rewardModels.get(key);
-    if (!rm) {
-      rm = new RewardModelJudge(path, {
-        device: spec.device,
-        threads: spec.threads,
-        batchSize: spec.batch_size,
-      });
-      rewardModels.set(key, rm);
-    }
-    return { id, kind: 'reward_model', rm, concurrency: 1 };
+    const opts = { device: spec.device, threads: spec.threads, batchSize: spec.batch_size };
+    // `trained`: the reward_model stage of the round writes round-<r>/reward-model
+    const at = (round: number) =>
+      spec.path ? ctx.path(spec.path) : join(ctx.runDir, `round-${round}`, REWARD_MODEL_DIR);
+    return {
+      id,
+      kind: 'reward_model',
+      rm: (round) => rewardModelAt(at(round), opts),
+      concurrency: 1,
+    };
   }
   if (spec.kind === 'model')
     return {

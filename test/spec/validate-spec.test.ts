@@ -323,7 +323,7 @@ describe('schema problems', () => {
     assertProblem(
       r,
       at(yaml, 'jugde'),
-      /unknown kind 'jugde' in stages\[1\] \(did you mean 'judge'\?\) \(expected one of: generate, critique, judge, pair, audit, train, rl, evaluate\)$/,
+      /unknown kind 'jugde' in stages\[1\] \(did you mean 'judge'\?\) \(expected one of: generate, critique, judge, pair, audit, train, reward_model, rl, evaluate\)$/,
     );
     assertProblem(
       r,

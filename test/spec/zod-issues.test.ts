@@ -24,7 +24,7 @@ function messages(rest: string): string[] {
   return out.sorted().map((p) => `${p.line}:${p.col}: ${p.message}`);
 }
 
-const KINDS = 'generate, critique, judge, pair, audit, train, rl, evaluate';
+const KINDS = 'generate, critique, judge, pair, audit, train, reward_model, rl, evaluate';
 const LOSSES = 'sigmoid, ipo, hinge, robust, sigmoid_norm, apo_zero, sft, simpo, orpo, kto';
 
 describe('zod issues in English', () => {

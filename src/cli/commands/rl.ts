@@ -89,7 +89,7 @@ function readJudges(path: string): RewardJudge[] {
     const j = parsed.data;
     const near = (p: string) => resolve(dirname(path), p);
     if (j.kind === 'rule') return { id, kind: 'rule', rules: new RuleJudge(j.rules, near) };
-    if (j.kind === 'reward_model')
+    if (j.kind === 'reward_model' && j.path)
       return {
         id,
         kind: 'reward_model',
@@ -101,8 +101,10 @@ function readJudges(path: string): RewardJudge[] {
       };
     return fail(
       'E_RL_JUDGES',
-      `${path}: judge '${id}' is a ${j.kind} judge; pipeline rl is rewarded by rule judges and reward models`,
-      'use kind: rule (length, regex, json_valid, banned_phrases or sandbox rules) or kind: reward_model',
+      j.kind === 'reward_model'
+        ? `${path}: reward model judge '${id}' has no path (trained: true needs a pipeline's reward_model stage)`
+        : `${path}: judge '${id}' is a ${j.kind} judge; pipeline rl is rewarded by rule judges and reward models`,
+      'use kind: rule (length, regex, json_valid, banned_phrases or sandbox rules) or kind: reward_model with a path',
     );
   });
 }

@@ -61,6 +61,21 @@ function checkStageOrder(out: Problems, parts: ParsedParts): void {
         else if (st.spec?.kind !== 'pair' || st.spec.strategy !== 'label')
           checkEnoughCandidates(out, parts, st.index);
         break;
+      case 'reward_model':
+        // trained on the round's pairs: a label stage (KTO) makes none
+        if (
+          !parts.stages.some(
+            (p) =>
+              p.index < st.index &&
+              p.kind === 'pair' &&
+              (p.spec?.kind !== 'pair' || p.spec.strategy !== 'label'),
+          )
+        )
+          out.add(
+            at,
+            "a reward_model stage trains on the round's pairs (expected a pair stage before it, not only a label stage)",
+          );
+        break;
       case 'audit':
         // a label stage (KTO) marks single answers and makes no pairs to audit
         if (
@@ -116,6 +131,13 @@ function checkEnoughCandidates(out: Problems, parts: ParsedParts, pairIndex: num
 
 function checkJudgeNames(out: Problems, raw: unknown, parts: ParsedParts): void {
   const defined = [...parts.judges.keys()].filter((n) => n !== SELF_JUDGE);
+  for (const [name, j] of parts.judges)
+    if (j?.kind === 'reward_model' && !j.path === !j.trained)
+      out.add(
+        ['judges', name],
+        `reward model judge '${name}' needs exactly one of path (a reward model folder) and ` +
+          "trained: true (the model the round's reward_model stage trains)",
+      );
   if (parts.judges.has(SELF_JUDGE))
     out.add(
       ['judges', SELF_JUDGE],
@@ -211,7 +233,18 @@ function checkMetaJudge(out: Problems, index: number, s: JudgeStageSpec): void {
  */
 function checkRlSettings(out: Problems, parts: ParsedParts, index: number, s: RlStageSpec): void {
   s.reward_judges.forEach((name, j) => {
-    const kind = name === SELF_JUDGE ? 'model' : parts.judges.get(name)?.kind;
+    const judge = parts.judges.get(name);
+    if (
+      judge?.kind === 'reward_model' &&
+      judge.trained &&
+      !parts.stages.some((p) => p.index < index && p.kind === 'reward_model')
+    )
+      out.add(
+        ['stages', index, 'reward_judges', j],
+        `reward judge '${name}' reads the reward model the round trains (trained: true), but no ` +
+          'reward_model stage comes before this rl stage (expected a reward_model stage after the pair stage)',
+      );
+    const kind = name === SELF_JUDGE ? 'model' : judge?.kind;
     if (kind && kind !== 'rule' && kind !== 'reward_model')
       out.add(
         ['stages', index, 'reward_judges', j],

@@ -24,7 +24,7 @@ async function runRlStage(
     ctx.emit({ type: 'warning', round, message: `round ${round}: no prompts, RL skipped` });
     return { counts: { prompts: 0, steps: 0 } };
   }
-  const reward = rewardFunction(ctx, spec);
+  const reward = rewardFunction(ctx, spec, round);
   const out = join(ctx.runDir, `round-${round}`, 'policy');
   rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;

@@ -50,10 +50,11 @@ export function judgeRewards(judges: RewardJudge[], weights?: number[]): RewardF
 }
 
 /** The stage's reward function over the pipeline's judges. */
-export function rewardFunction(ctx: RunContext, spec: RlStageSpec): RewardFn {
+export function rewardFunction(ctx: RunContext, spec: RlStageSpec, round: number): RewardFn {
   const judges = spec.reward_judges.map((id): RewardJudge => {
     const j = resolveJudge(ctx, id);
-    if (j.kind === 'rule' || j.kind === 'reward_model') return j;
+    if (j.kind === 'rule') return j;
+    if (j.kind === 'reward_model') return { id, kind: 'reward_model', rm: j.rm(round) };
     throw new PipelineError({
       code: 'E_RL_REWARD_JUDGE',
       message: `rl stage: reward judge '${id}' is a ${j.kind} judge; rewards come from rule judges and reward models in this version`,
