@@ -8,6 +8,8 @@ test('every shipped pipeline validates (schema, stage order, files, templates)',
   const files = readdirSync(fromRoot('pipelines')).filter((f) => f.endsWith('.yaml'));
   assert.deepEqual(files.sort(), [
     'constitutional.yaml',
+    'dpo-verifiable.yaml',
+    'grpo-verifiable.yaml',
     'kto.yaml',
     'meta-rewarding.yaml',
     'reward-hacking.yaml',
