@@ -46,6 +46,8 @@ export interface LlamaForwardInputs {
 export interface LlamaForwardOutputs {
   /** float [B, S, vocab] ([B, 1, vocab] with lastPositionOnly, [N, vocab] with logitPositions) */
   logits: V;
+  /** The final hidden states lm_head read (llamaHidden's `hidden`): what a value head reads too. */
+  hidden: V;
   /** Per layer: key/value of the S new tokens [B, KV, S, D] (after RoPE), for the caller's cache. */
   newKeyValues: { key: V; value: V }[];
 }
@@ -304,5 +306,5 @@ export function llamaForward(
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     return b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
-  return { logits, newKeyValues };
+  return { logits, hidden, newKeyValues };
 }

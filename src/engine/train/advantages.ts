@@ -110,3 +110,92 @@ export function reinforcePpAdvantages(
   const std = Math.sqrt(all.reduce((a, x) => a + (x - m) ** 2, 0) / all.length);
   return returns.map((g) => g.map((x) => (x - m) / (std + 1e-8)));
 }
+
+/** PPO's per-token reward shaping and GAE (ppoAdvantages). */
+export interface PpoAdvantageOptions {
+  /** KL coefficient of the reward (PPOConfig.kl_coef, 0.05). */
+  klCoef: number;
+  /** k1: log π_old − log π_ref; k3: (e^d − 1) − d with d = log π_ref − log π_old (PPOConfig.kl_estimator). */
+  klEstimator: 'k1' | 'k3';
+  /** Discount γ (PPOConfig.gamma, 1.0). */
+  gamma: number;
+  /** GAE's λ (PPOConfig.lam, 0.95). */
+  lam: number;
+  /** Whiten the shaped rewards over the batch's tokens first, keeping their mean (PPOConfig.whiten_rewards). */
+  whitenRewards: boolean;
+}
+
+export interface PpoAdvantages {
+  /** Per token: the whitened GAE advantage. */
+  advantages: number[][];
+  /** Per token: A + V_old before whitening (the value head's regression target). */
+  returns: number[][];
+  /** Per token: the shaped reward r_t. */
+  rewards: number[][];
+  /** Per row: Σ_t −kl_coef · KL_t (TRL's objective/non_score_reward per sequence). */
+  nonScoreReward: number[];
+  /** Per row: Σ_t KL_t (TRL's objective/kl per sequence). */
+  kl: number[];
+}
+
+/**
+ * PPO's advantages (TRL PPOTrainer.train, steps 4–6; GAE of Schulman et al. 2016, eq. 16): per
+ * completion token t of row i, with V the critic's values when the batch was sampled,
+ *   r_t = −kl_coef · KL_t + [t = last] · score_i
+ *   δ_t = r_t + γ · V_{t+1} − V_t            (V past the last token = 0)
+ *   Â_t = δ_t + γλ · Â_{t+1},   R_t = Â_t + V_t,   A = whiten(Â) over every token of the batch
+ * whiten(x) = (x − mean) / sqrt(var + 1e-8) with the Bessel-corrected var (TRL masked_whiten).
+ * Every completion token is an action here, its end-of-sequence token included; TRL's
+ * padding_mask / padding_mask_p1 split is documented in docs/rl-conventions.md.
+ */
+export function ppoAdvantages(
+  scores: number[],
+  oldLogps: number[][],
+  refLogps: number[][],
+  values: number[][],
+  o: PpoAdvantageOptions,
+): PpoAdvantages {
+  const kl = oldLogps.map((old, i) =>
+    old.map((lp, t) => {
+      const d = refLogps[i][t] - lp;
+      return o.klEstimator === 'k1' ? -d : Math.exp(d) - 1 - d;
+    }),
+  );
+  let rewards = kl.map((k, i) =>
+    k.map((x, t) => -o.klCoef * x + (t === k.length - 1 ? scores[i] : 0)),
+  );
+  if (o.whitenRewards) rewards = whiten(rewards, false);
+  const returns: number[][] = [];
+  const raw = rewards.map((r, i) => {
+    const v = values[i];
+    const adv = new Array<number>(r.length).fill(0);
+    let gae = 0;
+    for (let t = r.length - 1; t >= 0; t--) {
+      const next = t < r.length - 1 ? v[t + 1] : 0;
+      const delta = r[t] + o.gamma * next - v[t];
+      gae = delta + o.gamma * o.lam * gae;
+      adv[t] = gae;
+    }
+    returns.push(adv.map((a, t) => a + v[t]));
+    return adv;
+  });
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return {
+    advantages: whiten(raw, true),
+    returns,
+    rewards,
+    nonScoreReward: kl.map((k) => -o.klCoef * sum(k)),
+    kl: kl.map(sum),
+  };
+}
+
+/** TRL masked_whiten over every token of the batch (unchanged when fewer than two tokens). */
+function whiten(x: number[][], shiftMean: boolean): number[][] {
+  const all = x.flat();
+  if (all.length < 2) return x;
+  const m = mean(all);
+  const variance =
+    (all.reduce((a, v) => a + (v - m) ** 2, 0) / all.length) * (all.length / (all.length - 1));
+  const s = 1 / Math.sqrt(variance + 1e-8);
+  return x.map((row) => row.map((v) => (v - m) * s + (shiftMean ? 0 : m)));
+}

@@ -1,5 +1,6 @@
-// Online RL (GRPO, RLOO, REINFORCE++) on onnxruntime: given a batch of sampled completions and
-// their rewards, compute π_old and π_ref token log-probs, the algorithm's advantages, and run
+// Online RL (GRPO, RLOO, REINFORCE++, PPO) on onnxruntime: given a batch of sampled completions and
+// their rewards, compute π_old and π_ref token log-probs (and PPO's values), the algorithm's
+// advantages, and run
 // `numIterations` optimizer steps of the clipped policy-gradient loss over the batch (each step
 // one pass over all rows, cut into micro-batches). The caller samples and rewards; the policy's
 // current weights are readable for the next sampling (policyWeights).
@@ -13,24 +14,33 @@ import { OrtSession, hostData, tensor, type Tensor } from '../runtime/ort-sessio
 import {
   grpoAdvantages,
   klShapedRewards,
+  ppoAdvantages,
+  type PpoAdvantageOptions,
   reinforcePpAdvantages,
   rlooAdvantages,
   type ScaleRewards,
 } from './advantages.js';
 import { loraAName, loraBName, loraModules, loraScale } from './lora.js';
 import type { PolicyGradientOptions } from './losses/policy-gradient.js';
+import type { PpoLossOptions } from './losses/ppo.js';
 import { layoutRightPadded, type RightPaddedBatch } from './pair-batches.js';
 import { buildRlGraph, buildTokenLogpsGraph, trainableTokenBinder } from './rl-graph.js';
 import { StepSession, type MicroFeeds } from './step-session.js';
 import type { TrainerOptions } from './trainer-options.js';
+import { withValueHead, withValueHeadMode } from './value-head.js';
 
-export type RlAlgorithm = 'grpo' | 'rloo' | 'reinforce_pp' | 'reinforce_pp_baseline';
+export type RlAlgorithm = 'grpo' | 'rloo' | 'reinforce_pp' | 'reinforce_pp_baseline' | 'ppo';
 export const RL_ALGORITHMS: readonly RlAlgorithm[] = [
   'grpo',
   'rloo',
   'reinforce_pp',
   'reinforce_pp_baseline',
+  'ppo',
 ];
+
+/** PPO's own options (TRL PPOConfig names); its policy clip is `loss.epsilon`, its KL coefficient `loss.beta`. */
+export interface PpoOptions
+  extends Omit<PpoLossOptions, 'cliprange'>, Omit<PpoAdvantageOptions, 'klCoef'> {}
 
 export interface RlTrainerOptions extends Omit<
   TrainerOptions,
@@ -50,6 +60,8 @@ export interface RlTrainerOptions extends Omit<
   rowsPerStep: number;
   /** Optimizer steps of the whole run, for the learning-rate schedule. */
   totalSteps: number;
+  /** algorithm ppo: the critic and GAE (numIterations is PPOConfig.num_ppo_epochs). */
+  ppo?: PpoOptions;
 }
 
 /** One sampled completion of a prompt. */
@@ -73,6 +85,13 @@ export interface RlStepMetrics {
   'clip_ratio/low_mean': number;
   'clip_ratio/high_mean': number;
   'clip_ratio/region_mean': number;
+  /** PPO (TRL's names): the value head's loss, ½ · mean(Δlog π²), the clipped shares. */
+  value_loss?: number;
+  pg_loss?: number;
+  'policy/approxkl'?: number;
+  'policy/clipfrac'?: number;
+  'val/clipfrac'?: number;
+  'val/ratio'?: number;
 }
 
 export interface RlBatchResult {
@@ -84,6 +103,8 @@ export interface RlBatchResult {
   refLogps?: number[];
   /** Per row: whether it trained (false when masked as truncated or when it has no tokens). */
   trained: boolean[];
+  /** PPO: 1 − Var(R − V_old) / Var(R) over the batch's tokens (TRL val/explained_variance), and the KL-shaped reward's parts. */
+  ppo?: { explainedVariance: number; kl: number; nonScoreReward: number; meanValue: number };
 }
 
 /**
@@ -112,11 +133,16 @@ export class RlTrainer {
    * PEFT: the base without the adapter). `initAdapter` continues an earlier round's adapter.
    */
   static async create(
-    base: LoadedModel,
-    opts: RlTrainerOptions,
-    ref: LoadedModel = base,
+    policy: LoadedModel,
+    options: RlTrainerOptions,
+    ref: LoadedModel = policy,
     initAdapter?: LoraAdapter,
   ): Promise<RlTrainer> {
+    const isPpo = options.algorithm === 'ppo';
+    if (isPpo && !options.ppo) throw new Error('internal: algorithm ppo without its options');
+    // PPO trains a value head beside the policy (value-head.ts): a fresh seeded head per run.
+    const base = isPpo ? withValueHead(policy, options.seed) : policy;
+    const opts = isPpo ? { ...options, mode: withValueHeadMode(options.mode) } : options;
     const graph = buildRlGraph({
       cfg: base.config,
       weights: base.weights,
@@ -130,6 +156,7 @@ export class RlTrainer {
           ? opts.loss
           : { ...opts.loss, beta: 0, form: opts.algorithm === 'rloo' ? 'rloo' : 'grpo' },
       temperature: opts.temperature,
+      ppo: isPpo ? { ...opts.ppo!, cliprange: opts.loss.epsilon } : undefined,
     });
     const session = await StepSession.create(graph, base, opts, initAdapter);
     return new RlTrainer(base, ref, session, opts);
@@ -188,6 +215,7 @@ export class RlTrainer {
     onStep?: (m: RlStepMetrics) => void,
   ): Promise<RlBatchResult> {
     const o = this.opts;
+    if (o.algorithm === 'ppo') return this.trainPpo(rows, rewards, onStep);
     const trained = rows.map(
       (r) => r.completionIds.length > 0 && !(o.maskTruncatedCompletions && r.truncated),
     );
@@ -275,6 +303,106 @@ export class RlTrainer {
     };
   }
 
+  /**
+   * PPO on one batch (TRL PPOTrainer.train): π_old, V_old and π_ref over the completions, the
+   * KL-shaped rewards and GAE (advantages.ts ppoAdvantages), then num_ppo_epochs optimizer steps,
+   * each one pass over every row (PPOConfig.num_mini_batches = 1).
+   */
+  private async trainPpo(
+    rows: RlRow[],
+    scores: number[],
+    onStep?: (m: RlStepMetrics) => void,
+  ): Promise<RlBatchResult> {
+    const o = this.opts;
+    const trained = rows.map(
+      (r) => r.completionIds.length > 0 && !(o.maskTruncatedCompletions && r.truncated),
+    );
+    const seqs: ScoreSequence[] = rows.map((r, i) => ({
+      promptIds: r.promptIds,
+      responseIds: trained[i] ? r.completionIds : [],
+    }));
+    const { logps: old, values } = await this.tokenPass('policy', seqs);
+    const ref = needsReference(o) ? await this.tokenLogps('ref', seqs) : undefined;
+    const gae = ppoAdvantages(scores, old, ref ?? old, values!, { ...o.ppo!, klCoef: o.loss.beta });
+
+    const micro: number[][] = [];
+    for (let i = 0; i < rows.length; i += o.batchSize)
+      micro.push([...Array(Math.min(o.batchSize, rows.length - i)).keys()].map((k) => i + k));
+    const steps: RlStepMetrics[] = [];
+    for (let it = 0; it < o.numIterations; it++) {
+      const applied = await this.session.step(micro, {
+        totalSteps: o.totalSteps,
+        rows: (mb) => mb.length,
+        feeds: (mb) =>
+          this.ppoFeeds(
+            mb.map((i) => seqs[i]),
+            mb.map((i) => old[i]),
+            mb.map((i) => gae.advantages[i]),
+            mb.map((i) => values![i]),
+            mb.map((i) => gae.returns[i]),
+          ),
+        responses: 'completions',
+      });
+      const mean = tokenMeanOf(applied.micro);
+      const m: RlStepMetrics = {
+        step: applied.step,
+        iteration: it + 1,
+        loss: applied.loss,
+        grad_norm: applied.gradNorm,
+        learning_rate: applied.learningRate,
+        entropy: mean('entropy'),
+        'clip_ratio/low_mean': mean('clip_ratio/low_mean'),
+        'clip_ratio/high_mean': mean('clip_ratio/high_mean'),
+        'clip_ratio/region_mean': mean('clip_ratio/region_mean'),
+        pg_loss: mean('pg_loss'),
+        value_loss: mean('value_loss'),
+        'policy/approxkl': mean('policy/approxkl'),
+        'policy/clipfrac': mean('policy/clipfrac'),
+        'val/clipfrac': mean('val/clipfrac'),
+        'val/ratio': mean('val/ratio'),
+      };
+      if (ref) m.kl = meanKl(old, ref);
+      steps.push(m);
+      onStep?.(m);
+    }
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const n = rows.length || 1;
+    return {
+      steps,
+      advantages: gae.advantages.map((a) => (a.length ? sum(a) / a.length : 0)),
+      oldLogps: old.map(sum),
+      refLogps: ref?.map(sum),
+      trained,
+      ppo: {
+        explainedVariance: explainedVariance(gae.returns.flat(), values!.flat()),
+        kl: sum(gae.kl) / n,
+        nonScoreReward: sum(gae.nonScoreReward) / n,
+        meanValue: mean1(values!.flat()),
+      },
+    };
+  }
+
+  /** PPO's step-graph feeds for one micro-batch (also what the parity test drives directly). */
+  ppoFeeds(
+    seqs: ScoreSequence[],
+    old: number[][],
+    advantages: number[][],
+    values: number[][],
+    returns: number[][],
+  ): MicroFeeds {
+    const batch = layoutRightPadded(seqs, this.padId);
+    const perToken = laidOut(seqs, batch);
+    return {
+      batch,
+      inputs: {
+        old_logps: perToken(old),
+        advantages: perToken(advantages),
+        old_values: perToken(values),
+        returns: perToken(returns),
+      },
+    };
+  }
+
   /** The step graph's feeds for one micro-batch (also what the parity test drives directly). */
   feeds(
     seqs: ScoreSequence[],
@@ -284,14 +412,7 @@ export class RlTrainer {
     normalizer: number,
   ): MicroFeeds {
     const batch = layoutRightPadded(seqs, this.padId);
-    const perToken = (vals: number[][]): Tensor => {
-      const out = new Float32Array(batch.rows * batch.seq);
-      seqs.forEach((s, r) => {
-        const start = s.promptIds.length;
-        vals[r].forEach((v, t) => (out[r * batch.seq + start + t] = v));
-      });
-      return tensor('float32', out, [batch.rows, batch.seq]);
-    };
+    const perToken = laidOut(seqs, batch);
     const inputs: Record<string, Tensor> = {
       old_logps: perToken(old),
       advantages: perToken(advantages),
@@ -311,6 +432,15 @@ export class RlTrainer {
    * current weights (π_old before a batch's updates), `ref` from the reference weights.
    */
   async tokenLogps(which: 'policy' | 'ref', seqs: ScoreSequence[]): Promise<number[][]> {
+    return (await this.tokenPass(which, seqs)).logps;
+  }
+
+  /** tokenLogps, and for PPO's policy pass the value head's V of each token's state. */
+  async tokenPass(
+    which: 'policy' | 'ref',
+    seqs: ScoreSequence[],
+  ): Promise<{ logps: number[][]; values?: number[][] }> {
+    const withValues = which === 'policy' && this.opts.algorithm === 'ppo';
     const sessionOpts = { threads: this.opts.threads, device: this.opts.device };
     let session: OrtSession;
     if (which === 'policy') {
@@ -324,6 +454,7 @@ export class RlTrainer {
               mode: this.opts.mode,
             }),
             this.opts.temperature,
+            withValues,
           ),
         ),
         sessionOpts,
@@ -343,11 +474,15 @@ export class RlTrainer {
       session = this.refPass;
     }
     const out: number[][] = [];
+    const values: number[][] = [];
     const bs = Math.max(1, this.opts.batchSize);
     for (let i = 0; i < seqs.length; i += bs) {
       const chunk = seqs.slice(i, i + bs);
       if (chunk.every((s) => s.responseIds.length === 0)) {
-        for (const _ of chunk) out.push([]);
+        for (const _ of chunk) {
+          out.push([]);
+          values.push([]);
+        }
         continue;
       }
       const batch = layoutRightPadded(chunk, this.padId);
@@ -357,12 +492,14 @@ export class RlTrainer {
           feeds[p.name] = tensor('float32', this.session.params.get(p.name)!, p.dims);
       const res = await session.run(feeds);
       const lp = hostData<Float32Array>(res.token_logps);
+      const v = withValues ? hostData<Float32Array>(res.token_values) : undefined;
       chunk.forEach((s, r) => {
         const start = r * batch.seq + s.promptIds.length;
         out.push(Array.from(lp.subarray(start, start + s.responseIds.length)));
+        if (v) values.push(Array.from(v.subarray(start, start + s.responseIds.length)));
       });
     }
-    return out;
+    return withValues ? { logps: out, values } : { logps: out };
   }
 
   async close(): Promise<void> {
@@ -370,6 +507,44 @@ export class RlTrainer {
     await this.policyPass?.release();
     await this.refPass?.release();
   }
+}
+
+/** Per-token values of each sequence's completion laid out like input_ids [R, S] (0 elsewhere). */
+function laidOut(seqs: ScoreSequence[], batch: RightPaddedBatch) {
+  return (vals: number[][]): Tensor => {
+    const out = new Float32Array(batch.rows * batch.seq);
+    seqs.forEach((s, r) => {
+      const start = s.promptIds.length;
+      vals[r].forEach((v, t) => (out[r * batch.seq + start + t] = v));
+    });
+    return tensor('float32', out, [batch.rows, batch.seq]);
+  };
+}
+
+/** A step's token mean of a metric over its micro-batches (each weighted by its token count). */
+function tokenMeanOf(micro: { scalars: Record<string, number> }[]) {
+  return (name: string): number => {
+    let num = 0;
+    let den = 0;
+    for (const m of micro) {
+      const n = m.scalars['count/tokens'];
+      num += (m.scalars[name] ?? 0) * n;
+      den += n;
+    }
+    return den > 0 ? num / den : 0;
+  };
+}
+
+const mean1 = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** 1 − Var(y − ŷ) / Var(y) (population variances; 0 when y is constant): how much of the returns the critic explains. */
+export function explainedVariance(y: number[], yHat: number[]): number {
+  const variance = (xs: number[]) => {
+    const m = mean1(xs);
+    return mean1(xs.map((x) => (x - m) ** 2));
+  };
+  const vy = variance(y);
+  return vy > 0 ? 1 - variance(y.map((v, i) => v - yHat[i])) / vy : 0;
 }
 
 function batchFeeds(batch: RightPaddedBatch): Record<string, Tensor> {

@@ -262,6 +262,8 @@ export interface ResponseTokens {
   flatIndex: V;
   /** [R, N]: response-mask weight of token n when it belongs to row r, else 0 (row sums = rowWeights · x). */
   rowWeights: V;
+  /** The final hidden state at the position predicting each response token, [N, H] (PPO's value head reads it). */
+  hidden: V;
 }
 
 /**
@@ -299,7 +301,7 @@ export function responseTokenLogps(
     const member = b.cast(b.equal(b.unsqueeze(rowIds, [1]), b.unsqueeze(row, [0])), b.float);
     return { position, flatIndex, row, target, rowWeights: b.mul(member, weight) }; // rowWeights [R, N]
   });
-  const { logits } = llamaForward(b, cfg, binder, {
+  const { logits, hidden } = llamaForward(b, cfg, binder, {
     inputIds,
     attentionMask,
     positionIds: rightPaddedPositions(b, inputIds),
@@ -311,7 +313,14 @@ export function responseTokenLogps(
     const scaled = t === 1 ? logits : b.div(logits, b.constF(t));
     const logp = b.logSoftmax(scaled, -1); // [N, vocab]
     const tokenLogp = b.gatherElements(logp, b.unsqueeze(sel.target, [1]), 1); // [N, 1]
-    return { tokenLogp, logp, row: sel.row, flatIndex: sel.flatIndex, rowWeights: sel.rowWeights };
+    return {
+      tokenLogp,
+      logp,
+      row: sel.row,
+      flatIndex: sel.flatIndex,
+      rowWeights: sel.rowWeights,
+      hidden,
+    };
   });
 }
 
