@@ -645,6 +645,57 @@ const trainStage = z
  * prompt from the policy as it trains, reward them with the pipeline's judges, update. TRL
  * GRPOConfig names where TRL has them.
  */
+/**
+ * PPO's own settings (TRL PPOConfig names), only for algorithm: ppo; unset, TRL's defaults apply
+ * (stages/rl/job.ts PPO_DEFAULTS).
+ */
+const ppoFields = {
+  kl_coef: z
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      'ppo: coefficient of the per-token KL penalty in the reward (TRL kl_coef, default 0.05).',
+    ),
+  kl_estimator: z
+    .enum(['k1', 'k3'])
+    .optional()
+    .describe('ppo: estimator of that KL (TRL kl_estimator, default k1).'),
+  cliprange: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .optional()
+    .describe('ppo: clip range of the policy ratio (TRL cliprange, default 0.2).'),
+  cliprange_value: z
+    .number()
+    .gt(0)
+    .optional()
+    .describe(
+      "ppo: how far the value head's prediction may move from its sampling-time value before " +
+        'the loss clips it (TRL cliprange_value, default 0.2).',
+    ),
+  vf_coef: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('ppo: weight of the value loss (TRL vf_coef, default 0.1).'),
+  gamma: z.number().min(0).max(1).optional().describe('ppo: discount (TRL gamma, default 1.0).'),
+  lam: z.number().min(0).max(1).optional().describe('ppo: GAE lambda (TRL lam, default 0.95).'),
+  whiten_rewards: z
+    .boolean()
+    .optional()
+    .describe(
+      'ppo: whiten the KL-shaped rewards over the batch before GAE (TRL whiten_rewards, default false).',
+    ),
+  num_ppo_epochs: posInt()
+    .optional()
+    .describe('ppo: optimizer steps per generation batch (TRL num_ppo_epochs, default 4).'),
+};
+
+/** The ppo-only fields of an rl stage. */
+export const PPO_FIELDS = Object.keys(ppoFields) as (keyof typeof ppoFields)[];
+
 export const rlStageSchema = z
   .strictObject({
     kind: z.literal('rl'),
@@ -655,7 +706,9 @@ export const rlStageSchema = z
         'grpo: group-relative advantages (DeepSeekMath); rloo: leave-one-out baseline ' +
           '(Ahmadian et al. 2024); reinforce_pp: REINFORCE++ (token-level KL in the reward, ' +
           'advantages normalised over the batch, Hu 2025); reinforce_pp_baseline: the same after ' +
-          "subtracting the group's mean reward (OpenRLHF reinforce_baseline).",
+          "subtracting the group's mean reward (OpenRLHF reinforce_baseline); ppo: PPO with a value " +
+          'head on the policy, GAE and a per-token KL penalty in the reward (TRL PPOTrainer, ' +
+          'InstructGPT), its settings the ppo-only fields below.',
       ),
     reward_judges: z
       .array(z.string().regex(JUDGE_NAME_PATTERN, JUDGE_NAME_RULE))
@@ -673,10 +726,11 @@ export const rlStageSchema = z
       ),
     num_generations: z
       .int()
-      .min(2)
+      .min(1)
       .default(8)
       .describe(
-        'Completions sampled per prompt: the group advantages are relative to (TRL num_generations).',
+        'Completions sampled per prompt: the group advantages are relative to (TRL num_generations; ' +
+          'at least 2 except for ppo, whose critic is the baseline).',
       ),
     prompts_per_step: posInt()
       .default(4)
@@ -734,6 +788,7 @@ export const rlStageSchema = z
       .describe(
         'token: per-token ratios (GRPO); sequence: one length-normalised ratio per completion (GSPO).',
       ),
+    ...ppoFields,
     temperature: z
       .number()
       .gt(0)
@@ -757,7 +812,7 @@ export const rlStageSchema = z
       .describe('Peak learning rate (AdamW; TRL GRPO default 1e-6).'),
   })
   .describe(
-    "Online RL on the round's prompts with judge rewards (GRPO / RLOO / REINFORCE++); gives M_{t+1}.",
+    "Online RL on the round's prompts with judge rewards (GRPO / RLOO / REINFORCE++ / PPO); gives M_{t+1}.",
   );
 
 /**

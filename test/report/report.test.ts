@@ -82,6 +82,8 @@ describe('chart data', () => {
         'loss',
         'rl-reward',
         'rl-kl',
+        'ppo-value-loss',
+        'ppo-explained-variance',
         'win-rate',
         'violations',
         'judge-rates',
@@ -94,7 +96,7 @@ describe('chart data', () => {
       ],
     );
     // a DPO run has no rl stage: its RL charts are notes
-    const rl = ['rl-reward', 'rl-kl'];
+    const rl = ['rl-reward', 'rl-kl', 'ppo-value-loss', 'ppo-explained-variance'];
     assert.ok(full.every((c) => rl.includes(c.id) || (c.spec !== null && c.note === null)));
     assert.ok(full.filter((c) => rl.includes(c.id)).every((c) => c.spec === null && c.note));
     // the audit: what the human said of the drawn pairs, per round
@@ -236,7 +238,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /wrote .*a\.html \(14 charts; omitted for lack of data: rl-reward, rl-kl\)/);
+    assert.match(
+      out,
+      /wrote .*a\.html \(14 charts; omitted for lack of data: rl-reward, rl-kl, ppo-value-loss, ppo-explained-variance\)/,
+    );
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
     assert.equal(count(html, '<svg'), 14);
@@ -280,7 +285,10 @@ describe('pipeline report', () => {
       '--out',
       file,
     ]);
-    assert.match(out, /\(14 charts; omitted for lack of data: rl-reward, rl-kl\)/);
+    assert.match(
+      out,
+      /\(14 charts; omitted for lack of data: rl-reward, rl-kl, ppo-value-loss, ppo-explained-variance\)/,
+    );
     const html = readFileSync(file, 'utf8');
     assert.match(html, /<title>Run report: run-a vs run-b<\/title>/);
     assert.equal(count(html, '<svg'), 14);

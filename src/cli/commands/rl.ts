@@ -13,6 +13,7 @@ import { RuleJudge } from '../../judges/rule-judge.js';
 import { loadPromptSet } from '../../prompts/prompt-set.js';
 import { judgeSchema, rlStageSchema, type RlStageSpec } from '../../spec/schema.js';
 import { readPipelineFile } from '../../spec/read-file.js';
+import { rlAlgorithmProblems } from '../../spec/validate/rl-algorithm.js';
 import { rlJobOf } from '../../stages/rl/job.js';
 import { runRlLoop } from '../../stages/rl/loop.js';
 import { judgeRewards, type RewardJudge } from '../../stages/rl/rewards.js';
@@ -125,7 +126,15 @@ function stageOf(flags: Record<string, unknown>, fields: string[], judges: strin
       parsed.error.issues.map((i) => `${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; '),
       '`pipeline rl --help` lists every flag with its default',
     );
-  return parsed.data as RlStageSpec;
+  const spec = parsed.data as RlStageSpec;
+  const problems = rlAlgorithmProblems(spec);
+  if (problems.length)
+    fail(
+      'E_USAGE',
+      problems.map((p) => `${flagOf(p.field)}: ${p.message}`).join('; '),
+      '`pipeline rl --help` lists every flag with its default',
+    );
+  return spec;
 }
 
 async function runRl(flags: Record<string, unknown>, fields: string[], ctx: CliContext) {
@@ -226,7 +235,7 @@ export function registerRl(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('rl')
     .description(
-      'online RL (GRPO, RLOO, REINFORCE++) of a model on a prompt file, rewarded by rule judges: samples, rewards and updates until --steps; writes the adapter (or checkpoint), train_metrics.jsonl and samples.jsonl',
+      'online RL (GRPO, RLOO, REINFORCE++, PPO) of a model on a prompt file, rewarded by rule judges or reward models: samples, rewards and updates until --steps; writes the adapter (or checkpoint), train_metrics.jsonl and samples.jsonl',
     )
     .option('--model <dir>', 'base model: Hugging Face folder or builtin:…', 'builtin:tiny')
     .requiredOption(

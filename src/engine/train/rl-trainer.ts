@@ -92,6 +92,11 @@ export interface RlStepMetrics {
   'policy/clipfrac'?: number;
   'val/clipfrac'?: number;
   'val/ratio'?: number;
+  /** PPO, of the batch before its updates: 1 − Var(R − V_old) / Var(R) over its tokens. */
+  'val/explained_variance'?: number;
+  /** PPO: mean over the batch's completions of Σ_t KL_t and of Σ_t −kl_coef · KL_t (TRL objective/*). */
+  'objective/kl'?: number;
+  'objective/non_score_reward'?: number;
 }
 
 export interface RlBatchResult {
@@ -103,8 +108,6 @@ export interface RlBatchResult {
   refLogps?: number[];
   /** Per row: whether it trained (false when masked as truncated or when it has no tokens). */
   trained: boolean[];
-  /** PPO: 1 − Var(R − V_old) / Var(R) over the batch's tokens (TRL val/explained_variance), and the KL-shaped reward's parts. */
-  ppo?: { explainedVariance: number; kl: number; nonScoreReward: number; meanValue: number };
 }
 
 /**
@@ -328,6 +331,13 @@ export class RlTrainer {
     const micro: number[][] = [];
     for (let i = 0; i < rows.length; i += o.batchSize)
       micro.push([...Array(Math.min(o.batchSize, rows.length - i)).keys()].map((k) => i + k));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const n = rows.length || 1;
+    const batch = {
+      'val/explained_variance': explainedVariance(gae.returns.flat(), values!.flat()),
+      'objective/kl': sum(gae.kl) / n,
+      'objective/non_score_reward': sum(gae.nonScoreReward) / n,
+    };
     const steps: RlStepMetrics[] = [];
     for (let it = 0; it < o.numIterations; it++) {
       const applied = await this.session.step(micro, {
@@ -360,25 +370,18 @@ export class RlTrainer {
         'policy/clipfrac': mean('policy/clipfrac'),
         'val/clipfrac': mean('val/clipfrac'),
         'val/ratio': mean('val/ratio'),
+        ...batch,
       };
       if (ref) m.kl = meanKl(old, ref);
       steps.push(m);
       onStep?.(m);
     }
-    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const n = rows.length || 1;
     return {
       steps,
       advantages: gae.advantages.map((a) => (a.length ? sum(a) / a.length : 0)),
       oldLogps: old.map(sum),
       refLogps: ref?.map(sum),
       trained,
-      ppo: {
-        explainedVariance: explainedVariance(gae.returns.flat(), values!.flat()),
-        kl: sum(gae.kl) / n,
-        nonScoreReward: sum(gae.nonScoreReward) / n,
-        meanValue: mean1(values!.flat()),
-      },
     };
   }
 

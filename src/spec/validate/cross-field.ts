@@ -13,6 +13,7 @@ import type { StageKind } from '../stage-kinds.js';
 import { didYouMean } from './did-you-mean.js';
 import { checkGateMetrics } from './gate-metrics.js';
 import { checkKto } from './kto-checks.js';
+import { rlAlgorithmProblems } from './rl-algorithm.js';
 import type { ParsedParts, ParsedStage } from './parsed-parts.js';
 import type { Path, Problems } from './problems.js';
 import { isRecord, rawStages, stageKindOf } from './raw-value.js';
@@ -253,6 +254,7 @@ function checkRlSettings(out: Problems, parts: ParsedParts, index: number, s: Rl
           'rule, or kind: reward_model)',
       );
   });
+  for (const p of rlAlgorithmProblems(s)) out.add(['stages', index, p.field], p.message);
   if (s.reward_weights && s.reward_weights.length !== s.reward_judges.length)
     out.add(
       ['stages', index, 'reward_weights'],

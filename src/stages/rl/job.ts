@@ -15,7 +15,51 @@ export interface RlModels {
   device?: Device;
 }
 
+/** TRL PPOConfig's defaults for the ppo fields a stage leaves unset. */
+export const PPO_DEFAULTS = {
+  kl_coef: 0.05,
+  kl_estimator: 'k1',
+  cliprange: 0.2,
+  cliprange_value: 0.2,
+  vf_coef: 0.1,
+  gamma: 1,
+  lam: 0.95,
+  whiten_rewards: false,
+  num_ppo_epochs: 4,
+} as const;
+
 export function rlJobOf(spec: RlStageSpec, m: RlModels): RlJob {
+  if (spec.algorithm === 'ppo') return ppoJobOf(spec, m);
+  return groupJobOf(spec, m);
+}
+
+/** PPO: TRL PPOConfig's names mapped onto the trainer's (the clip is epsilon, the KL coefficient beta). */
+function ppoJobOf(spec: RlStageSpec, m: RlModels): RlJob {
+  const o = { ...PPO_DEFAULTS, ...definedOf(spec) };
+  const job = groupJobOf({ ...spec, num_iterations: o.num_ppo_epochs }, m);
+  return {
+    ...job,
+    loss: { ...job.loss, beta: o.kl_coef, epsilon: o.cliprange, epsilonHigh: o.cliprange },
+    ppo: {
+      klEstimator: o.kl_estimator,
+      cliprangeValue: o.cliprange_value,
+      vfCoef: o.vf_coef,
+      gamma: o.gamma,
+      lam: o.lam,
+      whitenRewards: o.whiten_rewards,
+    },
+  };
+}
+
+/** The ppo fields the stage sets. */
+function definedOf(spec: RlStageSpec) {
+  const out: Partial<Record<keyof typeof PPO_DEFAULTS, unknown>> = {};
+  for (const k of Object.keys(PPO_DEFAULTS) as (keyof typeof PPO_DEFAULTS)[])
+    if (spec[k] !== undefined) out[k] = spec[k];
+  return out as Partial<Pick<RlStageSpec, keyof typeof PPO_DEFAULTS>>;
+}
+
+function groupJobOf(spec: RlStageSpec, m: RlModels): RlJob {
   const rows = spec.prompts_per_step * spec.num_generations;
   return {
     ...m,
