@@ -2,6 +2,7 @@ import { PipelineError } from '../../core/errors.js';
 import type {
   AttrValue,
   ElemType,
+  ExternalTensor,
   Graph,
   GraphNode,
   Initializer,
@@ -122,6 +123,19 @@ export class GraphBuilder {
       });
     }
     this.initializers.set(name, { name, elemType, dims, data });
+    return name;
+  }
+
+  /** A named weight whose values stay in a file (ONNX external data, see ExternalTensor). */
+  externalInitializer(name: string, elemType: ElemType, dims: number[], external: ExternalTensor): V {
+    const bytes = dims.reduce((a, b) => a * b, 1) * (elemType === 'float64' || elemType === 'int64' ? 8 : 4);
+    if (external.length !== bytes || this.initializers.has(name))
+      throw new PipelineError({
+        code: 'E_GRAPH_INITIALIZER',
+        message: `external initializer ${name}: ${external.length} bytes for ${elemType}[${dims.join(', ')}] (${bytes} expected), or defined twice`,
+        hint: 'this is a bug in the graph builder caller',
+      });
+    this.initializers.set(name, { name, elemType, dims, data: new Float32Array(0), external });
     return name;
   }
 

@@ -16,11 +16,25 @@ export interface GraphNode {
   attrs: Record<string, AttrValue>;
 }
 
+/**
+ * A little-endian tensor stored in a file the session reads itself (ONNX external data): a
+ * float32 checkpoint's weight is mapped from its safetensors file instead of copied into the
+ * graph. `file` is relative to `dir`, the folder the session resolves it in.
+ */
+export interface ExternalTensor {
+  dir: string;
+  file: string;
+  offset: number;
+  length: number;
+}
+
 export interface Initializer {
   name: string;
   elemType: ElemType;
   dims: number[];
+  /** The values; empty when `external` holds them. */
   data: TypedData;
+  external?: ExternalTensor;
 }
 
 /** A graph input or output; string dims are symbolic (`batch`, `seq`). */

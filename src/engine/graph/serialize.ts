@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { PipelineError } from '../../core/errors.js';
 import { onnxTypeCode } from './builder.js';
-import type { AttrValue, Graph, ValueInfo } from './ir.js';
+import type { AttrValue, ExternalTensor, Graph, Initializer, ValueInfo } from './ir.js';
 
 const { onnx } = onnxProto;
 
@@ -36,11 +36,19 @@ function valueInfoProto(vi: ValueInfo): onnxProto.onnx.IValueInfoProto {
 }
 
 /**
- * Serialise a Graph as an ONNX ModelProto (weights inline as raw_data). With RLAIF_DUMP_GRAPHS
- * set to a folder, every serialised graph is also written there as `<name>.txt` (dumpGraph), to
- * see what a session actually runs.
+ * An ONNX model in memory, and the folder its external initializers are read from (the session
+ * option session.model_external_initializers_file_folder_path) when it has any.
  */
-export function toOnnxBytes(graph: Graph): Uint8Array {
+export type OnnxModelBytes = Uint8Array & { externalDir?: string };
+
+/**
+ * Serialise a Graph as an ONNX ModelProto: weights inline as raw_data, except external ones
+ * (ExternalTensor), which stay in their files as ONNX external data. A session resolves external
+ * files in one folder: externals of the first folder met stay external, any in other folders are
+ * read inline. With RLAIF_DUMP_GRAPHS set to a folder, every serialised graph is also written
+ * there as `<name>.txt` (dumpGraph), to see what a session actually runs.
+ */
+export function toOnnxBytes(graph: Graph): OnnxModelBytes {
   const dumpDir = process.env.RLAIF_DUMP_GRAPHS;
   if (dumpDir) {
     mkdirSync(dumpDir, { recursive: true });
@@ -48,8 +56,27 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
   }
   let total = 0;
   const initializer: onnxProto.onnx.ITensorProto[] = [];
+  let externalDir: string | undefined;
   for (const init of graph.initializers.values()) {
-    const raw = new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength);
+    const ext = init.external;
+    if (ext && (externalDir ?? ext.dir) === ext.dir) {
+      externalDir = ext.dir;
+      initializer.push({
+        name: init.name,
+        dataType: onnxTypeCode(init.elemType),
+        dims: init.dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: ext.file },
+          { key: 'offset', value: String(ext.offset) },
+          { key: 'length', value: String(ext.length) },
+        ],
+      });
+      continue;
+    }
+    const raw = ext
+      ? readExternal(ext)
+      : new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength);
     total += raw.byteLength;
     initializer.push({
       name: init.name,
@@ -61,8 +88,11 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
   if (total > MAX_MODEL_BYTES - 64 * 1024 * 1024) {
     throw new PipelineError({
       code: 'E_MODEL_TOO_LARGE',
-      message: `graph ${graph.name}: ${(total / 2 ** 30).toFixed(2)} GiB of weights exceed the 2 GiB limit of an in-memory ONNX model`,
-      hint: 'use a smaller checkpoint (up to about 450M parameters in float32); external-data models are not supported yet',
+      message: `graph ${graph.name}: ${(total / 2 ** 30).toFixed(2)} GiB of weights held in memory exceed the 2 GiB limit of an in-memory ONNX model`,
+      hint:
+        'a float32 checkpoint is mapped from its files without this limit; weights computed in ' +
+        'memory (bf16/f16 widened to float32, LoRA merged into large layers) are not yet: use a ' +
+        'float32 checkpoint, or up to about 450M parameters',
     });
   }
   const model: onnxProto.onnx.IModelProto = {
@@ -83,7 +113,31 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
       output: graph.outputs.map(valueInfoProto),
     },
   };
-  return onnx.ModelProto.encode(model).finish();
+  const bytes: OnnxModelBytes = onnx.ModelProto.encode(model).finish();
+  if (externalDir) bytes.externalDir = externalDir;
+  return bytes;
+}
+
+/** An external tensor's bytes, read (for a graph whose externals span several folders). */
+function readExternal(ext: ExternalTensor): Uint8Array {
+  const out = new Uint8Array(ext.length);
+  const fd = openSync(join(ext.dir, ext.file), 'r');
+  try {
+    let done = 0;
+    while (done < ext.length) {
+      const n = readSync(fd, out, done, ext.length - done, ext.offset + done);
+      if (n === 0) throw new Error(`${join(ext.dir, ext.file)}: short read at ${ext.offset + done}`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** An initializer's element count, whether its values are inline or external. */
+function initializerElements(init: Initializer): number {
+  return init.dims.reduce((a, b) => a * b, 1);
 }
 
 /** A readable listing of the graph for debugging: one line per node, weights summarised. */
@@ -92,7 +146,7 @@ export function dumpGraph(graph: Graph): string {
   for (const i of graph.inputs)
     lines.push(`  input  ${i.name}: ${i.elemType}[${i.dims.join(', ')}]`);
   let params = 0;
-  for (const init of graph.initializers.values()) params += init.data.length;
+  for (const init of graph.initializers.values()) params += initializerElements(init);
   lines.push(`  ${graph.initializers.size} initializers, ${params} elements`);
   for (const n of graph.nodes) {
     const attrs = Object.entries(n.attrs)

@@ -1,11 +1,16 @@
 import { GraphBuilder, type V } from '../graph/builder.js';
-import type { Graph } from '../graph/ir.js';
+import type { ExternalTensor, Graph } from '../graph/ir.js';
 import type { ModelConfig } from './config.js';
 import { llamaForward, type WeightBinder } from './llama-graph.js';
 
 /** Float32 weights by checkpoint key, with shapes ([out, in] for Linear, as torch stores them). */
 export interface WeightTable {
   get(key: string): { dims: number[]; data: Float32Array };
+  /**
+   * Where the tensor lies as float32 in a file, when it does unchanged (a float32 checkpoint's
+   * own weight): graphs then map it from there instead of holding a copy (ExternalTensor).
+   */
+  external?(key: string): { dims: number[]; external: ExternalTensor } | undefined;
 }
 
 /** Frozen weights as initializers named by checkpoint key. */
@@ -16,6 +21,8 @@ export function initializerBinder(
   return {
     weight(b: GraphBuilder, key: string): V {
       if (b.initializers.has(key)) return key;
+      const ext = float === 'float32' ? weights.external?.(key) : undefined;
+      if (ext) return b.externalInitializer(key, float, ext.dims, ext.external);
       const { dims, data } = weights.get(key);
       return b.initializer(key, float, dims, float === 'float64' ? Float64Array.from(data) : data);
     },

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { endianness } from 'node:os';
 import { fail } from '../../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { BUILTIN_SANDBOX, sandboxModelDir } from './builtin-sandbox.js';
@@ -82,6 +83,27 @@ export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedM
       return {
         dims,
         data: mergeLora(data, dims[0], dims[1], mod, adapter.config.r, adapter.config.scale),
+      };
+    },
+    // A float32 tensor the adapter leaves alone is mapped by the session from the checkpoint file
+    // itself (ONNX external data), not copied into every graph that uses it.
+    external(key: string) {
+      if (
+        adapter?.modules.has(key.replace(/\.weight$/, '')) ||
+        endianness() !== 'LE' ||
+        process.env.RLAIF_INLINE_WEIGHTS === '1' // benchmarks compare against the old copies
+      )
+        return undefined;
+      const info = source.info(key);
+      if (info.dtype !== 'F32') return undefined;
+      return {
+        dims: info.shape,
+        external: {
+          dir: dirname(info.file),
+          file: basename(info.file),
+          offset: info.byteOffset,
+          length: info.byteLength,
+        },
       };
     },
   };

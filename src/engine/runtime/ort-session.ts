@@ -56,7 +56,14 @@ export class OrtSession {
     readonly device: Device,
   ) {}
 
-  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtSession> {
+  /**
+   * `model` may carry `externalDir` (serialize.ts OnnxModelBytes): the folder its external
+   * initializers are mapped from.
+   */
+  static async create(
+    model: Uint8Array & { externalDir?: string },
+    opts: SessionOptions = {},
+  ): Promise<OrtSession> {
     const device = opts.device ?? 'cpu';
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [device],
@@ -68,6 +75,10 @@ export class OrtSession {
     if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+    if (model.externalDir)
+      options.extra = {
+        session: { model_external_initializers_file_folder_path: model.externalDir },
+      };
     if (device !== 'cpu' && opts.keepOnDevice?.length) {
       options.preferredOutputLocation = Object.fromEntries(
         opts.keepOnDevice.map((n) => [n, 'gpu-buffer']),

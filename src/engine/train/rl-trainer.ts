@@ -188,11 +188,14 @@ export class RlTrainer {
             ? { dims: this.base.weights.get(key).dims, data: p }
             : this.base.weights.get(key);
         },
+        external: (key) => (params.has(key) ? undefined : this.base.weights.external?.(key)),
       };
     }
     const targeted = new Set(loraModules(this.base.config, mode.lora.targets).map((m) => m.module));
     const scale = loraScale(mode.lora);
     return {
+      external: (key) =>
+        targeted.has(key.replace(/\.weight$/, '')) ? undefined : this.base.weights.external?.(key),
       get: (key) => {
         const w = this.base.weights.get(key);
         const module = key.replace(/\.weight$/, '');

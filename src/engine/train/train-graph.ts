@@ -204,6 +204,8 @@ export function trainableBinder(
       weight: (bb, key) => {
         if (savedWhole(lora, key)) return paramInput(key, spec.weights.get(key).dims);
         if (bb.initializers.has(key)) return key;
+        const ext = float === 'float32' ? spec.weights.external?.(key) : undefined;
+        if (ext) return bb.externalInitializer(key, float, ext.dims, ext.external);
         const { dims, data } = spec.weights.get(key);
         return bb.initializer(
           key,

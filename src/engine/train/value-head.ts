@@ -36,6 +36,7 @@ export function withValueHead(base: LoadedModel, seed: number): LoadedModel {
           : key === VALUE_BIAS
             ? { dims: [1], data: bias }
             : base.weights.get(key),
+      external: (key) => (key.startsWith(VALUE_HEAD) ? undefined : base.weights.external?.(key)),
     },
   };
 }

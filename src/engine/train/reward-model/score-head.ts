@@ -63,6 +63,7 @@ export function asRewardModel(base: LoadedModel, padId: number, seed: number): L
     config,
     weights: {
       get: (key) => (key === SCORE_WEIGHT ? { dims: [1, H], data: score } : base.weights.get(key)),
+      external: (key) => (key === SCORE_WEIGHT ? undefined : base.weights.external?.(key)),
     },
   };
 }
