@@ -1,22 +1,27 @@
 // Weights outside the graph: a float32 checkpoint's tensors reach onnxruntime as ONNX external
 // data pointing into the safetensors file itself (mapped, not copied into every graph). The
-// graphs carry no weight bytes, the numbers are the same as with the weights inline, other
-// dtypes and LoRA-merged layers stay inline, and a checkpoint above the 2 GiB protobuf limit —
-// which failed with E_MODEL_TOO_LARGE — now loads and generates.
+// graphs carry no weight bytes and the numbers are the same as with the weights inline; a bf16
+// checkpoint is mapped from a float32 copy converted once into the cache (verified by hash, made
+// again when corrupt); LoRA-merged layers stay inline; and a checkpoint above the 2 GiB protobuf
+// limit — which failed with E_MODEL_TOO_LARGE — now loads and generates.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineError } from '../../src/core/errors.js';
 import { toOnnxBytes } from '../../src/engine/graph/serialize.js';
 import { LocalEngine } from '../../src/engine/local-engine.js';
 import { ensureBuiltinTiny } from '../../src/engine/model/builtin-tiny.js';
-import {
-  buildLogprobsGraph,
-  buildDecoderGraph,
-  initializerBinder,
-} from '../../src/engine/model/inference-graphs.js';
+import { buildLogprobsGraph, initializerBinder } from '../../src/engine/model/inference-graphs.js';
 import { loadModel } from '../../src/engine/model/load-model.js';
 import { writeSafetensors, type TensorToWrite } from '../../src/engine/model/safetensors-write.js';
 import { OrtSession, hostData, tensor } from '../../src/engine/runtime/ort-session.js';
@@ -68,16 +73,36 @@ test('a float32 checkpoint is mapped: graphs hold no weight bytes and compute th
   assert.deepEqual(mapped.lp, copied.lp, 'the same log-probs, bit for bit');
 });
 
-test('bf16 checkpoints and LoRA-merged layers stay inline (they are computed, not stored as float32)', (t) => {
+test('a bf16 checkpoint is mapped from a float32 copy made once in the cache; a corrupt copy is made again', async (t) => {
   const root = fixture(t, 'hf-tiny');
   if (!root) return;
-  const bf16 = loadModel(join(root, 'tiny-llama-bf16'));
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  const before = process.env.RLAIF_CACHE_DIR;
+  process.env.RLAIF_CACHE_DIR = cache;
   try {
-    const g = toOnnxBytes(buildDecoderGraph(bf16.config, initializerBinder(bf16.weights)));
-    assert.equal(g.externalDir, undefined);
+    const dir = join(root, 'tiny-llama-bf16');
+    const mapped = await logprobs(dir);
+    const copied = await inline(() => logprobs(dir));
+    assert.ok(mapped.ext?.startsWith(join(cache, 'float32')), `mapped from ${mapped.ext}`);
+    assert.deepEqual(mapped.lp, copied.lp, 'the same log-probs, bit for bit');
+    // corrupt the copy: the next load finds its hash wrong and converts again
+    const copy = join(mapped.ext!, 'model.safetensors');
+    const bytes = readFileSync(copy);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(copy, bytes);
+    const again = await logprobs(dir);
+    assert.equal(again.ext, mapped.ext);
+    assert.deepEqual(again.lp, copied.lp);
+    assert.notDeepEqual(readFileSync(copy), bytes, 'the corrupt copy was replaced');
   } finally {
-    bf16.close();
+    if (before === undefined) delete process.env.RLAIF_CACHE_DIR;
+    else process.env.RLAIF_CACHE_DIR = before;
   }
+});
+
+test('LoRA-merged layers stay inline (they are computed), the rest of the model is mapped', (t) => {
+  const root = fixture(t, 'hf-tiny');
+  if (!root) return;
   const merged = loadModel(join(root, 'tiny-llama'), {
     adapter: join(root, 'dpo', 'tiny-llama', 'lora-adapter'),
   });

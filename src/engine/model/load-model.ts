@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { fail } from '../../core/errors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -7,6 +7,7 @@ import { BUILTIN_SANDBOX, sandboxModelDir } from './builtin-sandbox.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
 import { loadModelConfig, type ModelConfig } from './config.js';
+import { openFloat32Copy, type Float32Copy } from './float32-copy.js';
 import { checkWeights } from './tensor-layout.js';
 import type { WeightTable } from './inference-graphs.js';
 import { loadLoraAdapter, mergeLora, type LoraAdapter } from './peft-adapter.js';
@@ -74,6 +75,8 @@ export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedM
         );
     }
   }
+  let f32: Float32Copy | undefined;
+  let allF32: boolean | undefined;
   const weights: WeightTable = {
     get(key: string) {
       const dims = source.info(key).shape;
@@ -94,18 +97,37 @@ export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedM
         process.env.RLAIF_INLINE_WEIGHTS === '1' // benchmarks compare against the old copies
       )
         return undefined;
-      const info = source.info(key);
-      if (info.dtype !== 'F32') return undefined;
+      let info = source.info(key);
+      let root = dir;
+      // Other dtypes are mapped from a float32 copy of the whole checkpoint, converted once into
+      // the cache (float32-copy.ts): one folder, because a session reads externals from one.
+      allF32 ??= source.names().every((n) => source.info(n).dtype === 'F32');
+      if (!allF32) {
+        f32 ??= openFloat32Copy(dir, source);
+        info = f32.file.info(key);
+        root = f32.dir;
+      }
       return {
         dims: info.shape,
         external: {
-          dir: dirname(info.file),
-          file: basename(info.file),
+          dir: root,
+          file: relative(root, info.file),
           offset: info.byteOffset,
           length: info.byteLength,
         },
       };
     },
   };
-  return { ref, dir, config, tokenizer, weights, adapter, close: () => source.close() };
+  return {
+    ref,
+    dir,
+    config,
+    tokenizer,
+    weights,
+    adapter,
+    close: () => {
+      source.close();
+      f32?.file.close();
+    },
+  };
 }

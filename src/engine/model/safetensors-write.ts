@@ -7,18 +7,23 @@ import { MAX_HEADER_BYTES, compareUtf8, requireLittleEndian } from './safetensor
 
 export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I64';
 
+type WritableData = Float32Array | BigInt64Array | Uint16Array;
+
 export interface TensorToWrite {
   dtype: WritableDtype;
   shape: number[];
-  data: Float32Array | BigInt64Array | Uint16Array;
+  /** The values, or a function giving them when the tensor is written (one at a time in memory). */
+  data: WritableData | (() => WritableData);
 }
+
+const ITEM_BYTES: Record<WritableDtype, number> = { F16: 2, BF16: 2, F32: 4, I64: 8 };
 
 // The Rust writer orders tensors by dtype (its enum order, descending) and then by name, which
 // keeps every tensor aligned to its item size; matching it makes our files byte-identical.
 const DTYPE_RANK: Record<WritableDtype, number> = { F16: 0, BF16: 1, F32: 2, I64: 3 };
 
 type Bad = (what: string, hint: string) => never;
-type WriteItem = TensorToWrite & { name: string };
+type WriteItem = TensorToWrite & { name: string; byteLength: number };
 
 /** Each tensor checked (name, dtype, data array, shape) and named, in the caller's order. */
 function checkedItems(tensors: Record<string, TensorToWrite>, bad: Bad): WriteItem[] {
@@ -27,23 +32,33 @@ function checkedItems(tensors: Record<string, TensorToWrite>, bad: Bad): WriteIt
       bad("a tensor may not be named '__metadata__'", 'rename the tensor');
     if (!Object.hasOwn(DTYPE_RANK, t.dtype))
       bad(`tensor '${name}' has dtype ${String(t.dtype)}`, 'use F32, F16, BF16 or I64');
-    const wantArray =
-      t.dtype === 'F32' ? Float32Array : t.dtype === 'I64' ? BigInt64Array : Uint16Array;
-    if (!(t.data instanceof wantArray))
-      bad(
-        `tensor '${name}' is ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, not a ${wantArray.name}`,
-        `pass a ${wantArray.name} (F16 and BF16 are raw 16-bit patterns)`,
-      );
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       bad(`tensor '${name}' has shape ${JSON.stringify(t.shape)}`, 'use non-negative integers');
+    if (typeof t.data !== 'function') checkData(name, t.dtype, t.shape, t.data, bad);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length)
-      bad(
-        `tensor '${name}' has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`,
-        'make the data length equal the product of the shape',
-      );
-    return { name, ...t };
+    return { name, ...t, byteLength: count * ITEM_BYTES[t.dtype] };
   });
+}
+
+function checkData(
+  name: string,
+  dtype: WritableDtype,
+  shape: number[],
+  data: WritableData,
+  bad: Bad,
+): void {
+  const wantArray = dtype === 'F32' ? Float32Array : dtype === 'I64' ? BigInt64Array : Uint16Array;
+  if (!(data instanceof wantArray))
+    bad(
+      `tensor '${name}' is ${dtype} but its data is a ${(data as object | undefined)?.constructor?.name ?? typeof data}, not a ${wantArray.name}`,
+      `pass a ${wantArray.name} (F16 and BF16 are raw 16-bit patterns)`,
+    );
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length)
+    bad(
+      `tensor '${name}' has shape [${shape.join(', ')}] (${count} elements) but ${data.length} values`,
+      'make the data length equal the product of the shape',
+    );
 }
 
 /** The JSON header (metadata first, then the tensors at their offsets), padded to 8 bytes. */
@@ -70,7 +85,7 @@ function safetensorsHeader(
   ];
   let offset = 0;
   for (const t of items) {
-    const end = offset + t.data.byteLength;
+    const end = offset + t.byteLength;
     parts.push(
       `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],` +
         `"data_offsets":[${offset},${end}]}`,
@@ -86,7 +101,7 @@ function safetensorsHeader(
 }
 
 /** Length, header and data into a file beside `path`, then renamed over it. */
-function writeAtomically(path: string, header: Buffer, items: WriteItem[]): void {
+function writeAtomically(path: string, header: Buffer, items: WriteItem[], bad: Bad): void {
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(header.length));
 
@@ -96,8 +111,11 @@ function writeAtomically(path: string, header: Buffer, items: WriteItem[]): void
     fd = openSync(tmp, 'w');
     writeFully(fd, lenBuf);
     writeFully(fd, header);
-    for (const t of items)
-      writeFully(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    for (const t of items) {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      checkData(t.name, t.dtype, t.shape, data, bad);
+      writeFully(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
@@ -128,7 +146,7 @@ export function writeSafetensors(
     fail('E_SAFETENSORS_WRITE', `cannot write ${path}: ${what}`, hint);
   const items = checkedItems(tensors, bad);
   items.sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(a.name, b.name));
-  writeAtomically(path, safetensorsHeader(items, metadata, bad), items);
+  writeAtomically(path, safetensorsHeader(items, metadata, bad), items, bad);
 }
 
 function writeFully(fd: number, buf: Uint8Array): void {

@@ -1,0 +1,132 @@
+// A float32 copy of a checkpoint stored in another dtype (bf16, f16, f64), converted once into
+// the cache so sessions can map it like a float32 checkpoint (ONNX external data) instead of
+// holding widened copies in memory. The copy is keyed by the source files' identity (path, size,
+// modification time, header) and verified by its own sha256 before use; a copy that fails the
+// check is converted again. Conversion writes one tensor at a time, into a folder that appears
+// only when complete.
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { fail } from '../../core/errors.js';
+import { cacheRoot } from './builtin-tiny.js';
+import type { WeightSource } from './checkpoint.js';
+import { SafetensorsFile } from './safetensors.js';
+import { writeSafetensors } from './safetensors-write.js';
+
+export interface Float32Copy {
+  /** The folder holding model.safetensors. */
+  dir: string;
+  file: SafetensorsFile;
+}
+
+interface Meta {
+  sources: { file: string; size: number; mtimeMs: number }[];
+  bytes: number;
+  sha256: string;
+}
+
+const COPY_FILE = 'model.safetensors';
+const META_FILE = 'float32-copy.json';
+
+/** The float32 copy of the checkpoint in `dir` (made now if missing or failing its hash). */
+export function openFloat32Copy(dir: string, source: WeightSource): Float32Copy {
+  const files = [...new Set(source.names().map((n) => source.info(n).file))].sort();
+  const sources = files.map((f) => {
+    const st = statSync(f);
+    return { file: relative(dir, f), size: st.size, mtimeMs: st.mtimeMs };
+  });
+  const key = createHash('sha256')
+    .update(JSON.stringify({ dir, sources, headers: files.map(headerHash) }))
+    .digest('hex')
+    .slice(0, 32);
+  const out = join(cacheRoot(), 'float32', key);
+  if (!intact(out)) {
+    rmSync(out, { recursive: true, force: true });
+    convert(source, out, sources);
+  }
+  return { dir: out, file: SafetensorsFile.open(join(out, COPY_FILE)) };
+}
+
+/** sha256 of a safetensors file's header (its first 8 + N bytes): names, dtypes, shapes, offsets. */
+function headerHash(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    readSync(fd, len, 0, 8, 0);
+    const n = Math.min(Number(len.readBigUInt64LE()), 100_000_000);
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    return createHash('sha256').update(header).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileSha256(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 24);
+    for (let pos = 0; ;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+function intact(out: string): boolean {
+  const metaPath = join(out, META_FILE);
+  const copy = join(out, COPY_FILE);
+  if (!existsSync(metaPath) || !existsSync(copy)) return false;
+  try {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+    return statSync(copy).size === meta.bytes && fileSha256(copy) === meta.sha256;
+  } catch {
+    return false;
+  }
+}
+
+/** Every tensor widened to float32, one at a time, into `out` (renamed into place when done). */
+function convert(source: WeightSource, out: string, sources: Meta['sources']): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const tensors = Object.fromEntries(
+      source.names().map((n) => {
+        const shape = source.info(n).shape;
+        return [n, { dtype: 'F32' as const, shape, data: () => source.float32(n) }];
+      }),
+    );
+    writeSafetensors(join(tmp, COPY_FILE), tensors);
+    const copy = join(tmp, COPY_FILE);
+    const meta: Meta = { sources, bytes: statSync(copy).size, sha256: fileSha256(copy) };
+    writeFileSync(join(tmp, META_FILE), JSON.stringify(meta, null, 2) + '\n');
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (intact(out)) return; // another process made the same copy first
+    fail(
+      'E_FLOAT32_COPY',
+      `cannot write the float32 copy of ${sources.map((s) => s.file).join(', ')} to ${out}: ${(e as Error).message}`,
+      'it needs free space in the cache folder (RLAIF_CACHE_DIR) about twice a bf16 checkpoint',
+      e,
+    );
+  }
+}
