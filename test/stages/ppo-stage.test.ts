@@ -5,18 +5,16 @@
 // with SIGKILL mid-stage resumes to the same metrics, samples and adapter bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile } from '../../src/engine/model/safetensors.js';
 import { openStore } from '../../src/store/run-store.js';
 import { runCli } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
-import { runChild } from '../helpers/run-child.js';
+import { assertRlResumes, onlyRun } from '../helpers/rl-resume.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
-const onlyRun = (root: string) => readdirSync(root).filter((d) => !d.startsWith('.'))[0];
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 test('rl stage, algorithm ppo: PPO against the round reward model raises its reward; TRL PPO metrics and samples are stored', () => {
@@ -84,48 +82,8 @@ test('rl stage, algorithm ppo: PPO against the round reward model raises its rew
   assert.ok(!names.some((n) => n.includes('v_head')), 'the value head is not part of the policy');
 });
 
-/** What a finished rl run stored: step metrics, samples (key fields) and the adapter's hash. */
-function stored(root: string) {
-  const id = onlyRun(root);
-  const store = openStore(join(root, id, 'run.sqlite'), { readonly: true });
-  try {
-    const adapter = readFileSync(join(root, id, 'round-1', 'policy', 'adapter_model.safetensors'));
-    return {
-      steps: store.trainStepsForRound(1).map((s) => s.metrics),
-      samples: store
-        .rlSamplesForRound(1)
-        .map((s) => [s.step, s.idx, s.text, s.reward, s.advantage, s.oldLogps, s.refLogps]),
-      adapter: createHash('sha256').update(adapter).digest('hex'),
-      status: store.getRun()?.status,
-    };
-  } finally {
-    store.close();
-  }
-}
-
 test('rl stage, algorithm ppo: a run killed mid-stage (SIGKILL) resumes to the same metrics, samples and adapter', async () => {
-  const file = fromRoot('test/fixtures/rl-resume-ppo.yaml');
-  const whole = mkdtempSync(join(tmpdir(), 'rlaif-ppo-whole-'));
-  const r = runCli(['run', file, '--root', whole], { env, timeoutMs: 600_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const expected = stored(whole);
+  const expected = await assertRlResumes(fromRoot('test/fixtures/rl-resume-ppo.yaml'), env);
   assert.equal(expected.steps.length, 8);
   assert.equal(typeof expected.steps[0].value_loss, 'number');
-
-  const crashed = mkdtempSync(join(tmpdir(), 'rlaif-ppo-crash-'));
-  const first = await runChild(['run', file, '--root', crashed], {
-    env,
-    killAt: (e) => (e.type === 'train-step' && e.step === 3 ? 0 : undefined),
-  });
-  assert.equal(first.signal, 'SIGKILL', `killed mid-stage: ${first.stderr}`);
-  const resumed = runCli(['run', file, '--root', crashed, '--resume', first.runId], {
-    env,
-    timeoutMs: 600_000,
-  });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  const got = stored(crashed);
-  assert.equal(got.status, 'finished');
-  assert.deepEqual(got.steps, expected.steps, 'step metrics');
-  assert.deepEqual(got.samples, expected.samples, 'samples, rewards, advantages, log-probs');
-  assert.equal(got.adapter, expected.adapter, 'adapter bytes');
 });

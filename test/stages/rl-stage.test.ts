@@ -5,39 +5,15 @@
 // adapter bytes as an uninterrupted one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/run-store.js';
 import { runCli } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
-import { runChild } from '../helpers/run-child.js';
+import { assertRlResumes, onlyRun } from '../helpers/rl-resume.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
-const onlyRun = (root: string) => readdirSync(root).filter((d) => !d.startsWith('.'))[0];
-
-/** What a finished rl run stored: step metrics, samples (key fields) and the adapter's hash. */
-function stored(root: string) {
-  const id = onlyRun(root);
-  const store = openStore(join(root, id, 'run.sqlite'), { readonly: true });
-  try {
-    const steps = store.trainStepsForRound(1).map((s) => s.metrics);
-    const samples = store
-      .rlSamplesForRound(1)
-      .map((s) => [s.step, s.idx, s.text, s.reward, s.advantage, s.oldLogps, s.refLogps]);
-    const adapter = readFileSync(join(root, id, 'round-1', 'policy', 'adapter_model.safetensors'));
-    return {
-      id,
-      steps,
-      samples,
-      adapter: createHash('sha256').update(adapter).digest('hex'),
-      status: store.getRun()?.status,
-    };
-  } finally {
-    store.close();
-  }
-}
 
 test('rl stage: GRPO on a verifiable length rule raises the held-out rule score; samples and TRL-named metrics are stored', () => {
   const root = mkdtempSync(join(tmpdir(), 'rlaif-rl-'));
@@ -98,28 +74,6 @@ test('rl stage: GRPO on a verifiable length rule raises the held-out rule score;
 });
 
 test('rl stage: a run killed mid-stage (SIGKILL) resumes to the same metrics, samples and adapter', async () => {
-  const file = fromRoot('test/fixtures/rl-resume.yaml');
-  const whole = mkdtempSync(join(tmpdir(), 'rlaif-rl-whole-'));
-  const r = runCli(['run', file, '--root', whole], { env, timeoutMs: 600_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const expected = stored(whole);
+  const expected = await assertRlResumes(fromRoot('test/fixtures/rl-resume.yaml'), env);
   assert.equal(expected.steps.length, 6);
-
-  const crashed = mkdtempSync(join(tmpdir(), 'rlaif-rl-crash-'));
-  const first = await runChild(['run', file, '--root', crashed], {
-    env,
-    // kill during the stage, after its third step
-    killAt: (e) => (e.type === 'train-step' && e.step === 3 ? 0 : undefined),
-  });
-  assert.equal(first.signal, 'SIGKILL', `killed mid-stage: ${first.stderr}`);
-  const resumed = runCli(['run', file, '--root', crashed, '--resume', first.runId], {
-    env,
-    timeoutMs: 600_000,
-  });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  const got = stored(crashed);
-  assert.equal(got.status, 'finished');
-  assert.deepEqual(got.steps, expected.steps, 'step metrics');
-  assert.deepEqual(got.samples, expected.samples, 'samples, rewards, advantages, log-probs');
-  assert.equal(got.adapter, expected.adapter, 'adapter bytes');
 });
