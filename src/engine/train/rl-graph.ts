@@ -9,11 +9,13 @@ import type { ModelConfig } from '../model/config.js';
 import type { WeightBinder } from '../model/llama-graph.js';
 import { buildPolicyGradientLoss, type PolicyGradientOptions } from './losses/policy-gradient.js';
 import { buildPpoLoss, type PpoLossOptions } from './losses/ppo.js';
+import type { LossResult } from './losses/types.js';
 import {
   beginStepGraph,
   finishStepGraph,
   responseTokenLogps,
   stepInputs,
+  type ResponseTokens,
   trainableBinder,
   type TrainGraph,
   type TrainGraphSpec,
@@ -45,47 +47,28 @@ export interface RlGraphSpec extends Pick<
  */
 export function buildRlGraph(spec: RlGraphSpec): TrainGraph {
   if (spec.ppo) return buildPpoGraph(spec, spec.ppo);
-  const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
+  const beta = spec.loss.beta;
+  return rlStepGraph(
     'rl_step',
     spec,
+    beta !== 0 ? ['old_logps', 'ref_logps', 'advantages'] : ['old_logps', 'advantages'],
+    (b, tokens, at, inp) =>
+      buildPolicyGradientLoss(
+        b,
+        {
+          logp: tokens.tokenLogp,
+          dist: tokens.logp,
+          old: at(inp.old_logps),
+          ref: at(inp.ref_logps ?? inp.old_logps),
+          advantage: at(inp.advantages),
+          row: tokens.row,
+          rowWeights: tokens.rowWeights,
+          normalizer: inp.loss_normalizer,
+        },
+        spec.loss,
+      ),
+    beta !== 0,
   );
-  const perToken = (name: string) => b.input(name, float, ['rows', 'seq']);
-  const old = perToken('old_logps');
-  const ref = spec.loss.beta !== 0 ? perToken('ref_logps') : undefined;
-  const advantages = perToken('advantages');
-  const normalizer = b.input('loss_normalizer', float, []);
-  const inputs = stepInputs(b);
-
-  const tokens = responseTokenLogps(b, spec.cfg, binder, {
-    inputIds,
-    attentionMask,
-    responseMask,
-    checkpointLayers: spec.gradientCheckpointing,
-    temperature: spec.temperature,
-  });
-  const at = (x: string) => b.gather(b.reshape(x, [-1]), tokens.flatIndex, 0); // [N]
-  const { loss, metrics } = buildPolicyGradientLoss(
-    b,
-    {
-      logp: tokens.tokenLogp,
-      dist: tokens.logp,
-      old: at(old),
-      ref: ref ? at(ref) : at(old),
-      advantage: at(advantages),
-      row: tokens.row,
-      rowWeights: tokens.rowWeights,
-      normalizer,
-    },
-    spec.loss,
-  );
-  return finishStepGraph(b, {
-    spec,
-    params,
-    loss,
-    metrics,
-    inputs,
-    needsReference: spec.loss.beta !== 0,
-  });
 }
 
 /**
@@ -94,15 +77,55 @@ export function buildRlGraph(spec: RlGraphSpec): TrainGraph {
  * parameters (the value head's among them). Outputs as buildRlGraph, metrics losses/ppo.ts's.
  */
 function buildPpoGraph(spec: RlGraphSpec, ppo: PpoLossOptions): TrainGraph {
-  const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
+  return rlStepGraph(
     'ppo_step',
     spec,
+    ['old_logps', 'advantages', 'old_values', 'returns'],
+    (b, tokens, at, inp, binder) =>
+      buildPpoLoss(
+        b,
+        {
+          logp: tokens.tokenLogp,
+          dist: tokens.logp,
+          old: at(inp.old_logps),
+          advantage: at(inp.advantages),
+          values: tokenValues(b, binder, tokens.hidden),
+          oldValues: at(inp.old_values),
+          returns: at(inp.returns),
+          rowWeights: tokens.rowWeights,
+        },
+        ppo,
+      ),
+    false,
   );
-  const perToken = (name: string) => b.input(name, float, ['rows', 'seq']);
-  const old = perToken('old_logps');
-  const advantages = perToken('advantages');
-  const oldValues = perToken('old_values');
-  const returns = perToken('returns');
+}
+
+/**
+ * The frame both RL step graphs share: the batch, the per-token inputs laid out like input_ids
+ * ([R, S], in `perToken` order), the RL graph's loss_normalizer (GRPO family only), loss_scale,
+ * the forward pass to the completion tokens' log-probs at the temperature, the loss `lossOf`
+ * builds (reading a per-token input at the completion tokens with `at`), and the backward pass.
+ */
+function rlStepGraph(
+  name: string,
+  spec: RlGraphSpec,
+  perToken: string[],
+  lossOf: (
+    b: GraphBuilder,
+    tokens: ResponseTokens,
+    at: (x: V) => V,
+    inputs: Record<string, V>,
+    binder: WeightBinder,
+  ) => LossResult,
+  needsReference: boolean,
+): TrainGraph {
+  const { b, float, binder, params, inputIds, attentionMask, responseMask } = beginStepGraph(
+    name,
+    spec,
+  );
+  const inp: Record<string, V> = {};
+  for (const p of perToken) inp[p] = b.input(p, float, ['rows', 'seq']);
+  if (!spec.ppo) inp.loss_normalizer = b.input('loss_normalizer', float, []);
   const inputs = stepInputs(b);
   const tokens = responseTokenLogps(b, spec.cfg, binder, {
     inputIds,
@@ -111,22 +134,9 @@ function buildPpoGraph(spec: RlGraphSpec, ppo: PpoLossOptions): TrainGraph {
     checkpointLayers: spec.gradientCheckpointing,
     temperature: spec.temperature,
   });
-  const at = (x: string) => b.gather(b.reshape(x, [-1]), tokens.flatIndex, 0); // [N]
-  const { loss, metrics } = buildPpoLoss(
-    b,
-    {
-      logp: tokens.tokenLogp,
-      dist: tokens.logp,
-      old: at(old),
-      advantage: at(advantages),
-      values: tokenValues(b, binder, tokens.hidden),
-      oldValues: at(oldValues),
-      returns: at(returns),
-      rowWeights: tokens.rowWeights,
-    },
-    ppo,
-  );
-  return finishStepGraph(b, { spec, params, loss, metrics, inputs, needsReference: false });
+  const at = (x: V) => b.gather(b.reshape(x, [-1]), tokens.flatIndex, 0); // [N]
+  const { loss, metrics } = lossOf(b, tokens, at, inp, binder);
+  return finishStepGraph(b, { spec, params, loss, metrics, inputs, needsReference });
 }
 
 /**

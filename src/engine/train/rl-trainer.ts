@@ -72,6 +72,16 @@ export interface RlRow {
   truncated: boolean;
 }
 
+/** PPO's own step metrics (losses/ppo.ts), token means over the step's micro-batches. */
+const PPO_STEP_METRICS = [
+  'pg_loss',
+  'value_loss',
+  'policy/approxkl',
+  'policy/clipfrac',
+  'val/clipfrac',
+  'val/ratio',
+] as const;
+
 /** One optimizer step's numbers (TRL's names). */
 export interface RlStepMetrics {
   step: number;
@@ -222,13 +232,7 @@ export class RlTrainer {
   ): Promise<RlBatchResult> {
     const o = this.opts;
     if (o.algorithm === 'ppo') return this.trainPpo(rows, rewards, onStep);
-    const trained = rows.map(
-      (r) => r.completionIds.length > 0 && !(o.maskTruncatedCompletions && r.truncated),
-    );
-    const seqs: ScoreSequence[] = rows.map((r, i) => ({
-      promptIds: r.promptIds,
-      responseIds: trained[i] ? r.completionIds : [],
-    }));
+    const { trained, seqs } = trainedRows(rows, o.maskTruncatedCompletions);
     const old = await this.tokenLogps('policy', seqs);
     const ref = needsReference(o) ? await this.tokenLogps('ref', seqs) : undefined;
 
@@ -250,55 +254,27 @@ export class RlTrainer {
       tokenAdvantages = seqs.map((s, i) => s.responseIds.map(() => advantages[i]));
     }
 
-    // Micro-batches in row order (the batch is already one shuffled draw of prompts).
-    const micro: number[][] = [];
-    for (let i = 0; i < rows.length; i += o.batchSize)
-      micro.push([...Array(Math.min(o.batchSize, rows.length - i)).keys()].map((k) => i + k));
+    const micro = microBatches(rows.length, o.batchSize);
     const stepTokens = seqs.reduce((a, s) => a + s.responseIds.length, 0);
 
-    const steps: RlStepMetrics[] = [];
-    for (let it = 0; it < o.numIterations; it++) {
-      const applied = await this.session.step(micro, {
-        totalSteps: o.totalSteps,
-        rows: (mb) => mb.length,
-        feeds: (mb) =>
-          this.feeds(
-            mb.map((i) => seqs[i]),
-            mb.map((i) => old[i]),
-            ref && mb.map((i) => ref[i]),
-            mb.map((i) => tokenAdvantages[i]),
-            // dapo: Σ ℓ·m / T over the step; this micro-batch's loss is scaled by its row share,
-            // so its normalizer is T · rows_m / R.
-            (stepTokens * mb.length) / rows.length,
-          ),
-        responses: 'completions',
-      });
-      const tokenMean = (name: string) => {
-        let num = 0;
-        let den = 0;
-        for (const m of applied.micro) {
-          const n = m.scalars['count/tokens'];
-          num += (m.scalars[name] ?? 0) * n;
-          den += n;
-        }
-        return den > 0 ? num / den : 0;
-      };
-      const m: RlStepMetrics = {
-        step: applied.step,
-        iteration: it + 1,
-        loss: applied.loss,
-        grad_norm: applied.gradNorm,
-        learning_rate: applied.learningRate,
-        entropy: tokenMean('entropy'),
-        'clip_ratio/low_mean': tokenMean('clip_ratio/low_mean'),
-        'clip_ratio/high_mean': tokenMean('clip_ratio/high_mean'),
-        'clip_ratio/region_mean': tokenMean('clip_ratio/region_mean'),
-      };
-      if (this.session.graph.metrics.includes('kl')) m.kl = tokenMean('kl');
-      else if (ref) m.kl = meanKl(old, ref); // RLOO, REINFORCE++: the k1 estimate in the reward
-      steps.push(m);
-      onStep?.(m);
-    }
+    const steps = await this.iterate(
+      micro,
+      (mb) =>
+        this.feeds(
+          mb.map((i) => seqs[i]),
+          mb.map((i) => old[i]),
+          ref && mb.map((i) => ref[i]),
+          mb.map((i) => tokenAdvantages[i]),
+          // dapo: Σ ℓ·m / T over the step; this micro-batch's loss is scaled by its row share,
+          // so its normalizer is T · rows_m / R.
+          (stepTokens * mb.length) / rows.length,
+        ),
+      (m, mean) => {
+        if (this.session.graph.metrics.includes('kl')) m.kl = mean('kl');
+        else if (ref) m.kl = meanKl(old, ref); // RLOO, REINFORCE++: the k1 estimate in the reward
+      },
+      onStep,
+    );
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     return {
       steps,
@@ -320,20 +296,12 @@ export class RlTrainer {
     onStep?: (m: RlStepMetrics) => void,
   ): Promise<RlBatchResult> {
     const o = this.opts;
-    const trained = rows.map(
-      (r) => r.completionIds.length > 0 && !(o.maskTruncatedCompletions && r.truncated),
-    );
-    const seqs: ScoreSequence[] = rows.map((r, i) => ({
-      promptIds: r.promptIds,
-      responseIds: trained[i] ? r.completionIds : [],
-    }));
+    const { trained, seqs } = trainedRows(rows, o.maskTruncatedCompletions);
     const { logps: old, values } = await this.tokenPass('policy', seqs);
     const ref = needsReference(o) ? await this.tokenLogps('ref', seqs) : undefined;
     const gae = ppoAdvantages(scores, old, ref ?? old, values!, { ...o.ppo!, klCoef: o.loss.beta });
 
-    const micro: number[][] = [];
-    for (let i = 0; i < rows.length; i += o.batchSize)
-      micro.push([...Array(Math.min(o.batchSize, rows.length - i)).keys()].map((k) => i + k));
+    const micro = microBatches(rows.length, o.batchSize);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const n = rows.length || 1;
     const batch = {
@@ -341,19 +309,48 @@ export class RlTrainer {
       'objective/kl': sum(gae.kl) / n,
       'objective/non_score_reward': sum(gae.nonScoreReward) / n,
     };
+    const steps = await this.iterate(
+      micro,
+      (mb) =>
+        this.ppoFeeds(
+          mb.map((i) => seqs[i]),
+          mb.map((i) => old[i]),
+          mb.map((i) => gae.advantages[i]),
+          mb.map((i) => values![i]),
+          mb.map((i) => gae.returns[i]),
+        ),
+      (m, mean) => {
+        for (const k of PPO_STEP_METRICS) m[k] = mean(k);
+        Object.assign(m, batch);
+        if (ref) m.kl = meanKl(old, ref);
+      },
+      onStep,
+    );
+    return {
+      steps,
+      advantages: gae.advantages.map((a) => (a.length ? sum(a) / a.length : 0)),
+      oldLogps: old.map(sum),
+      refLogps: ref?.map(sum),
+      trained,
+    };
+  }
+
+  /**
+   * numIterations optimizer steps over the batch's micro-batches; each step's metrics are the
+   * common ones (token means over its micro-batches) plus what `more` adds.
+   */
+  private async iterate(
+    micro: number[][],
+    feeds: (mb: number[]) => MicroFeeds,
+    more: (m: RlStepMetrics, mean: (name: string) => number) => void,
+    onStep?: (m: RlStepMetrics) => void,
+  ): Promise<RlStepMetrics[]> {
     const steps: RlStepMetrics[] = [];
-    for (let it = 0; it < o.numIterations; it++) {
+    for (let it = 0; it < this.opts.numIterations; it++) {
       const applied = await this.session.step(micro, {
-        totalSteps: o.totalSteps,
+        totalSteps: this.opts.totalSteps,
         rows: (mb) => mb.length,
-        feeds: (mb) =>
-          this.ppoFeeds(
-            mb.map((i) => seqs[i]),
-            mb.map((i) => old[i]),
-            mb.map((i) => gae.advantages[i]),
-            mb.map((i) => values![i]),
-            mb.map((i) => gae.returns[i]),
-          ),
+        feeds,
         responses: 'completions',
       });
       const mean = tokenMeanOf(applied.micro);
@@ -367,25 +364,12 @@ export class RlTrainer {
         'clip_ratio/low_mean': mean('clip_ratio/low_mean'),
         'clip_ratio/high_mean': mean('clip_ratio/high_mean'),
         'clip_ratio/region_mean': mean('clip_ratio/region_mean'),
-        pg_loss: mean('pg_loss'),
-        value_loss: mean('value_loss'),
-        'policy/approxkl': mean('policy/approxkl'),
-        'policy/clipfrac': mean('policy/clipfrac'),
-        'val/clipfrac': mean('val/clipfrac'),
-        'val/ratio': mean('val/ratio'),
-        ...batch,
       };
-      if (ref) m.kl = meanKl(old, ref);
+      more(m, mean);
       steps.push(m);
       onStep?.(m);
     }
-    return {
-      steps,
-      advantages: gae.advantages.map((a) => (a.length ? sum(a) / a.length : 0)),
-      oldLogps: old.map(sum),
-      refLogps: ref?.map(sum),
-      trained,
-    };
+    return steps;
   }
 
   /** PPO's step-graph feeds for one micro-batch (also what the parity test drives directly). */
@@ -513,6 +497,27 @@ export class RlTrainer {
     await this.policyPass?.release();
     await this.refPass?.release();
   }
+}
+
+/**
+ * Which rows train (a completion, and not a truncated one when those are masked) and the
+ * sequences the passes see (an untrained row keeps its prompt and no completion tokens).
+ */
+function trainedRows(rows: RlRow[], maskTruncated: boolean) {
+  const trained = rows.map((r) => r.completionIds.length > 0 && !(maskTruncated && r.truncated));
+  const seqs: ScoreSequence[] = rows.map((r, i) => ({
+    promptIds: r.promptIds,
+    responseIds: trained[i] ? r.completionIds : [],
+  }));
+  return { trained, seqs };
+}
+
+/** Row indices in micro-batches of `size`, in row order (a batch is already one shuffled draw). */
+function microBatches(rows: number, size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < rows; i += size)
+    out.push([...Array(Math.min(size, rows - i)).keys()].map((k) => i + k));
+  return out;
 }
 
 /** Per-token values of each sequence's completion laid out like input_ids [R, S] (0 elsewhere). */

@@ -165,3 +165,32 @@ export class PairTerms {
     });
   }
 }
+
+/** Entropy of each row's distribution from its log-softmax [N, vocab] → [N] (no gradient). */
+export function entropyOfLogp(b: GraphBuilder, logp: V): V {
+  const d = stopGradient(b, logp);
+  return b.neg(b.op1('ReduceSum', [b.mul(b.exp(d), d), b.constI64([1])], { keepdims: 0 }));
+}
+
+/**
+ * Where the clipped surrogate binds (bool masks, no gradient): ρ < 1 − ε_low with A < 0 (low),
+ * ρ > 1 + ε_high with A > 0 (high); their union is the clipped region (TRL clip_ratio/*, and
+ * PPOTrainer's policy/clipfrac).
+ */
+export function clipRegions(
+  b: GraphBuilder,
+  ratio: V,
+  advantage: V,
+  epsLow: number,
+  epsHigh: number,
+): { low: V; high: V; region: V } {
+  const r = stopGradient(b, ratio);
+  const a = stopGradient(b, advantage);
+  const zero = b.constF(0);
+  const low = b.op1('And', [b.op1('Less', [r, b.constF(1 - epsLow)]), b.op1('Less', [a, zero])]);
+  const high = b.op1('And', [
+    b.op1('Greater', [r, b.constF(1 + epsHigh)]),
+    b.op1('Greater', [a, zero]),
+  ]);
+  return { low, high, region: b.op1('Or', [low, high]) };
+}

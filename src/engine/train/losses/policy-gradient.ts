@@ -26,7 +26,7 @@
 // the policy that sampled (its log-probs are an input: the policy itself, detached, when each
 // batch gets one update). The reference enters only through β (β = 0: no reference pass).
 import type { GraphBuilder, V } from '../../graph/builder.js';
-import { clampMin, stopGradient, sumAll } from './common.js';
+import { clampMin, clipRegions, entropyOfLogp, stopGradient, sumAll } from './common.js';
 import type { LossResult } from './types.js';
 
 export type PgLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
@@ -143,27 +143,14 @@ export function buildPolicyGradientLoss(
     // Metrics (TRL's names): token means over the completion tokens, or over the rows when
     // the ratio is one per row (GSPO, RLOO count sequences).
     const metrics = b.scope('metrics', () => {
-      const c1 = stopGradient(b, coef);
-      const zero = b.constF(0);
       const f = (x: V) => b.cast(x, b.float);
-      const low = b.op1('And', [
-        b.op1('Less', [c1, b.constF(1 - opts.epsilon)]),
-        b.op1('Less', [adv, zero]),
-      ]);
-      const high = b.op1('And', [
-        b.op1('Greater', [c1, b.constF(1 + opts.epsilonHigh)]),
-        b.op1('Greater', [adv, zero]),
-      ]);
+      const { low, high, region } = clipRegions(b, coef, adv, opts.epsilon, opts.epsilonHigh);
       const ratioMean = (x: V) => (perRow ? rowMean(x) : tokenMean(x));
-      const dist = stopGradient(b, t.dist);
-      const entropy = b.neg(
-        b.op1('ReduceSum', [b.mul(b.exp(dist), dist), b.constI64([1])], { keepdims: 0 }),
-      ); // [N]
       const m: Record<string, V> = {
         'clip_ratio/low_mean': ratioMean(f(low)),
         'clip_ratio/high_mean': ratioMean(f(high)),
-        'clip_ratio/region_mean': ratioMean(f(b.op1('Or', [low, high]))),
-        entropy: tokenMean(entropy),
+        'clip_ratio/region_mean': ratioMean(f(region)),
+        entropy: tokenMean(entropyOfLogp(b, t.dist)),
         'count/tokens': totalTokens,
       };
       if (kl) m.kl = tokenMean(stopGradient(b, kl));

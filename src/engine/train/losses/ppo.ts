@@ -14,7 +14,7 @@
 // are the policy and critic that sampled. Metrics (TRL's names): policy/approxkl = ½ · mean(Δ²),
 // policy/clipfrac, val/clipfrac, val/ratio, value_loss (vf), pg_loss, entropy.
 import type { GraphBuilder, V } from '../../graph/builder.js';
-import { clampMin, stopGradient, sumAll } from './common.js';
+import { clampMin, clipRegions, entropyOfLogp, stopGradient, sumAll } from './common.js';
 import type { LossResult } from './types.js';
 
 export interface PpoLossOptions {
@@ -78,27 +78,14 @@ export function buildPpoLoss(b: GraphBuilder, t: PpoTokens, opts: PpoLossOptions
     const metrics = b.scope('metrics', () => {
       const f = (x: V) => b.cast(x, b.float);
       const d = stopGradient(b, diff);
-      const dist = stopGradient(b, t.dist);
-      const entropy = b.neg(
-        b.op1('ReduceSum', [b.mul(b.exp(dist), dist), b.constI64([1])], { keepdims: 0 }),
-      ); // [N]
-      // The clipped branch binds where A · (ρ − clip(ρ)) > 0: ρ below 1 − ε with A < 0 (low) or above
-      // 1 + ε with A > 0 (high); their union is TRL's policy/clipfrac (pg_losses2 > pg_losses).
       const r = b.exp(d);
-      const a = stopGradient(b, t.advantage);
-      const zero = b.constF(0);
-      const low = b.op1('And', [
-        b.op1('Less', [r, b.constF(1 - opts.cliprange)]),
-        b.op1('Less', [a, zero]),
-      ]);
-      const high = b.op1('And', [
-        b.op1('Greater', [r, b.constF(1 + opts.cliprange)]),
-        b.op1('Greater', [a, zero]),
-      ]);
+      // The clipped branch binds where A · (ρ − clip(ρ)) > 0; the union of low and high is TRL's
+      // policy/clipfrac (pg_losses2 > pg_losses).
+      const { low, high, region } = clipRegions(b, r, t.advantage, opts.cliprange, opts.cliprange);
       return {
         'clip_ratio/low_mean': maskedMean(f(low)),
         'clip_ratio/high_mean': maskedMean(f(high)),
-        'clip_ratio/region_mean': maskedMean(f(b.op1('Or', [low, high]))),
+        'clip_ratio/region_mean': maskedMean(f(region)),
         pg_loss: stopGradient(b, pgLoss),
         value_loss: stopGradient(b, vfLoss),
         'policy/approxkl': b.mul(b.constF(0.5), maskedMean(b.mul(d, d))),
@@ -109,7 +96,7 @@ export function buildPpoLoss(b: GraphBuilder, t: PpoTokens, opts: PpoLossOptions
           f(b.op1('Greater', [stopGradient(b, vf2), stopGradient(b, vf1)])),
         ),
         'val/ratio': maskedMean(r),
-        entropy: maskedMean(entropy),
+        entropy: maskedMean(entropyOfLogp(b, t.dist)),
         'count/tokens': count,
       };
     });
