@@ -15,9 +15,16 @@ function python(): string {
  * PyTorch falls back to a reference BLAS (or spins against our threads) and the comparison is
  * meaningless. Throws with the tail of the script's stderr and how to install the baseline.
  */
-export function runPythonBaseline<T>(script: string, args: string[], timeoutMinutes: number): T {
+export function runPythonBaseline<T>(
+  script: string,
+  args: string[],
+  timeoutMinutes: number,
+  /** Another interpreter and install advice, for baselines that need more than Debian's torch. */
+  o: { python?: string; install?: string } = {},
+): T {
   const path = fileURLToPath(new URL(`../../scripts/bench/${script}`, import.meta.url));
-  const r = spawnSync(python(), [path, ...args], {
+  const py = o.python ?? python();
+  const r = spawnSync(py, [path, ...args], {
     encoding: 'utf8',
     env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
     timeout: timeoutMinutes * 60_000,
@@ -25,8 +32,8 @@ export function runPythonBaseline<T>(script: string, args: string[], timeoutMinu
   });
   if (r.status !== 0)
     throw new Error(
-      `${python()} ${path} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}; ` +
-        'install the baseline with `apt-get install python3-torch libopenblas0-pthread`',
+      `${py} ${path} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}; ` +
+        `install the baseline with ${o.install ?? '`apt-get install python3-torch libopenblas0-pthread`'}`,
     );
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
 }
