@@ -127,8 +127,14 @@ export class GraphBuilder {
   }
 
   /** A named weight whose values stay in a file (ONNX external data, see ExternalTensor). */
-  externalInitializer(name: string, elemType: ElemType, dims: number[], external: ExternalTensor): V {
-    const bytes = dims.reduce((a, b) => a * b, 1) * (elemType === 'float64' || elemType === 'int64' ? 8 : 4);
+  externalInitializer(
+    name: string,
+    elemType: ElemType,
+    dims: number[],
+    external: ExternalTensor,
+  ): V {
+    const bytes =
+      dims.reduce((a, b) => a * b, 1) * (elemType === 'float64' || elemType === 'int64' ? 8 : 4);
     if (external.length !== bytes || this.initializers.has(name))
       throw new PipelineError({
         code: 'E_GRAPH_INITIALIZER',

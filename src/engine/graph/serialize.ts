@@ -126,7 +126,8 @@ function readExternal(ext: ExternalTensor): Uint8Array {
     let done = 0;
     while (done < ext.length) {
       const n = readSync(fd, out, done, ext.length - done, ext.offset + done);
-      if (n === 0) throw new Error(`${join(ext.dir, ext.file)}: short read at ${ext.offset + done}`);
+      if (n === 0)
+        throw new Error(`${join(ext.dir, ext.file)}: short read at ${ext.offset + done}`);
       done += n;
     }
   } finally {
