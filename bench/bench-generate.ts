@@ -1,15 +1,18 @@
 // npm run bench:generate — our engine vs PyTorch CPU eager on the same checkpoint, same threads,
 // in one run: prefill tok/s, greedy decode tok/s at batch 1 and 8, batch-8 decode sampling at
 // temperature 0.8 / top-p 0.95 (transformers' warpers in PyTorch), and memory bandwidth at batch 1.
-// Environment: BENCH_THREADS (2), BENCH_REPEATS (best of, 5), BENCH_PYTHON (/usr/bin/python3).
+// Environment: BENCH_THREADS (2), BENCH_REPEATS (best of, 5), BENCH_PYTHON (/usr/bin/python3),
+// BENCH_DEVICE (cpu; webgpu or cuda run our side there, the PyTorch baseline stays on the CPU).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalEngine } from '../src/engine/local-engine.js';
+import type { Device } from '../src/engine/runtime/ort-session.js';
 import { Rng } from '../src/core/rng.js';
 import { ensureBenchCheckpoint } from './bench-checkpoint.js';
 import { runTorchBaseline, type TorchNumbers } from './torch-baseline.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
+const device = (process.env.BENCH_DEVICE ?? 'cpu') as Device;
 const promptLen = 128;
 const newTokens = 32;
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
@@ -43,11 +46,11 @@ async function main(): Promise<void> {
   const dir = ensureBenchCheckpoint();
   const weightBytes = statSync(join(dir, 'model.safetensors')).size;
   process.stderr.write(
-    `checkpoint ${dir} (${(weightBytes / 2 ** 20).toFixed(0)} MiB float32), ${threads} threads\n`,
+    `checkpoint ${dir} (${(weightBytes / 2 ** 20).toFixed(0)} MiB float32), ${threads} threads, device ${device}\n`,
   );
 
   const machineBefore = copyBandwidthGBs();
-  const engine = LocalEngine.open(dir, { threads });
+  const engine = LocalEngine.open(dir, { threads, device });
   const rng = new Rng(0);
   const prompt = Array.from({ length: promptLen }, () => 3 + Math.floor(rng.nextFloat() * 40000));
   const opts = {
