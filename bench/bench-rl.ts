@@ -16,13 +16,10 @@
 // Environment: BENCH_THREADS (2), BENCH_REPEATS (timed steps, 2), BENCH_WARMUP (untimed steps, 1),
 // BENCH_MODES (lora,full; also lora-gc, full-gc), BENCH_PYTHON (python3: it needs torch,
 // transformers, trl and peft).
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_LORA_TARGETS, Engine, type RlJob } from '../src/engine/index.js';
 import { ensureBenchCheckpoint, SMOLLM2_135M_SHAPES } from './bench-checkpoint.js';
 import { runTrlGrpoBaseline, type TrlGrpoNumbers } from './trl-grpo-baseline.js';
+import { gb, load, minstdIds, resetHwm, spawnChild, statusBytes } from './bench-child.js';
 
 type Mode = 'lora' | 'full' | 'lora-gc' | 'full-gc';
 const MODES: readonly Mode[] = ['lora', 'full', 'lora-gc', 'full-gc'];
@@ -67,17 +64,6 @@ interface OursNumbers {
 
 // ---- the shared prompts and reward (scripts/bench/trl_grpo_step.py has the same) ----------------
 
-/** Park-Miller minimal standard: x <- 48271 x mod (2^31 - 1); ids 3 + x mod (vocab - 3). */
-function minstdIds(seed: number, count: number, vocab: number): number[] {
-  let x = (seed + 1) % 2147483647 || 1;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    x = (x * 48271) % 2147483647; // < 2^47: exact in a double
-    out.push(3 + (x % (vocab - 3)));
-  }
-  return out;
-}
-
 function benchPrompts(vocab: number): number[][] {
   const flat = minstdIds(SEED, PROMPTS * PROMPT_LEN, vocab);
   return [...Array(PROMPTS).keys()].map((p) => flat.slice(p * PROMPT_LEN, (p + 1) * PROMPT_LEN));
@@ -88,23 +74,6 @@ const rewardOfIds = (ids: number[]) =>
   ids.length ? ids.reduce((a, id) => a + (id % 7) / 6, 0) / ids.length : 0;
 
 // ---- memory -------------------------------------------------------------------------------------
-
-function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
-    readFileSync('/proc/self/status', 'utf8'),
-  );
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-/** Reset the kernel's peak-RSS counter (Linux >= 4.0); false where that is not allowed. */
-function resetHwm(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---- our side: one mode per child process, through the engine API the rl stage uses -------------
 
@@ -221,26 +190,10 @@ async function runOurs(dir: string, mode: Mode): Promise<OursNumbers> {
   };
 }
 
-function spawnOurs(mode: Mode): OursNumbers {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (r.status !== 0) throw new Error(`our ${mode} child failed (${r.status ?? r.signal})`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as OursNumbers;
-}
+const spawnOurs = (mode: Mode) => spawnChild<OursNumbers>(import.meta.url, mode);
 
 // ---- the report ---------------------------------------------------------------------------------
 
-const gb = (bytes: number | null | undefined) =>
-  bytes === null || bytes === undefined || !Number.isFinite(bytes)
-    ? '-'
-    : `${(bytes / 1e9).toFixed(2)} GB`;
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(1)).join('/');
 
 async function main(): Promise<void> {

@@ -8,10 +8,6 @@
 //
 // Environment: BENCH_THREADS (2), BENCH_REPEATS (timed steps, 3), BENCH_WARMUP (untimed steps, 1),
 // BENCH_MODES (lora,full,full-gc), BENCH_PYTHON (/usr/bin/python3).
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../src/engine/graph/builder.js';
 import { toOnnxBytes } from '../src/engine/graph/serialize.js';
 import type { ModelConfig } from '../src/engine/model/config.js';
@@ -27,6 +23,7 @@ import {
   torchMatmulGflops,
   type TorchTrainNumbers,
 } from './torch-train-baseline.js';
+import { gb, load, minstdIds, resetHwm, spawnChild, statusBytes } from './bench-child.js';
 
 type Mode = 'lora' | 'full' | 'full-gc';
 
@@ -65,17 +62,6 @@ interface OursNumbers {
 
 // ---- the shared batch (scripts/bench/torch_dpo_step.py builds the same one) -------------------
 
-/** Park-Miller minimal standard: x <- 48271 x mod (2^31 - 1); ids 3 + x mod (vocab - 3). */
-function minstdIds(seed: number, count: number, vocab: number): number[] {
-  let x = (seed + 1) % 2147483647 || 1;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    x = (x * 48271) % 2147483647; // < 2^47: exact in a double
-    out.push(3 + (x % (vocab - 3)));
-  }
-  return out;
-}
-
 function benchBatch(vocab: number): {
   pairs: TokenizedPair[];
   refs: { chosen: number; rejected: number }[];
@@ -97,23 +83,6 @@ function benchBatch(vocab: number): {
 }
 
 // ---- memory -------------------------------------------------------------------------------------
-
-function statusBytes(field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
-    readFileSync('/proc/self/status', 'utf8'),
-  );
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-/** Reset the kernel's peak-RSS counter (Linux >= 4.0); false where that is not allowed. */
-function resetHwm(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---- FLOPs --------------------------------------------------------------------------------------
 
@@ -246,26 +215,9 @@ async function runOurs(dir: string, mode: Mode): Promise<OursNumbers> {
   };
 }
 
-function spawnOurs(mode: Mode): OursNumbers {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (r.status !== 0) throw new Error(`our ${mode} child failed (${r.status ?? r.signal})`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as OursNumbers;
-}
+const spawnOurs = (mode: Mode) => spawnChild<OursNumbers>(import.meta.url, mode);
 
 // ---- the report ---------------------------------------------------------------------------------
-
-const gb = (bytes: number | null | undefined) =>
-  bytes === null || bytes === undefined || !Number.isFinite(bytes)
-    ? '-'
-    : `${(bytes / 1e9).toFixed(2)} GB`;
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 async function main(): Promise<void> {
   const dir = ensureBenchCheckpoint();

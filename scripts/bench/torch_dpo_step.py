@@ -45,6 +45,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_process import cpu_seconds, minstd_ids, reset_hwm, vm_hwm_bytes  # noqa: E402
 from thread_env import ensure_thread_env_from_argv, thread_env  # noqa: E402
 
 
@@ -71,15 +72,6 @@ TARGET_NAMES = {
 
 # ----------------------------------------------------------------------------------------------
 # The shared batch
-
-
-def minstd_ids(seed, count, vocab):
-    x = (seed + 1) % 2147483647 or 1
-    out = []
-    for _ in range(count):
-        x = (x * 48271) % 2147483647
-        out.append(3 + x % (vocab - 3))
-    return out
 
 
 def make_batch(pairs, prompt_len, response_len, vocab, seed):
@@ -172,32 +164,6 @@ def sequence_logps(logits, ids, response_mask):
 
 # ----------------------------------------------------------------------------------------------
 # Measurements
-
-
-def vm_hwm_bytes():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def reset_hwm():
-    """Reset the kernel's peak-RSS counter (Linux >= 4.0); False where that is not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def cpu_seconds():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def matmul_gflops(n, k, m, repeats=5):

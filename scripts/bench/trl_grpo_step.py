@@ -41,6 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_process import minstd_ids, reset_hwm, vm_hwm_bytes  # noqa: E402
 from thread_env import ensure_thread_env_from_argv  # noqa: E402
 
 if __name__ == "__main__":
@@ -51,15 +52,6 @@ import torch  # noqa: E402
 LORA_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def minstd_ids(seed, count, vocab):
-    x = (seed + 1) % 2147483647 or 1
-    out = []
-    for _ in range(count):
-        x = (x * 48271) % 2147483647
-        out.append(3 + x % (vocab - 3))
-    return out
-
-
 def bench_prompts(seed, prompts, prompt_len, vocab):
     flat = minstd_ids(seed, prompts * prompt_len, vocab)
     return [flat[p * prompt_len : (p + 1) * prompt_len] for p in range(prompts)]
@@ -67,26 +59,6 @@ def bench_prompts(seed, prompts, prompt_len, vocab):
 
 def reward_of_ids(ids):
     return sum((i % 7) / 6 for i in ids) / len(ids) if ids else 0.0
-
-
-def vm_hwm():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def reset_hwm():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def main():
@@ -168,7 +140,7 @@ def main():
 
         def on_step_begin(self, a, state, control, **kw):
             if state.global_step == args.warmup:
-                self.setup_peak = vm_hwm()  # setup + warm-up, before the counter is reset
+                self.setup_peak = vm_hwm_bytes()  # setup + warm-up, before the counter is reset
                 self.reset = reset_hwm()
             self.gen_acc = 0.0
             self.t0 = time.perf_counter()
@@ -203,7 +175,7 @@ def main():
     trainer._generate = timed_generate
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     trainer.train()
-    steps_peak = vm_hwm() if timer.reset else None
+    steps_peak = vm_hwm_bytes() if timer.reset else None
 
     logs = [h for h in trainer.state.log_history if "loss" in h]
     w = args.warmup
