@@ -43,6 +43,9 @@ import transformers  # noqa: E402
 from peft import PeftModel  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_summary import summary  # noqa: E402
+
 DTYPE = torch.float64
 TEMPERATURE = 0.7
 SCORES = [0.9, -0.4, 0.3, 0.6]
@@ -104,19 +107,6 @@ def masked_whiten(values, mask, shift_mean=True):
 def v_head_init(hidden):
     weight = torch.tensor([[0.05 * math.sin(1.0 + 0.7 * k) for k in range(hidden)]], dtype=DTYPE)
     return weight, torch.tensor([0.1], dtype=DTYPE)
-
-
-def summary(g):
-    flat = g.detach().reshape(-1)
-    top = torch.topk(flat.abs(), min(3, flat.numel())).indices.tolist()
-    fixed = [0, flat.numel() // 2, flat.numel() - 1]
-    idx = sorted(set(top + fixed))
-    return {
-        "shape": list(g.shape),
-        "max_abs": flat.abs().max().item(),
-        "l2": flat.norm().item(),
-        "entries": {str(i): flat[i].item() for i in idx},
-    }
 
 
 class Policy:

@@ -64,6 +64,9 @@ from peft import PeftModel  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_summary import summary  # noqa: E402
+
 if trl.__version__ != "1.13.0" and not os.environ.get("RL_PARITY_ANY_TRL"):
     sys.exit(f"written for trl 1.13.0 (found {trl.__version__}); set RL_PARITY_ANY_TRL=1 to run anyway")
 
@@ -122,19 +125,6 @@ RLOO_CASE = dict(beta=0.04, epsilon=0.2, epsilon_high=0.28)
 # RLOO "off_policy": old sequence log-prob = the policy's own summed log-prob + this (ratios e^0.5 (clipped, A > 0),
 # e^-0.1, e^-0.1, e^0.1). A per-token perturbation summed over a sequence would clip nearly everything.
 RLOO_OLD_OFFSET = [-0.5, 0.1, 0.1, -0.1]
-
-
-def summary(g):
-    flat = g.detach().reshape(-1)
-    top = torch.topk(flat.abs(), 3).indices.tolist()
-    fixed = [0, flat.numel() // 2, flat.numel() - 1]
-    idx = sorted(set(top + fixed))
-    return {
-        "shape": list(g.shape),
-        "max_abs": flat.abs().max().item(),
-        "l2": flat.norm().item(),
-        "entries": {str(i): flat[i].item() for i in idx},
-    }
 
 
 def token_ids(tok):

@@ -45,6 +45,9 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from trl import RewardConfig, RewardTrainer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_summary import summary  # noqa: E402
+
 warnings.filterwarnings("ignore")
 
 MARGINS = [0.5, -0.25]
@@ -79,19 +82,6 @@ TEXT_ROWS = [
         ],
     },
 ]
-
-
-def summary(g):
-    flat = g.detach().reshape(-1)
-    top = torch.topk(flat.abs(), 3).indices.tolist()
-    fixed = [0, flat.numel() // 2, flat.numel() - 1]
-    idx = sorted(set(top + fixed))
-    return {
-        "shape": list(g.shape),
-        "max_abs": flat.abs().max().item(),
-        "l2": flat.norm().item(),
-        "entries": {str(i): flat[i].item() for i in idx},
-    }
 
 
 def reward_model(model_dir, score):

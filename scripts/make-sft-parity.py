@@ -24,6 +24,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_summary import summary  # noqa: E402
+
 ROWS = [
     {
         "prompt": [{"role": "user", "content": "Name a colour of the sky."}],
@@ -80,19 +83,6 @@ def sft_loss(logits, labels):
     return F.cross_entropy(
         logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100
     )
-
-
-def summary(g):
-    flat = g.detach().reshape(-1)
-    top = torch.topk(flat.abs(), 3).indices.tolist()
-    fixed = [0, flat.numel() // 2, flat.numel() - 1]
-    idx = sorted(set(top + fixed))
-    return {
-        "shape": list(g.shape),
-        "max_abs": flat.abs().max().item(),
-        "l2": flat.norm().item(),
-        "entries": {str(i): flat[i].item() for i in idx},
-    }
 
 
 def main():
