@@ -7,6 +7,7 @@
 //   stages                       one module per stage kind, no stage imports a sibling
 //   audit                        the human audit: its page and server, CSV, judge-vs-human stats
 //   serve                        `pipeline serve`: an OpenAI-compatible server over the engine
+//   remote                       the policy on an OpenAI-compatible server
 //   judges                       rule, model and server judges
 //   prompts, store, spec, hub,   texts and answer formats, the ledger, pipeline files, downloads,
 //   sandbox                      and a procedural task world with exact graders
@@ -26,8 +27,31 @@ export const LAYERS = {
   store: ['core', 'engine'],
   judges: ['core', 'engine', 'prompts', 'sandbox', 'spec'],
   audit: ['core', 'spec', 'store'],
-  stages: ['audit', 'core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'store'],
-  run: ['core', 'engine', 'events', 'judges', 'prompts', 'sandbox', 'spec', 'stages', 'store'],
+  remote: ['core', 'engine', 'judges', 'spec'],
+  stages: [
+    'audit',
+    'core',
+    'engine',
+    'events',
+    'judges',
+    'prompts',
+    'remote',
+    'sandbox',
+    'spec',
+    'store',
+  ],
+  run: [
+    'core',
+    'engine',
+    'events',
+    'judges',
+    'prompts',
+    'remote',
+    'sandbox',
+    'spec',
+    'stages',
+    'store',
+  ],
   report: ['audit', 'core', 'events', 'spec', 'store'],
   ui: ['events'],
   'sandbox-build': ['core', 'engine', 'prompts', 'sandbox'],

@@ -26,10 +26,29 @@ type Pending = {
 };
 
 /**
+ * What the loop asks of a model it generates with and scores under: the in-process `Engine`, or
+ * a policy served by an OpenAI-compatible server. `info.dir` is a local folder with the model's
+ * config and tokenizer in both cases.
+ */
+export interface ModelEngine {
+  readonly info: ModelInfo;
+  generate(
+    prompts: PromptInput[],
+    opts: GenerateOptions,
+    onResult?: (e: { index: number; result: GenerateResult; stats: GenerateStats }) => void,
+    onText?: (e: { index: number; candidate: number; text: string }) => void,
+  ): Promise<{ results: GenerateResult[]; stats: GenerateStats }>;
+  choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]>;
+  promptLogprobs(prompts: PromptInput[]): Promise<PromptLogprobs[]>;
+  score(rows: unknown[], labels: string[], batchSize?: number): Promise<ScoreResult[]>;
+  close(): Promise<void>;
+}
+
+/**
  * The engine as the rest of the program sees it: a model loaded in a worker thread, with async
  * generate and score. Errors thrown in the worker arrive as the same PipelineError (code, hint).
  */
-export class Engine {
+export class Engine implements ModelEngine {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exited = false;

@@ -1,11 +1,20 @@
 // The engine's public face: everything outside src/engine/ imports the engine from here (the
 // layer lint enforces it), so the library's inside can move without touching its users.
-export { Engine } from './engine.js';
-export type { ModelInfo, PromptInput, PromptLogprobs } from './local-engine.js';
+export { Engine, type ModelEngine } from './engine.js';
+export type { PromptLogprobs } from './local-engine.js';
+export {
+  ModelText,
+  scoreResults,
+  type ModelInfo,
+  type PromptInput,
+  type ScoreResult,
+} from './model-text.js';
+export type { SequenceScore } from './generate/score.js';
 export {
   DEFAULT_GENERATE,
   type GenerateOptions,
   type GenerateResult,
+  type GenerateStats,
   type TopLogprob,
 } from './generate/generate.js';
 export { DEVICES, type Device } from './runtime/ort-session.js';

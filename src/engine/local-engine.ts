@@ -1,18 +1,11 @@
 import { fail } from '../core/errors.js';
 import {
-  parseScoreRow,
-  isPreferenceRow,
-  promptIds,
-  responseIds,
-  type ScoreRow,
-} from './data/trl-rows.js';
-import {
   Generator,
   type GenerateOptions,
   type GenerateResult,
   type GenerateStats,
 } from './generate/generate.js';
-import { scoreSequences, type ScoreSequence } from './generate/score.js';
+import { scoreSequences } from './generate/score.js';
 import { toOnnxBytes } from './graph/serialize.js';
 import {
   buildDecoderGraph,
@@ -21,7 +14,16 @@ import {
 } from './model/inference-graphs.js';
 import { loadModel, type LoadedModel } from './model/load-model.js';
 import { OrtSession, type Device } from './runtime/ort-session.js';
-import type { ChatMessage } from './tokenizer/tokenizer.js';
+import {
+  logSoftmaxAt,
+  ModelText,
+  scoreResults,
+  type ModelInfo,
+  type PromptInput,
+  type ScoreResult,
+} from './model-text.js';
+
+export type { ModelInfo, PromptInput, ScoreResult } from './model-text.js';
 
 export interface EngineOpenOptions {
   adapter?: string;
@@ -30,35 +32,12 @@ export interface EngineOpenOptions {
   threads?: number;
 }
 
-/** One generation request: chat messages, raw text, or token ids. */
-export type PromptInput = { messages: ChatMessage[] } | { text: string } | { ids: number[] };
-
-export interface ModelInfo {
-  ref: string;
-  dir: string;
-  architecture: string;
-  parameters: number;
-  vocabSize: number;
-  eosTokenIds: number[];
-  padTokenId: number | undefined;
-  /** Positions the model can attend over (prompt + generated tokens). */
-  maxPositions: number;
-  adapter?: string;
-  device: Device;
-}
-
 /** A prompt's tokens, their texts and log-probs (null for the first: nothing predicts it). */
 export interface PromptLogprobs {
   ids: number[];
   tokens: string[];
   logprobs: (number | null)[];
 }
-
-/** Sums of response-token log-probs, with the number of response tokens each sum covers. */
-export type ScoreResult =
-  | { chosen_logps: number; rejected_logps: number; chosen_tokens: number; rejected_tokens: number }
-  /** `token_logprobs`: the per-token terms of `logps` (the drift KL needs them one by one). */
-  | { logps: number; tokens: number; token_logprobs: number[] };
 
 /**
  * The engine's operations in the calling thread: load a model, generate, score. Sessions are
@@ -69,10 +48,14 @@ export class LocalEngine {
   private decoder?: Promise<OrtSession>;
   private scorer?: Promise<OrtSession>;
 
+  private readonly text: ModelText;
+
   private constructor(
     readonly model: LoadedModel,
     private readonly opts: EngineOpenOptions,
-  ) {}
+  ) {
+    this.text = new ModelText(model.ref, model.dir, model.config, model.tokenizer);
+  }
 
   static open(ref: string, opts: EngineOpenOptions = {}): LocalEngine {
     return new LocalEngine(loadModel(ref, { adapter: opts.adapter }), opts);
@@ -84,28 +67,7 @@ export class LocalEngine {
   }
 
   info(): ModelInfo {
-    const c = this.model.config;
-    const perLayer =
-      c.hiddenSize * (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim +
-      c.numAttentionHeads * c.headDim * c.hiddenSize +
-      3 * c.hiddenSize * c.intermediateSize +
-      2 * c.hiddenSize;
-    const parameters =
-      c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) +
-      c.numHiddenLayers * perLayer +
-      c.hiddenSize;
-    return {
-      ref: this.model.ref,
-      dir: this.model.dir,
-      architecture: c.architecture,
-      parameters,
-      vocabSize: c.vocabSize,
-      eosTokenIds: this.model.tokenizer.eosTokenIds,
-      padTokenId: this.model.tokenizer.padTokenId,
-      maxPositions: c.maxPositionEmbeddings,
-      adapter: this.model.adapter?.dir,
-      device: this.opts.device ?? 'cpu',
-    };
+    return this.text.info({ adapter: this.model.adapter?.dir, device: this.opts.device ?? 'cpu' });
   }
 
   private session(kind: 'decoder' | 'scorer'): Promise<OrtSession> {
@@ -126,10 +88,7 @@ export class LocalEngine {
   }
 
   encodePrompt(p: PromptInput): number[] {
-    const tok = this.model.tokenizer;
-    if ('ids' in p) return p.ids;
-    if ('text' in p) return tok.encode(p.text);
-    return tok.encodeChat(p.messages, { addGenerationPrompt: true });
+    return this.text.encodePrompt(p);
   }
 
   async generate(
@@ -184,31 +143,13 @@ export class LocalEngine {
    * read a judge's score distribution (e.g. prefix "Score: ", options "0".."5").
    */
   async choiceLogprobs(prompt: PromptInput, prefix: string, options: string[]): Promise<number[]> {
-    const tok = this.model.tokenizer;
-    const ids = [...this.encodePrompt(prompt), ...(prefix ? tok.encode(prefix) : [])];
-    const firstIds = options.map((o) => {
-      // Tokenize the option in context so a leading-space merge is the one the model would emit.
-      const withOption = tok.encode(prefix + o);
-      const base = prefix ? tok.encode(prefix) : [];
-      const rest = withOption.slice(base.length);
-      const same = base.every((t, i) => withOption[i] === t);
-      const id = same && rest.length ? rest[0] : tok.encode(o)[0];
-      if (id === undefined)
-        fail(
-          'E_CHOICE_OPTION',
-          `option ${JSON.stringify(o)} encodes to no tokens`,
-          'use non-empty options',
-        );
-      return id;
-    });
-    const gen = new Generator(await this.session('decoder'), this.model.config, tok);
-    const logits = await gen.lastLogits(ids);
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-    const lse = max + Math.log(sum);
-    return firstIds.map((id) => logits[id] - lse);
+    const { ids, firstIds } = this.text.choiceIds(prompt, prefix, options);
+    const gen = new Generator(
+      await this.session('decoder'),
+      this.model.config,
+      this.model.tokenizer,
+    );
+    return logSoftmaxAt(await gen.lastLogits(ids), firstIds);
   }
 
   /**
@@ -228,51 +169,19 @@ export class LocalEngine {
     let k = 0;
     return ids.map((x) => ({
       ids: x,
-      tokens: x.map((id) => (tok.idToToken(id) === undefined ? '' : tok.decode([id]))),
+      tokens: x.map((id) => this.text.tokenText(id)),
       logprobs: [null, ...(x.length > 1 ? scores[k++].tokenLogprobs : [])],
     }));
   }
 
   /** Sequence log-probs of TRL rows (see data/trl-rows.ts for the conventions). */
   async score(rows: unknown[], labels: string[], batchSize = 8): Promise<ScoreResult[]> {
-    const where = (i: number): string => labels[i] ?? `row ${i + 1}`;
-    const tok = this.model.tokenizer;
-    const parsed: ScoreRow[] = rows.map((r, i) => parseScoreRow(r, where(i)));
-    const seqs: ScoreSequence[] = [];
-    parsed.forEach((r, i) => {
-      const p = promptIds(tok, r.prompt);
-      if (p.length === 0)
-        fail(
-          'E_DATA_ROW',
-          `${where(i)}: the prompt is empty`,
-          'every row needs a non-empty prompt',
-        );
-      if (isPreferenceRow(r)) {
-        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.chosen, where(i)) });
-        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.rejected, where(i)) });
-      } else {
-        seqs.push({ promptIds: p, responseIds: responseIds(tok, r.completion, where(i)) });
-      }
-    });
+    const { parsed, seqs } = this.text.scoreSequences(rows, labels);
     const scores = await scoreSequences(await this.session('scorer'), seqs, {
-      padId: tok.batchPadId,
+      padId: this.model.tokenizer.batchPadId,
       batchSize,
     });
-    let k = 0;
-    return parsed.map((r) =>
-      isPreferenceRow(r)
-        ? {
-            chosen_logps: scores[k].logps,
-            chosen_tokens: scores[k++].tokenLogprobs.length,
-            rejected_logps: scores[k].logps,
-            rejected_tokens: scores[k++].tokenLogprobs.length,
-          }
-        : {
-            logps: scores[k].logps,
-            tokens: scores[k].tokenLogprobs.length,
-            token_logprobs: scores[k++].tokenLogprobs,
-          },
-    );
+    return scoreResults(parsed, scores);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ChatMessage, Engine } from '../engine/index.js';
+import type { ChatMessage, ModelEngine } from '../engine/index.js';
 import type { Rubric } from '../prompts/rubric.js';
 import { pairwiseVerdict } from './pairwise-verdict.js';
 
@@ -24,7 +24,7 @@ const asUser = (text: string): { messages: ChatMessage[] } => ({
 });
 
 async function sample(
-  engine: Engine,
+  engine: ModelEngine,
   rendered: string,
   k: number,
   s: JudgeSampling,
@@ -50,7 +50,7 @@ async function sample(
  * given a guessed score.
  */
 export async function judgeByGeneration(
-  engine: Engine,
+  engine: ModelEngine,
   rubric: Rubric,
   vars: Record<string, unknown>,
   k: number,
@@ -76,7 +76,7 @@ export async function judgeByGeneration(
  * format's prefix (e.g. "Score: "), from one prefill: never unparseable.
  */
 export async function judgeByLogprobs(
-  engine: Engine,
+  engine: ModelEngine,
   rubric: Rubric,
   vars: Record<string, unknown>,
 ): Promise<{ rendered: string; score: number; distribution: Record<string, number> }> {
@@ -110,7 +110,7 @@ export interface PairwiseSample {
 
 /** One (A)/(B) comparison under a principle (Constitutional AI's preference model prompt). */
 export async function judgePairwise(
-  engine: Engine,
+  engine: ModelEngine,
   rubric: Rubric,
   vars: Record<string, unknown>,
   s: JudgeSampling,
@@ -128,7 +128,7 @@ export async function judgePairwise(
  * never taught the meta-rubric rarely writes a parseable verdict line.
  */
 export async function judgeVerdictByLogprobs(
-  engine: Engine,
+  engine: ModelEngine,
   rubric: Rubric,
   vars: Record<string, unknown>,
 ): Promise<{ rendered: string; pA: number; logprobs: { A: number; B: number } }> {

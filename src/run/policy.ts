@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Policy, RunContext } from '../stages/context.js';
+import { serverSettings } from '../remote/settings.js';
 import { inputHash } from '../store/hash.js';
 import { modelHash } from './model-hash.js';
 
@@ -22,6 +23,9 @@ export function startPolicy(ctx: RunContext): Policy {
     adapter: spec.model.adapter ? ctx.path(spec.model.adapter) : undefined,
     device: spec.model.device,
     threads: spec.model.threads,
+    ...(spec.model.backend === 'openai'
+      ? { server: serverSettings(spec.model, process.env, ctx.signal) }
+      : {}),
     round: 0,
     checkpointId: base,
   };

@@ -62,7 +62,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const sink = loggingSink(store, outer);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const engines = new EnginePool();
+  const engines = new EnginePool(runId);
   let ctx: RunContext | undefined;
   // a resume refused by its start checks leaves the run's stored status as it was
   let begun = false;

@@ -23,6 +23,8 @@ export interface ServeRequest {
   echo: boolean;
   /** vLLM's prompt_logprobs: null, or alternatives per prompt token (only the actual one is given). */
   promptLogprobs: number | null;
+  /** vLLM's return_tokens_as_token_ids: logprobs name tokens "token_id:<id>", not by text. */
+  tokensAsIds: boolean;
 }
 
 export interface Limits {
@@ -205,5 +207,6 @@ export function parseRequest(endpoint: Endpoint, b: Body, limits: Limits): Serve
     includeUsage: stream && so?.include_usage === true,
     echo,
     promptLogprobs: given(b, 'prompt_logprobs') ? num(b, 'prompt_logprobs', 0, 20, 0, true) : null,
+    tokensAsIds: bool(b, 'return_tokens_as_token_ids'),
   };
 }

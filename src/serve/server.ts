@@ -18,6 +18,8 @@ import {
   completionChunk,
   completionLogprobs,
   usageChunk,
+  withTokenIds,
+  promptWithTokenIds,
   usageOf,
   vllmPromptLogprobs,
   type ResponseHead,
@@ -142,11 +144,12 @@ export function startServer(
     const job = { prompts: r.prompts, options: r.options, seed: r.seed ?? randomInt(2 ** 47) };
     if (r.stream) return stream(r, head, job, served.batcher, res);
     // The prompts' own tokens and log-probs, for echo and prompt_logprobs (one scoring pass).
-    const scored =
+    const scoredRaw =
       r.echo || r.promptLogprobs !== null
         ? await served.engine.promptLogprobs(r.prompts)
         : undefined;
-    const results =
+    const scored = r.tokensAsIds ? scoredRaw?.map(promptWithTokenIds) : scoredRaw;
+    const sampled =
       r.options.maxNewTokens === 0
         ? scored!.map((p) => ({
             promptTokenIds: p.ids,
@@ -160,6 +163,7 @@ export function startServer(
             })),
           }))
         : await served.batcher.submit(job);
+    const results = r.tokensAsIds ? sampled.map(withTokenIds) : sampled;
     const promptLogprobs =
       r.promptLogprobs !== null ? scored!.map((p) => vllmPromptLogprobs(p)) : undefined;
     if (endpoint === 'chat') {
@@ -228,6 +232,7 @@ export function startServer(
     }
     if (sse.closed) return;
     const withLogprobs = r.logprobs !== null;
+    if (r.tokensAsIds) results = results.map(withTokenIds);
     results.forEach((result, p) =>
       result.completions.forEach((c, j) => {
         const index = p * n + j;

@@ -193,3 +193,21 @@ export function vllmPromptLogprobs(p: PromptLogprobs) {
       : { [id]: { logprob: p.logprobs[t] as number, rank: null, decoded_token: p.tokens[t] } },
   );
 }
+
+/** vLLM's return_tokens_as_token_ids: every token of a result named "token_id:<id>". */
+export function withTokenIds(r: GenerateResult): GenerateResult {
+  const name = (id: number) => `token_id:${id}`;
+  return {
+    ...r,
+    completions: r.completions.map((c) => ({
+      ...c,
+      tokens: c.tokens ? c.tokenIds.map(name) : undefined,
+      topLogprobs: c.topLogprobs?.map((step) => step.map((e) => ({ ...e, token: name(e.id) }))),
+    })),
+  };
+}
+
+/** The same for an echoed prompt's tokens. */
+export function promptWithTokenIds(p: PromptLogprobs): PromptLogprobs {
+  return { ...p, tokens: p.ids.map((id) => `token_id:${id}`) };
+}

@@ -93,6 +93,11 @@ const weight = () =>
 // ---------------------------------------------------------------------------------------------
 // model, prompts
 
+/** Where the policy runs: in process, or on an OpenAI-compatible server. */
+export const POLICY_BACKENDS = ['engine', 'openai'] as const;
+/** How a served policy takes each round's adapter: vLLM's runtime LoRA API, or not at all. */
+export const SERVED_ADAPTERS = ['vllm', 'none'] as const;
+
 export const modelSchema = z
   .strictObject({
     path: filePath().describe(
@@ -116,6 +121,59 @@ export const modelSchema = z
       .max(1024)
       .optional()
       .describe('onnxruntime intra-op threads (default: one per core).'),
+    backend: z
+      .enum(POLICY_BACKENDS)
+      .default('engine')
+      .describe(
+        'Where the policy generates, judges itself and scores: engine (in-process, the default) ' +
+          'or openai (an OpenAI-compatible server such as vLLM or `pipeline serve`, which must ' +
+          'serve the checkpoint at `path`; `path` stays the local copy the tokenizer and the train ' +
+          'stage read).',
+      ),
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        'backend: openai — the server, e.g. http://127.0.0.1:8000/v1. It must offer ' +
+          '/v1/completions with token-id prompts, echo + logprobs, and (for LoRA rounds with ' +
+          "adapters: vllm) vLLM's /v1/load_lora_adapter.",
+      ),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('backend: openai — the name the server serves the base model under.'),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as VLLM_API_KEY')
+      .optional()
+      .describe(
+        'backend: openai — environment variable holding the API key (keys never go in pipeline files).',
+      ),
+    adapters: z
+      .enum(SERVED_ADAPTERS)
+      .optional()
+      .describe(
+        "backend: openai — vllm (default): each round's LoRA adapter is loaded into the server " +
+          "with vLLM's runtime LoRA API under the round's name and used from then on (start vLLM " +
+          'with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True; the adapter folder must ' +
+          'be readable by the server at the same path); none: the server cannot load adapters, so ' +
+          'train stages must be full: true.',
+      ),
+    concurrency: posInt()
+      .optional()
+      .describe('backend: openai — requests in flight at once (default 8).'),
+    timeout_s: z
+      .number()
+      .gt(0)
+      .optional()
+      .describe('backend: openai — seconds before a request is abandoned (default 600).'),
+    allow_insecure_http: z
+      .boolean()
+      .optional()
+      .describe(
+        'backend: openai — send the API key over plain http:// to a host other than this machine.',
+      ),
   })
   .describe('The model being aligned.');
 

@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import { promptText } from '../judges/model-judge.js';
 import type { RunContext } from './context.js';
 import type { CritiqueStageSpec } from '../spec/schema.js';
-import type { Engine, GenerateOptions } from '../engine/index.js';
+import type { GenerateOptions, ModelEngine } from '../engine/index.js';
 import { samplePrinciple, type Constitution, type Principle } from '../prompts/constitution.js';
 import { loadRubric, type Rubric } from '../prompts/rubric.js';
 import { inputHash } from '../store/hash.js';
@@ -143,7 +143,7 @@ function revisionSampling(spec: CritiqueStageSpec): SamplingRecord {
  * the revision request, seeing its critique (the revision's seed is the critique's + 1).
  */
 async function critiqueThenRevise(
-  engine: Engine,
+  engine: ModelEngine,
   { critique, revision }: { critique: Rubric; revision: Rubric },
   answer: { prompt: string; response: string },
   principle: Principle,

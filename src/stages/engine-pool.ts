@@ -1,28 +1,46 @@
-import { type Device, Engine } from '../engine/index.js';
+import { type Device, Engine, type ModelEngine } from '../engine/index.js';
+import { ServedPolicy, type ServerSettings } from '../remote/served-policy.js';
 
 export interface ModelRef {
   path: string;
   adapter?: string;
   device?: Device;
   threads?: number;
+  /** The policy on an OpenAI-compatible server (model.backend: openai); `path` is its local copy. */
+  server?: ServerSettings;
+  /** The policy's round, which names its adapter on a server. */
+  round?: number;
 }
 
 const key = (m: ModelRef) =>
-  JSON.stringify([m.path, m.adapter ?? null, m.device ?? 'cpu', m.threads ?? null]);
+  JSON.stringify(
+    m.server
+      ? [m.path, m.adapter ?? null, 'served', m.server.baseUrl, m.server.model]
+      : [m.path, m.adapter ?? null, m.device ?? 'cpu', m.threads ?? null],
+  );
 
 /**
- * Engines (each a model in its own worker thread) shared by the stages of a run: the current
- * policy, frozen judges and the initial model for drift. An engine is opened on first use and
- * kept until the policy moves on (`release`) or the run ends (`closeAll`).
+ * Engines shared by the stages of a run: the current policy, frozen judges and the initial model
+ * for drift, each a model in its own worker thread or a policy on a server. An engine is opened on
+ * first use and kept until the policy moves on (`release`) or the run ends (`closeAll`).
  */
 export class EnginePool {
-  private readonly engines = new Map<string, Promise<Engine>>();
+  private readonly engines = new Map<string, Promise<ModelEngine>>();
 
-  get(m: ModelRef): Promise<Engine> {
+  /** `label` (the run id) names the adapters a served policy loads: `<label>-round-<r>-<hash>`. */
+  constructor(private readonly label = 'rlaif') {}
+
+  get(m: ModelRef): Promise<ModelEngine> {
     const k = key(m);
     let e = this.engines.get(k);
     if (!e) {
-      e = Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
+      e = m.server
+        ? ServedPolicy.open(m.server, {
+            path: m.path,
+            adapter: m.adapter,
+            adapterLabel: `${this.label}-round-${m.round ?? 0}`,
+          })
+        : Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
       this.engines.set(k, e);
       e.catch(() => this.engines.delete(k));
     }

@@ -21,11 +21,80 @@ import { isRecord, rawStages, stageKindOf } from './raw-value.js';
 /** Run every cross-field check, in the order their problems are reported at one spot. */
 export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts): void {
   checkStageOrder(out, parts);
+  checkModelBackend(out, raw, parts);
   checkJudgeNames(out, raw, parts);
   checkStageSettings(out, parts);
   checkJudgeSettings(out, parts);
   checkGateMetrics(out, parts);
   checkKto(out, parts);
+}
+
+/** Fields a served policy needs, or that only it reads. */
+const SERVED_FIELDS = [
+  'base_url',
+  'model',
+  'api_key_env',
+  'adapters',
+  'concurrency',
+  'timeout_s',
+  'allow_insecure_http',
+] as const;
+
+/**
+ * `model.backend: openai` needs the server's URL and model name, and can train only what the
+ * server can take back each round (a LoRA adapter through vLLM's API); the server fields mean
+ * nothing to the in-process engine.
+ */
+function checkModelBackend(out: Problems, raw: unknown, parts: ParsedParts): void {
+  const model = isRecord(raw) && isRecord(raw.model) ? raw.model : undefined;
+  if (!model) return;
+  if (model.backend !== 'openai') {
+    for (const f of SERVED_FIELDS)
+      if (f in model)
+        out.add(
+          ['model', f],
+          `model.${f} is a setting of a served policy (expected it only with backend: openai)`,
+          'key',
+        );
+    return;
+  }
+  if (!('base_url' in model))
+    out.add(
+      ['model'],
+      "model: backend: openai needs base_url (the server's API, e.g. http://127.0.0.1:8000/v1)",
+    );
+  if (!('model' in model))
+    out.add(['model'], 'model: backend: openai needs model (the name the server serves it under)');
+  const noAdapters = model.adapters === 'none';
+  if (noAdapters && 'adapter' in model)
+    out.add(
+      ['model', 'adapter'],
+      'model.adapter is set but the server cannot load adapters (adapters: none); serve the ' +
+        'model with the adapter merged, or use adapters: vllm',
+      'key',
+    );
+  for (const st of parts.stages) {
+    if (st.kind === 'rl')
+      out.add(
+        ['stages', st.index, 'kind'],
+        'an rl stage samples from the policy it trains in process, which backend: openai does not ' +
+          'offer yet (expected train stages, or backend: engine)',
+      );
+    if (st.kind !== 'train') continue;
+    const full = isRecord(st.raw) && st.raw.full === true;
+    if (full)
+      out.add(
+        ['stages', st.index, 'full'],
+        'full: true with backend: openai would need the server restarted on each round’s ' +
+          "checkpoint (expected LoRA training, whose adapter the server loads with vLLM's API)",
+      );
+    else if (noAdapters)
+      out.add(
+        ['stages', st.index],
+        `stages[${st.index}]: a LoRA train stage needs a server that loads adapters, but ` +
+          'model.adapters is none (expected adapters: vllm)',
+      );
+  }
 }
 
 function checkStageOrder(out: Problems, parts: ParsedParts): void {

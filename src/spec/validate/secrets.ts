@@ -77,25 +77,38 @@ export function checkSecrets(
   add: AddProblem,
   env: NodeJS.ProcessEnv = process.env,
 ): void {
-  const judges = isRecord(raw) ? raw.judges : undefined;
+  const top = isRecord(raw) ? raw : {};
+  if (isRecord(top.model) && top.model.backend === 'openai')
+    checkServerKey(top.model, ['model'], 'model', 'the policy server', add, env);
+  const judges = top.judges;
   if (!isRecord(judges)) return;
-  for (const [name, j] of Object.entries(judges)) {
-    if (!isRecord(j) || j.kind !== 'openai') continue;
-    const keyEnv = typeof j.api_key_env === 'string' ? j.api_key_env : undefined;
-    if (keyEnv !== undefined && !keyEnvAllowed(keyEnv, env))
-      add(
-        ['judges', name, 'api_key_env'],
-        `judges.${name}.api_key_env: '${keyEnv}' may not be sent to a judge (expected ${KEY_ENV_RULE})`,
-      );
-    const host =
-      typeof j.base_url === 'string' ? cleartextKeyHost(j.base_url, !!keyEnv) : undefined;
-    if (host && j.allow_insecure_http !== true)
-      add(
-        ['judges', name, 'base_url'],
-        `judges.${name}.base_url: the API key in ${keyEnv} would be sent unencrypted over http:// to ${host} ` +
-          '(expected https://, a loopback host (127.0.0.0/8, ::1, localhost), or allow_insecure_http: true)',
-      );
-  }
+  for (const [name, j] of Object.entries(judges))
+    if (isRecord(j) && j.kind === 'openai')
+      checkServerKey(j, ['judges', name], `judges.${name}`, 'a judge', add, env);
+}
+
+/** One server's api_key_env name and where its key would travel. */
+function checkServerKey(
+  j: Record<string, unknown>,
+  at: string[],
+  label: string,
+  whom: string,
+  add: AddProblem,
+  env: NodeJS.ProcessEnv,
+): void {
+  const keyEnv = typeof j.api_key_env === 'string' ? j.api_key_env : undefined;
+  if (keyEnv !== undefined && !keyEnvAllowed(keyEnv, env))
+    add(
+      [...at, 'api_key_env'],
+      `${label}.api_key_env: '${keyEnv}' may not be sent to ${whom} (expected ${KEY_ENV_RULE})`,
+    );
+  const host = typeof j.base_url === 'string' ? cleartextKeyHost(j.base_url, !!keyEnv) : undefined;
+  if (host && j.allow_insecure_http !== true)
+    add(
+      [...at, 'base_url'],
+      `${label}.base_url: the API key in ${keyEnv} would be sent unencrypted over http:// to ${host} ` +
+        '(expected https://, a loopback host (127.0.0.0/8, ::1, localhost), or allow_insecure_http: true)',
+    );
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { Rng } from '../../core/rng.js';
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import { judgeByGeneration, promptText } from '../../judges/model-judge.js';
 import { loadRubric, type Rubric } from '../../prompts/rubric.js';
 import { gradeAnswer, MAX_POINTS, mixedAnswers, sampleTasks } from '../../sandbox/index.js';
@@ -36,7 +36,7 @@ export async function recordGroundTruth(
     round: number;
     answers: readonly ProbeAnswer[];
     anchor: AnchorVerdicts;
-    engine: Engine;
+    engine: ModelEngine;
   },
 ): Promise<void> {
   const graded = g.answers.flatMap(({ probe, cand }) => {
@@ -82,7 +82,7 @@ function recordRewardGap(log: MetricLog, anchor: AnchorVerdicts, truth: number, 
 /** The policy judges the calibration answers greedily with the rubric; undefined if stopped. */
 async function calibrationJudgements(
   ctx: RunContext,
-  engine: Engine,
+  engine: ModelEngine,
   rubric: Rubric,
   maxNewTokens = 64,
 ): Promise<JudgedItem[] | undefined> {

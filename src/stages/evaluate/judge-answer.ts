@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import { judgeByGeneration, promptText, type ScoreSample } from '../../judges/model-judge.js';
 import { openaiJudgeByGeneration } from '../../judges/openai-judge.js';
 import { ruleName } from '../../judges/rule-judge.js';
@@ -63,7 +63,7 @@ export function judgeByRules(
 export async function judgeByRubric(
   ctx: RunContext,
   judge: Exclude<ResolvedJudge, { kind: 'rule' }>,
-  judgeEngine: Engine | undefined,
+  judgeEngine: ModelEngine | undefined,
   rubric: Rubric,
   { probe, cand }: ProbeAnswer,
   { round, stageIndex }: JudgeTarget,

@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import type { PromptFileRow } from '../../prompts/prompt-set.js';
 import type { RunContext } from '../context.js';
 import { klEstimate, type TokenLogprobs } from './metrics/kl.js';
@@ -22,7 +22,7 @@ const KL_SAMPLING = { temperature: 1, top_p: 1, top_k: 0 } as const;
  */
 async function sampleAnswers(
   ctx: RunContext,
-  engine: Engine,
+  engine: ModelEngine,
   probes: readonly PromptFileRow[],
   round: number,
   maxNewTokens: number,
@@ -46,7 +46,7 @@ type Scored = { token_logprobs: number[] };
 /** KL(M_r || M_0) by k3 on fresh samples from M_r, each scored by both models with one graph. */
 export async function sampledKl(
   ctx: RunContext,
-  policy: Engine,
+  policy: ModelEngine,
   probes: readonly PromptFileRow[],
   round: number,
   maxNewTokens: number,

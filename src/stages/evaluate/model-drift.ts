@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import type { PromptFileRow } from '../../prompts/prompt-set.js';
 import type { RunContext } from '../context.js';
 import type { MetricLog } from './metric-log.js';
@@ -12,7 +12,7 @@ import { logprobShift, perTokenLogprob, type ScoredAnswer } from './metrics/logp
  */
 export async function recordLogprobShift(
   log: MetricLog,
-  engine: Engine,
+  engine: ModelEngine,
   probes: readonly PromptFileRow[],
   round: number,
 ): Promise<void> {
@@ -36,7 +36,7 @@ export async function recordLogprobShift(
 export async function recordKl(
   ctx: RunContext,
   log: MetricLog,
-  engine: Engine,
+  engine: ModelEngine,
   probes: readonly PromptFileRow[],
   { round, maxNewTokens }: { round: number; maxNewTokens: number },
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import type { PromptFileRow } from '../../prompts/prompt-set.js';
 import type { EvaluateStageSpec } from '../../spec/schema.js';
 import { inputHash } from '../../store/hash.js';
@@ -30,7 +30,7 @@ export async function answerProbes(
   ctx: RunContext,
   target: ProbeTarget,
   probes: readonly PromptFileRow[],
-  engine: Engine,
+  engine: ModelEngine,
 ): Promise<ProbeAnswer[]> {
   const { spec, round, stageIndex } = target;
   const sampling = {
@@ -76,7 +76,7 @@ async function answerOne(
   probe: PromptFileRow,
   promptId: string,
   sampling: ProbeSampling,
-  engine: Engine,
+  engine: ModelEngine,
 ): Promise<string> {
   const seed = ctx.seedFor('probe', probe.id);
   const checkpointId = ctx.policy.checkpointId;

@@ -1,6 +1,6 @@
 import { loadRubric } from '../../prompts/rubric.js';
 import type { JudgeStageSpec } from '../../spec/schema.js';
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { onUnitScale } from '../candidate-scores.js';
 import { judgeMix } from '../judge-mix.js';
@@ -44,7 +44,7 @@ export async function recordSelfJudgeAgreement(
     target: JudgeTarget;
     answers: readonly ProbeAnswer[];
     anchor: AnchorVerdicts;
-    engine: Engine;
+    engine: ModelEngine;
   },
 ): Promise<boolean> {
   const setup = selfJudgeRubric(ctx, g.judgeStage);

@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/index.js';
+import type { ModelEngine } from '../../engine/index.js';
 import type { JudgeSampling } from '../../judges/model-judge.js';
 import type { JudgeStageSpec } from '../../spec/schema.js';
 import type { CandidateRow, NewJudgement, PromptRow } from '../../store/types.js';
@@ -27,7 +27,7 @@ export interface JudgeUnit<J extends ResolvedJudge = ResolvedJudge> {
 /** A unit judged by a model, local or behind a server. */
 export interface ModelJudgeUnit extends JudgeUnit<Exclude<ResolvedJudge, { kind: 'rule' }>> {
   /** The loaded model of a `model` judge; undefined for a server judge. */
-  engine: Engine | undefined;
+  engine: ModelEngine | undefined;
   /** Who judged, as input hashes record it (judgeIdentity). */
   identity: unknown;
   sampling: JudgeSampling;
