@@ -35,6 +35,8 @@ export interface ServerSettings {
   timeoutS: number;
   signal?: AbortSignal;
   maxTries?: number;
+  /** The run will load adapters (LoRA rounds, an initial adapter): check the API up front. */
+  needsAdapters?: boolean;
 }
 
 export interface ServedPolicyOptions {
@@ -254,6 +256,31 @@ async function probe(http: OpenAIHttp, s: ServerSettings, text: ModelText): Prom
     if (e instanceof AnswerProblem) throw capabilityError(http, s.model, e.message);
     throw e;
   }
+  if (s.needsAdapters && s.adapters === 'vllm') {
+    // an empty body: a server with the API refuses it as malformed; one without has no route
+    const { outcome } = await http.request('POST', LOAD, {});
+    if (outcome.kind === 'http' && lacksLoraApi(outcome.status, outcome.serverMessage))
+      throw noLoraApi(http, outcome.status);
+  }
+}
+
+const LOAD = '/load_lora_adapter';
+
+/** vLLM without runtime LoRA updating has no such route (404); `pipeline serve` says it is off. */
+function lacksLoraApi(status: number, message: string): boolean {
+  return (
+    status === 404 || status === 405 || /lora (loading|updating) is (off|disabled)/i.test(message)
+  );
+}
+
+function noLoraApi(http: OpenAIHttp, status: number): PipelineError {
+  return new PipelineError({
+    code: 'E_POLICY_SERVER_ADAPTERS',
+    message: `${WHO} ${http.base} has no runtime LoRA API (POST ${http.url(LOAD)} answered ${status}), which loads each round's adapter`,
+    hint:
+      'start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True (and --max-lora-rank ' +
+      'at least the lora r), or `pipeline serve` (it has the API)',
+  });
 }
 
 /** A LoRA adapter's name suffix: its weights' content, so a name never means two adapters. */
@@ -275,18 +302,11 @@ async function loadAdapter(
       message: `the policy is an adapter (${dir}) but model.adapters is none: the server cannot load it`,
       hint: 'use adapters: vllm with a server that loads adapters at run time',
     });
-  const path = '/load_lora_adapter';
-  const { outcome, tries } = await http.request('POST', path, { lora_name: name, lora_path: dir });
+  const { outcome, tries } = await http.request('POST', LOAD, { lora_name: name, lora_path: dir });
   if (outcome.kind === 'ok') return;
   // the same name is the same weights (content hash): loaded before, by an earlier attempt
   if (outcome.kind === 'http' && /already (been )?loaded/i.test(outcome.serverMessage)) return;
-  if (outcome.kind === 'http' && (outcome.status === 404 || outcome.status === 405))
-    throw new PipelineError({
-      code: 'E_POLICY_SERVER_ADAPTERS',
-      message: `${WHO} ${http.base} has no runtime LoRA API (POST ${http.url(path)} answered ${outcome.status})`,
-      hint:
-        'start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True (and --max-lora-rank ' +
-        'at least the lora r), or `pipeline serve` (it has the API)',
-    });
-  throw http.error(outcome, tries, 'POST', path);
+  if (outcome.kind === 'http' && lacksLoraApi(outcome.status, outcome.serverMessage))
+    throw noLoraApi(http, outcome.status);
+  throw http.error(outcome, tries, 'POST', LOAD);
 }

@@ -24,7 +24,13 @@ export function startPolicy(ctx: RunContext): Policy {
     device: spec.model.device,
     threads: spec.model.threads,
     ...(spec.model.backend === 'openai'
-      ? { server: serverSettings(spec.model, process.env, ctx.signal) }
+      ? {
+          server: {
+            ...serverSettings(spec.model, process.env, ctx.signal),
+            needsAdapters:
+              !!spec.model.adapter || spec.stages.some((s) => s.kind === 'train' && !s.full),
+          },
+        }
       : {}),
     round: 0,
     checkpointId: base,

@@ -62,7 +62,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const sink = loggingSink(store, outer);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const engines = new EnginePool(runId);
+  const engines = new EnginePool(runId, (m, served) => {
+    if (m.checkpointId)
+      store.recordServedModel({
+        checkpointId: m.checkpointId,
+        baseUrl: served.base_url,
+        model: served.model,
+        adapter: served.adapter,
+      });
+  });
   let ctx: RunContext | undefined;
   // a resume refused by its start checks leaves the run's stored status as it was
   let begun = false;

@@ -10,7 +10,12 @@ export interface ModelRef {
   server?: ServerSettings;
   /** The policy's round, which names its adapter on a server. */
   round?: number;
+  /** The checkpoint this is (a policy), for the ledger's record of where it was served. */
+  checkpointId?: string;
 }
+
+/** Where a served model answers: its server, the base model's name, the adapter's. */
+export type ServedIdentity = ServedPolicy['identity'];
 
 const key = (m: ModelRef) =>
   JSON.stringify(
@@ -28,7 +33,11 @@ export class EnginePool {
   private readonly engines = new Map<string, Promise<ModelEngine>>();
 
   /** `label` (the run id) names the adapters a served policy loads: `<label>-round-<r>-<hash>`. */
-  constructor(private readonly label = 'rlaif') {}
+  constructor(
+    private readonly label = 'rlaif',
+    /** Hears each served policy opened (the runner records it in the ledger). */
+    private readonly onServed?: (m: ModelRef, served: ServedIdentity) => void,
+  ) {}
 
   get(m: ModelRef): Promise<ModelEngine> {
     const k = key(m);
@@ -39,6 +48,9 @@ export class EnginePool {
             path: m.path,
             adapter: m.adapter,
             adapterLabel: `${this.label}-round-${m.round ?? 0}`,
+          }).then((p) => {
+            this.onServed?.(m, p.identity);
+            return p;
           })
         : Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
       this.engines.set(k, e);

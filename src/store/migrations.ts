@@ -19,6 +19,7 @@ import { V4_AUDIT } from './migration-audit.js';
 import { V_META_JUDGE } from './migration-meta-judge.js';
 import { V_CANDIDATE_LABELS } from './migration-candidate-labels.js';
 import { V_RL_SAMPLES } from './migration-rl-samples.js';
+import { V_SERVED_MODELS } from './migration-served-models.js';
 
 /** 'RLAF' as a big-endian int32: `PRAGMA application_id` marks a file as a run database. */
 export const APPLICATION_ID = 0x524c4146;
@@ -242,6 +243,7 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   V_META_JUDGE,
   V_CANDIDATE_LABELS,
   V_RL_SAMPLES,
+  V_SERVED_MODELS,
 ]);
 
 /** The schema version this build writes and reads. */

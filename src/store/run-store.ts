@@ -14,6 +14,7 @@
 import { fail } from '../core/errors.js';
 import { withEventLog } from './event-log.js';
 import { withGateStops } from './gate-stops.js';
+import { withServedModels } from './served-models.js';
 import { contentHash } from './hash.js';
 import { withAudit } from './ledger/audit.js';
 import { withCandidates } from './ledger/candidates.js';
@@ -123,18 +124,20 @@ function mapRun(r: Raw): RunRow {
 // ---- the store -----------------------------------------------------------------------------------
 
 /** Rounds and stages, the ledger's table groups and the event log, each a mixin over StoreBase. */
-const Ledger = withAudit(
-  withResets(
-    withInputs(
-      withGateStops(
-        withEventLog(
-          withTraining(
-            withMetaJudge(
-              withRlSamples(
-                withLabels(
-                  withPairs(
-                    withJudgements(
-                      withCandidates(withPrompts(withStageRuns(withRounds(StoreBase)))),
+const Ledger = withServedModels(
+  withAudit(
+    withResets(
+      withInputs(
+        withGateStops(
+          withEventLog(
+            withTraining(
+              withMetaJudge(
+                withRlSamples(
+                  withLabels(
+                    withPairs(
+                      withJudgements(
+                        withCandidates(withPrompts(withStageRuns(withRounds(StoreBase)))),
+                      ),
                     ),
                   ),
                 ),
