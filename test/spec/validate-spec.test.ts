@@ -123,7 +123,12 @@ describe('valid pipelines', () => {
     assert.equal(spec.seed, 1234);
     assert.equal(spec.rounds, 3);
     assert.equal(spec.reference, 'initial');
-    assert.deepEqual(spec.model, { path: 'builtin:tiny', device: 'cpu', threads: 2 });
+    assert.deepEqual(spec.model, {
+      path: 'builtin:tiny',
+      device: 'cpu',
+      threads: 2,
+      backend: 'engine',
+    });
     assert.deepEqual(spec.prompts.self_instruct, {
       count: 8,
       rubric: 'rubrics/self-instruct.hbs',
@@ -179,7 +184,7 @@ describe('valid pipelines', () => {
     assert.equal(spec.rounds, 1);
     assert.equal(spec.reference, 'round-start');
     assert.deepEqual(spec.judges, {});
-    assert.deepEqual(spec.model, { path: 'builtin:tiny', device: 'cpu' });
+    assert.deepEqual(spec.model, { path: 'builtin:tiny', device: 'cpu', backend: 'engine' });
     assert.deepEqual(spec.stages[0], {
       kind: 'generate',
       candidates: 4,

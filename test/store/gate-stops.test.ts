@@ -17,7 +17,7 @@ test('a version-1 run database is migrated; its finished run stays finished unti
   v1.close();
   const raw = new Database(path);
   raw.exec(
-    'DROP TABLE rl_samples; DROP TABLE candidate_labels; DROP TABLE judge_pairs; DROP TABLE meta_judgements; DROP TABLE audit_labels; DROP TABLE audit_items; DROP TABLE checkpoint_discards; DROP TABLE round_resets; DROP TABLE input_changes; DROP TABLE input_files; DROP TABLE gate_stops; PRAGMA user_version = 1;',
+    'DROP TABLE served_models; DROP TABLE rl_samples; DROP TABLE candidate_labels; DROP TABLE judge_pairs; DROP TABLE meta_judgements; DROP TABLE audit_labels; DROP TABLE audit_items; DROP TABLE checkpoint_discards; DROP TABLE round_resets; DROP TABLE input_changes; DROP TABLE input_files; DROP TABLE gate_stops; PRAGMA user_version = 1;',
   );
   assert.deepEqual(migrate(raw, path, MIGRATIONS.slice(0, 1)), { from: 1, to: 1 });
   raw.close();

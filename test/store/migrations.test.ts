@@ -34,6 +34,7 @@ const TABLES = [
   'round_resets',
   'rounds',
   'runs',
+  'served_models',
   'stage_runs',
   'texts',
   'train_steps',
