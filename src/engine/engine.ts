@@ -32,6 +32,8 @@ type Pending = {
  */
 export interface ModelEngine {
   readonly info: ModelInfo;
+  /** Prompts worth handing over in one `generate` call (a server's requests in flight); 1 if absent. */
+  readonly concurrency?: number;
   generate(
     prompts: PromptInput[],
     opts: GenerateOptions,

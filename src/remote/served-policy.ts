@@ -55,6 +55,7 @@ export class ServedPolicy implements ModelEngine {
   readonly info: ModelInfo;
   /** What requests name: the base model, or the adapter loaded for this policy. */
   readonly servedModel: string;
+  readonly concurrency: number;
   private readonly queue: PQueue;
 
   private constructor(
@@ -69,6 +70,7 @@ export class ServedPolicy implements ModelEngine {
       ...text.info({ adapter, device: 'cpu' }),
       ref: `${http.base} ${this.servedModel}`,
     };
+    this.concurrency = settings.concurrency;
     this.queue = new PQueue({ concurrency: settings.concurrency });
   }
 

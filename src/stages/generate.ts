@@ -21,57 +21,64 @@ async function runGenerateStage(
   };
   let generated = 0;
   let reused = 0;
-  for (let i = 0; i < prompts.length; i++) {
+  // A served policy answers several prompts at once (its requests run concurrently); the
+  // in-process engine takes them one by one, so it gets one prompt per call and reports each.
+  const chunk = Math.max(1, engine.concurrency ?? 1);
+  for (let start = 0; start < prompts.length; start += chunk) {
     if (ctx.stopped) break;
-    const p = prompts[i];
-    const seed = ctx.seedFor('generate', round, p.inputHash);
-    const hashes = Array.from({ length: spec.candidates }, (_, idx) =>
-      inputHash(
-        'candidate',
-        round,
-        p.inputHash,
-        idx,
-        sampling,
-        spec.stop ?? [],
-        seed,
-        ctx.policy.checkpointId,
-      ),
-    );
-    if (hashes.every((h) => ctx.store.existingId('candidates', h))) {
-      reused += hashes.length;
-    } else {
-      const { results } = await engine.generate(
-        [{ messages: p.messages }],
-        generateOptions(spec, spec.candidates, seed),
+    const todo: { p: (typeof prompts)[number]; seed: number; hashes: string[] }[] = [];
+    for (const p of prompts.slice(start, start + chunk)) {
+      const seed = ctx.seedFor('generate', round, p.inputHash);
+      const hashes = Array.from({ length: spec.candidates }, (_, idx) =>
+        inputHash(
+          'candidate',
+          round,
+          p.inputHash,
+          idx,
+          sampling,
+          spec.stop ?? [],
+          seed,
+          ctx.policy.checkpointId,
+        ),
       );
-      const comps = results[0].completions;
-      ctx.store.transaction(() => {
-        comps.forEach((c, idx) =>
-          ctx.store.addCandidate({
-            round,
-            stageIndex,
-            inputHash: hashes[idx],
-            promptId: p.id,
-            idx,
-            text: c.text,
-            tokenIds: c.tokenIds,
-            logprobsSum: c.logprobs.reduce((a, b) => a + b, 0),
-            finishReason: c.finishReason,
-            sampling: { ...sampling, stop: spec.stop ?? [] },
-            seed,
-            checkpointId: ctx.policy.checkpointId,
-            origin: 'sample',
-          }),
-        );
-      });
-      generated += comps.length;
-      ctx.emit({
-        type: 'candidate',
-        round,
-        promptId: p.id,
-        index: 0,
-        text: comps[0].text,
-        tokens: comps[0].tokenIds.length,
+      if (hashes.every((h) => ctx.store.existingId('candidates', h))) reused += hashes.length;
+      else todo.push({ p, seed, hashes });
+    }
+    if (todo.length) {
+      const { results } = await engine.generate(
+        todo.map(({ p }) => ({ messages: p.messages })),
+        { ...generateOptions(spec, spec.candidates, todo[0].seed), seeds: todo.map((t) => t.seed) },
+      );
+      todo.forEach(({ p, seed, hashes }, k) => {
+        const comps = results[k].completions;
+        ctx.store.transaction(() => {
+          comps.forEach((c, idx) =>
+            ctx.store.addCandidate({
+              round,
+              stageIndex,
+              inputHash: hashes[idx],
+              promptId: p.id,
+              idx,
+              text: c.text,
+              tokenIds: c.tokenIds,
+              logprobsSum: c.logprobs.reduce((a, b) => a + b, 0),
+              finishReason: c.finishReason,
+              sampling: { ...sampling, stop: spec.stop ?? [] },
+              seed,
+              checkpointId: ctx.policy.checkpointId,
+              origin: 'sample',
+            }),
+          );
+        });
+        generated += comps.length;
+        ctx.emit({
+          type: 'candidate',
+          round,
+          promptId: p.id,
+          index: 0,
+          text: comps[0].text,
+          tokens: comps[0].tokenIds.length,
+        });
       });
     }
     ctx.emit({
@@ -79,7 +86,7 @@ async function runGenerateStage(
       round,
       stage: stageIndex,
       kind: 'generate',
-      done: i + 1,
+      done: Math.min(start + chunk, prompts.length),
       total: prompts.length,
       unit: 'prompts',
     });
