@@ -1,8 +1,11 @@
-// Aggregate decode throughput of `pipeline serve` with 1 client vs 4 concurrent clients, over a
-// random Llama of SmolLM2-135M's layer shape (fewer layers, builtin:tiny's small vocabulary), in
-// this process. Prints tokens/s and the ratio; asserts nothing (these machines are noisy).
-//   npm run build && node dist/bench/bench-serve.js [--layers 8] [--tokens 64] [--requests 8]
-//                                                   [--batch-wait-ms 2] [--threads 2]
+// Aggregate decode throughput and time to first token of `pipeline serve` under N = 1, 4, 8, 16
+// concurrent streaming clients, over a random Llama of SmolLM2-135M's layer shape (fewer layers
+// by default, builtin:tiny's small vocabulary), in this process. Each client sends its requests
+// one after another (`stream: true`); the server batches requests that wait together. Prints
+// tokens/s, p50/p95 time to first token, and the ratio of each N's aggregate to one client's;
+// asserts nothing (these machines are noisy).
+//   npm run build && node dist/bench/bench-serve.js [--layers 8] [--tokens 64] [--per-client 2]
+//     [--clients 1,4,8,16] [--batch-wait-ms 2] [--max-batch-size 16] [--threads 2] [--repeats 2]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,22 +17,36 @@ const { values } = parseArgs({
   options: {
     layers: { type: 'string', default: '8' },
     tokens: { type: 'string', default: '64' },
-    requests: { type: 'string', default: '8' },
+    'per-client': { type: 'string', default: '2' },
+    clients: { type: 'string', default: '1,4,8,16' },
     threads: { type: 'string', default: '2' },
     'batch-wait-ms': { type: 'string', default: '2' },
-    repeats: { type: 'string', default: '3' },
+    'max-batch-size': { type: 'string', default: '16' },
+    repeats: { type: 'string', default: '2' },
   },
 });
 const L = Number(values.layers);
 const tokens = Number(values.tokens);
-const requests = Number(values.requests);
+const perClient = Number(values['per-client']);
+const settings = values.clients.split(',').map(Number);
 
 const dir = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
 writeRandomLlama(dir, { H: 576, I: 1536, L, NH: 9, KV: 3, D: 64 }, 1, 'bench-serve');
 const engine = await Engine.open(dir, { threads: Number(values.threads) });
-const server = await startServer({ engine, modelName: 'bench' }, { host: '127.0.0.1', port: 0 });
+const server = await startServer(
+  {
+    engine,
+    modelName: 'bench',
+    batchWaitMs: Number(values['batch-wait-ms']),
+    maxBatchSize: Number(values['max-batch-size']),
+    maxQueue: 1024,
+  },
+  { host: '127.0.0.1', port: 0 },
+);
 
-async function ask(i: number): Promise<number> {
+/** One streaming request: its completion tokens and the ms until its first text arrived. */
+async function ask(i: number): Promise<{ tokens: number; ttftMs: number }> {
+  const t0 = performance.now();
   const res = await fetch(`${server.url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -40,40 +57,84 @@ async function ask(i: number): Promise<number> {
       ignore_eos: true,
       temperature: 0.8,
       seed: i,
+      stream: true,
+      stream_options: { include_usage: true },
     }),
   });
-  const body = (await res.json()) as { usage: { completion_tokens: number } };
-  return body.usage.completion_tokens;
+  let ttftMs = -1;
+  let used = 0;
+  let buf = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n\n')) >= 0) {
+      const line = buf.slice(0, nl).replace(/^data: /, '');
+      buf = buf.slice(nl + 2);
+      if (line === '[DONE]') continue;
+      const ev = JSON.parse(line) as {
+        choices: { text: string }[];
+        usage?: { completion_tokens: number };
+      };
+      if (ttftMs < 0 && ev.choices[0]?.text) ttftMs = performance.now() - t0;
+      if (ev.usage) used = ev.usage.completion_tokens;
+    }
+  }
+  return { tokens: used, ttftMs };
 }
 
-/** `clients` clients, each sending its share of the requests one after another. */
-async function run(clients: number): Promise<number> {
+interface Result {
+  tokS: number;
+  p50: number;
+  p95: number;
+}
+
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+/** `clients` clients, each sending `perClient` requests one after another. */
+async function run(clients: number): Promise<Result> {
   const t0 = performance.now();
-  const per = Math.ceil(requests / clients);
-  const counts = await Promise.all(
+  const all = await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      let n = 0;
-      for (let k = 0; k < per; k++) n += await ask(c * per + k);
-      return n;
+      const out = [];
+      for (let k = 0; k < perClient; k++) out.push(await ask(c * perClient + k));
+      return out;
     }),
   );
-  const total = counts.reduce((a, b) => a + b, 0);
-  return (total * 1000) / (performance.now() - t0);
+  const flat = all.flat();
+  const total = flat.reduce((a, r) => a + r.tokens, 0);
+  const ttft = flat.map((r) => r.ttftMs);
+  return {
+    tokS: (total * 1000) / (performance.now() - t0),
+    p50: pct(ttft, 0.5),
+    p95: pct(ttft, 0.95),
+  };
 }
 
 await run(2); // warm-up: sessions, first runs of each shape
-// The machine is shared and noisy: alternate the two settings and compare each pair.
-const pairs: [number, number][] = [];
-for (let rep = 0; rep < Number(values.repeats); rep++) pairs.push([await run(1), await run(4)]);
+// The machine is shared and noisy: each repeat runs every setting, and ratios are taken to the
+// one-client run of the same repeat.
+const ratios = new Map<number, number[]>();
+for (let rep = 0; rep < Number(values.repeats); rep++) {
+  const one = await run(1);
+  for (const n of settings) {
+    const r = n === 1 ? one : await run(n);
+    const ratio = r.tokS / one.tokS;
+    ratios.set(n, [...(ratios.get(n) ?? []), ratio]);
+    console.log(
+      `repeat ${rep + 1}: ${String(n).padStart(2)} client(s) ${r.tokS.toFixed(1).padStart(7)} tok/s ` +
+        `(x${ratio.toFixed(2)} one client), time to first token p50 ${r.p50.toFixed(0)} ms, ` +
+        `p95 ${r.p95.toFixed(0)} ms`,
+    );
+  }
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = server.registry.base.batcher.stats;
-for (const [one, four] of pairs)
-  console.log(
-    `1 client ${one.toFixed(1)} tok/s, 4 clients ${four.toFixed(1)} tok/s (x${(four / one).toFixed(2)})`,
-  );
 console.log(
-  `${L} layers, ${requests} requests x ${tokens} tokens, wait ${values['batch-wait-ms']} ms: ` +
-    `median ratio 4 clients / 1 client x${median(pairs.map(([a, b]) => b / a)).toFixed(2)}; ` +
-    `engine calls ${s.calls} for ${s.requests} requests, largest batch ${s.largestBatch}`,
+  `${L} layers, ${perClient} requests per client x ${tokens} tokens, wait ${values['batch-wait-ms']} ms, ` +
+    `max batch ${values['max-batch-size']}: median aggregate ratio to one client ` +
+    settings.map((n) => `${n}: x${median(ratios.get(n)!).toFixed(2)}`).join(', ') +
+    `; engine calls ${s.calls} for ${s.requests} requests, largest batch ${s.largestBatch}`,
 );
 await server.drain();
