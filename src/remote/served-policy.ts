@@ -3,9 +3,11 @@
 // do the log-probs the loop needs (echo + logprobs). The local checkpoint folder supplies config
 // and tokenizer, so prompts are templated and rows tokenized exactly as the in-process engine
 // does, and the numbers of the two backends compare.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { PipelineError } from '../core/errors.js';
 import {
@@ -37,6 +39,14 @@ export interface ServerSettings {
   maxTries?: number;
   /** The run will load adapters (LoRA rounds, an initial adapter): check the API up front. */
   needsAdapters?: boolean;
+  /** model.restart_command: makes the server serve a full checkpoint ({path}, {name}). */
+  restartCommand?: string[];
+  restartTimeoutS?: number;
+  /**
+   * Set for a full checkpoint a round trained (`model` is then the name to serve it under): the
+   * server is restarted on it (restartCommand) or the run stops saying how.
+   */
+  checkpoint?: { path: string; runId: string };
 }
 
 export interface ServedPolicyOptions {
@@ -237,12 +247,76 @@ async function checkServer(http: OpenAIHttp, s: ServerSettings, text: ModelText)
   await p;
 }
 
-async function probe(http: OpenAIHttp, s: ServerSettings, text: ModelText): Promise<void> {
+async function servedIds(http: OpenAIHttp): Promise<string[]> {
   const listing = await http.json('GET', '/models');
-  const ids =
-    isRecord(listing) && Array.isArray(listing.data)
-      ? listing.data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []))
-      : [];
+  return isRecord(listing) && Array.isArray(listing.data)
+    ? listing.data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []))
+    : [];
+}
+
+/**
+ * A full checkpoint the server does not serve yet: run model.restart_command and wait until the
+ * server lists it, or stop with the command to run by hand (the run resumes once it is served).
+ */
+async function restartOnCheckpoint(
+  http: OpenAIHttp,
+  s: ServerSettings,
+  text: ModelText,
+): Promise<void> {
+  const { path, runId } = s.checkpoint!;
+  const fill = (a: string) => a.replaceAll('{path}', path).replaceAll('{name}', s.model);
+  if (!s.restartCommand)
+    throw new PipelineError({
+      code: 'E_POLICY_SERVER_RESTART',
+      message: `the round's full checkpoint ${path} must be served as '${s.model}' before the run goes on (${WHO} ${http.base} does not list it)`,
+      hint:
+        `restart the server on it, e.g. \`vllm serve ${path} --served-model-name ${s.model}\`, then ` +
+        `\`pipeline run <pipeline file> --resume ${runId}\`; or set model.restart_command to do it`,
+    });
+  const [cmd, ...args] = s.restartCommand.map(fill);
+  await runRestart(cmd, args);
+  const timeoutS = s.restartTimeoutS ?? 900;
+  const until = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const ids = await servedIds(http).catch(() => [] as string[]); // down while it restarts
+    if (ids.includes(s.model)) break;
+    if (Date.now() > until)
+      throw new PipelineError({
+        code: 'E_POLICY_SERVER_RESTART',
+        message: `model.restart_command ran, but ${WHO} ${http.base} did not list '${s.model}' within ${timeoutS} s`,
+        hint: 'check that the command serves {path} under {name}, or raise model.restart_timeout_s',
+      });
+    await sleep(2000, undefined, { signal: s.signal });
+  }
+  await probe(http, { ...s, checkpoint: undefined }, text);
+}
+
+/** The restart command, to its exit; a failure shows its last lines of output. */
+function runRestart(cmd: string, args: string[]): Promise<void> {
+  return new Promise((done, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const failed = (why: string) =>
+      reject(
+        new PipelineError({
+          code: 'E_POLICY_SERVER_RESTART',
+          message: `model.restart_command (${[cmd, ...args].join(' ')}) ${why}${tail.trim() ? `:\n${tail.trim().split('\n').slice(-20).join('\n')}` : ''}`,
+          hint: 'fix the command (argv, no shell; {path} and {name} are filled in) and resume the run',
+        }),
+      );
+    child.on('error', (e) => failed(`could not start: ${e.message}`));
+    child.on('close', (code, signal) =>
+      code === 0 ? done() : failed(signal ? `was killed by ${signal}` : `exited with ${code}`),
+    );
+  });
+}
+
+async function probe(http: OpenAIHttp, s: ServerSettings, text: ModelText): Promise<void> {
+  const ids = await servedIds(http);
+  if (!ids.includes(s.model) && s.checkpoint) return restartOnCheckpoint(http, s, text);
   if (!ids.includes(s.model))
     throw new PipelineError({
       code: 'E_POLICY_SERVER_MODEL',

@@ -48,6 +48,8 @@ export function serverSettings(
     adapters: model.adapters ?? SERVED_DEFAULTS.adapters,
     concurrency: model.concurrency ?? SERVED_DEFAULTS.concurrency,
     timeoutS: model.timeout_s ?? SERVED_DEFAULTS.timeout_s,
+    restartCommand: model.restart_command,
+    restartTimeoutS: model.restart_timeout_s,
     signal,
   };
 }

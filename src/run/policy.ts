@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Policy, RunContext } from '../stages/context.js';
 import { serverSettings } from '../remote/settings.js';
+import { fullCheckpointPolicy } from '../stages/adopt-policy.js';
 import { inputHash } from '../store/hash.js';
 import { modelHash } from './model-hash.js';
 
@@ -50,11 +51,5 @@ export function policyAt(ctx: RunContext, round: number): Policy {
   const path = resolve(ctx.runDir, trained.path);
   return trained.kind === 'adapter'
     ? { ...ctx.initial, adapter: path, round: trained.round, checkpointId: trained.id }
-    : {
-        path,
-        device: ctx.initial.device,
-        threads: ctx.initial.threads,
-        round: trained.round,
-        checkpointId: trained.id,
-      };
+    : fullCheckpointPolicy(ctx, path, trained.round, trained.id);
 }

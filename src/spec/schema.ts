@@ -174,6 +174,24 @@ export const modelSchema = z
       .describe(
         'backend: openai — send the API key over plain http:// to a host other than this machine.',
       ),
+    restart_command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'backend: openai — after a full fine-tune (train stage with full: true), the command (argv, ' +
+          "no shell) that makes the server serve the round's checkpoint, with {path} (its folder) " +
+          'and {name} (the name to serve it under, <run-id>-round-<r>) filled in; it must exit 0, ' +
+          'then the run waits until the server lists {name}. Without it the run stops with the ' +
+          'command to run by hand and resumes with --resume.',
+      ),
+    restart_timeout_s: z
+      .number()
+      .gt(0)
+      .optional()
+      .describe(
+        'backend: openai — seconds to wait for a restarted server to list the checkpoint (default 900).',
+      ),
   })
   .describe('The model being aligned.');
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { inputHash } from '../store/hash.js';
-import type { RunContext } from './context.js';
+import type { Policy, RunContext } from './context.js';
 
 /**
  * What every training stage (train, rl) does with what it wrote to `out`: record it as the round's
@@ -29,12 +29,36 @@ export async function adoptPolicy(
   store.restoreCheckpoint(checkpointId); // retrained to the very bytes --from-round set aside
   await ctx.engines.release(ctx.policy);
   ctx.policy = full
-    ? {
-        path: out,
-        device: ctx.spec.model.device,
-        threads: ctx.spec.model.threads,
-        round,
-        checkpointId,
-      }
+    ? fullCheckpointPolicy(ctx, out, round, checkpointId)
     : { ...ctx.initial, adapter: out, round, checkpointId };
+}
+
+/**
+ * The policy a full fine-tune made: its folder, in process; or, with a served policy, the same
+ * server serving the checkpoint under `<run-id>-round-<r>` once restarted on it.
+ */
+export function fullCheckpointPolicy(
+  ctx: RunContext,
+  path: string,
+  round: number,
+  checkpointId: string,
+): Policy {
+  const server = ctx.initial.server;
+  return {
+    path,
+    device: ctx.spec.model.device,
+    threads: ctx.spec.model.threads,
+    ...(server
+      ? {
+          server: {
+            ...server,
+            model: `${ctx.runId}-round-${round}`,
+            needsAdapters: false,
+            checkpoint: { path, runId: ctx.runId },
+          },
+        }
+      : {}),
+    round,
+    checkpointId,
+  };
 }

@@ -191,8 +191,10 @@ test('pipeline files: a served policy needs its server, and its settings need th
   assert.match(r.stderr, /model\.base_url is a setting of a served policy/);
   const served =
     "{ path: builtin:tiny, backend: openai, base_url: 'http://127.0.0.1:8000/v1', model: m";
-  r = check(`${served} }`, '{ kind: train, loss: sigmoid, full: true }');
-  assert.match(r.stderr, /full: true with backend: openai/);
+  r = check(`${served}, adapters: none }`, '{ kind: train, loss: sigmoid, full: true }');
+  assert.equal(r.status, 0, r.stderr);
+  r = check(`${served} }`, '{ kind: rl, judges: [r] }');
+  assert.match(r.stderr, /an rl stage samples from the policy it trains in process/);
   r = check(`${served}, adapters: none }`);
   assert.match(r.stderr, /needs a server that loads adapters/);
   r = check(`${served}, api_key_env: VLLM_API_KEY }`);

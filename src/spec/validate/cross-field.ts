@@ -38,12 +38,14 @@ const SERVED_FIELDS = [
   'concurrency',
   'timeout_s',
   'allow_insecure_http',
+  'restart_command',
+  'restart_timeout_s',
 ] as const;
 
 /**
  * `model.backend: openai` needs the server's URL and model name, and can train only what the
- * server can take back each round (a LoRA adapter through vLLM's API); the server fields mean
- * nothing to the in-process engine.
+ * server can take back each round (a LoRA adapter through vLLM's API, or a full checkpoint it is
+ * restarted on); the server fields mean nothing to the in-process engine.
  */
 function checkModelBackend(out: Problems, raw: unknown, parts: ParsedParts): void {
   const model = isRecord(raw) && isRecord(raw.model) ? raw.model : undefined;
@@ -82,17 +84,11 @@ function checkModelBackend(out: Problems, raw: unknown, parts: ParsedParts): voi
       );
     if (st.kind !== 'train') continue;
     const full = isRecord(st.raw) && st.raw.full === true;
-    if (full)
-      out.add(
-        ['stages', st.index, 'full'],
-        'full: true with backend: openai would need the server restarted on each round’s ' +
-          "checkpoint (expected LoRA training, whose adapter the server loads with vLLM's API)",
-      );
-    else if (noAdapters)
+    if (!full && noAdapters)
       out.add(
         ['stages', st.index],
         `stages[${st.index}]: a LoRA train stage needs a server that loads adapters, but ` +
-          'model.adapters is none (expected adapters: vllm)',
+          'model.adapters is none (expected adapters: vllm, or full: true with a restart_command)',
       );
   }
 }
