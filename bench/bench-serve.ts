@@ -1,11 +1,13 @@
 // Aggregate decode throughput and time to first token of `pipeline serve` under N = 1, 4, 8, 16
 // concurrent streaming clients, over a random Llama of SmolLM2-135M's layer shape (fewer layers
 // by default, builtin:tiny's small vocabulary), in this process. Each client sends its requests
-// one after another (`stream: true`); the server batches requests that wait together. Prints
-// tokens/s, p50/p95 time to first token, and the ratio of each N's aggregate to one client's;
-// asserts nothing (these machines are noisy).
+// one after another (`stream: true`). Two servers over the same checkpoint take turns: continuous
+// batching (the default: requests join the running decode loop) and static batching (requests
+// waiting together share one call; the baseline). Prints tokens/s, p50/p95 time to first token,
+// and the ratio of each N's aggregate to one client's; asserts nothing (these machines are noisy).
 //   npm run build && node dist/bench/bench-serve.js [--layers 8] [--tokens 64] [--per-client 2]
-//     [--clients 1,4,8,16] [--batch-wait-ms 2] [--max-batch-size 16] [--threads 2] [--repeats 2]
+//     [--clients 1,4,8,16] [--batch-wait-ms 2 (static)] [--max-batch-size 16] [--threads 2]
+//     [--repeats 2]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,22 +34,25 @@ const settings = values.clients.split(',').map(Number);
 
 const dir = mkdtempSync(join(tmpdir(), 'rlaif-bench-serve-'));
 writeRandomLlama(dir, { H: 576, I: 1536, L, NH: 9, KV: 3, D: 64 }, 1, 'bench-serve');
-const engine = await Engine.open(dir, { threads: Number(values.threads) });
-const server = await startServer(
-  {
-    engine,
-    modelName: 'bench',
-    batchWaitMs: Number(values['batch-wait-ms']),
-    maxBatchSize: Number(values['max-batch-size']),
-    maxQueue: 1024,
-  },
-  { host: '127.0.0.1', port: 0 },
-);
+const serve = async (continuousBatching: boolean) =>
+  startServer(
+    {
+      engine: await Engine.open(dir, { threads: Number(values.threads) }),
+      modelName: 'bench',
+      batchWaitMs: Number(values['batch-wait-ms']),
+      maxBatchSize: Number(values['max-batch-size']),
+      maxQueue: 1024,
+      continuousBatching,
+    },
+    { host: '127.0.0.1', port: 0 },
+  );
+const servers = { continuous: await serve(true), static: await serve(false) };
+type Mode = keyof typeof servers;
 
 /** One streaming request: its completion tokens and the ms until its first text arrived. */
-async function ask(i: number): Promise<{ tokens: number; ttftMs: number }> {
+async function ask(mode: Mode, i: number): Promise<{ tokens: number; ttftMs: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${server.url}/v1/completions`, {
+  const res = await fetch(`${servers[mode].url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -93,12 +98,12 @@ const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 /** `clients` clients, each sending `perClient` requests one after another. */
-async function run(clients: number): Promise<Result> {
+async function run(mode: Mode, clients: number): Promise<Result> {
   const t0 = performance.now();
   const all = await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       const out = [];
-      for (let k = 0; k < perClient; k++) out.push(await ask(c * perClient + k));
+      for (let k = 0; k < perClient; k++) out.push(await ask(mode, c * perClient + k));
       return out;
     }),
   );
@@ -112,29 +117,44 @@ async function run(clients: number): Promise<Result> {
   };
 }
 
-await run(2); // warm-up: sessions, first runs of each shape
-// The machine is shared and noisy: each repeat runs every setting, and ratios are taken to the
-// one-client run of the same repeat.
-const ratios = new Map<number, number[]>();
+for (const mode of ['continuous', 'static'] as const) await run(mode, 2); // warm-up: sessions
+// The machine is shared and noisy: each repeat runs every setting in both modes, and ratios are
+// taken to the one-client run of the same repeat and mode.
+const ratios = new Map<string, number[]>();
+const ttft = new Map<string, number[]>();
 for (let rep = 0; rep < Number(values.repeats); rep++) {
-  const one = await run(1);
-  for (const n of settings) {
-    const r = n === 1 ? one : await run(n);
-    const ratio = r.tokS / one.tokS;
-    ratios.set(n, [...(ratios.get(n) ?? []), ratio]);
-    console.log(
-      `repeat ${rep + 1}: ${String(n).padStart(2)} client(s) ${r.tokS.toFixed(1).padStart(7)} tok/s ` +
-        `(x${ratio.toFixed(2)} one client), time to first token p50 ${r.p50.toFixed(0)} ms, ` +
-        `p95 ${r.p95.toFixed(0)} ms`,
-    );
+  for (const mode of ['continuous', 'static'] as const) {
+    const one = await run(mode, 1);
+    for (const n of settings) {
+      const r = n === 1 ? one : await run(mode, n);
+      const ratio = r.tokS / one.tokS;
+      ratios.set(`${mode} ${n}`, [...(ratios.get(`${mode} ${n}`) ?? []), ratio]);
+      ttft.set(`${mode} ${n}`, [...(ttft.get(`${mode} ${n}`) ?? []), r.p50]);
+      console.log(
+        `repeat ${rep + 1} ${mode.padEnd(10)} ${String(n).padStart(2)} client(s) ` +
+          `${r.tokS.toFixed(1).padStart(7)} tok/s (x${ratio.toFixed(2)} one client), ` +
+          `time to first token p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms`,
+      );
+    }
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const s = server.registry.base.batcher.stats;
 console.log(
-  `${L} layers, ${perClient} requests per client x ${tokens} tokens, wait ${values['batch-wait-ms']} ms, ` +
-    `max batch ${values['max-batch-size']}: median aggregate ratio to one client ` +
-    settings.map((n) => `${n}: x${median(ratios.get(n)!).toFixed(2)}`).join(', ') +
-    `; engine calls ${s.calls} for ${s.requests} requests, largest batch ${s.largestBatch}`,
+  `${L} layers, ${perClient} requests per client x ${tokens} tokens, max batch ${values['max-batch-size']}; ` +
+    'median aggregate ratio to one client and p50 time to first token:',
 );
-await server.drain();
+for (const mode of ['continuous', 'static'] as const) {
+  const s = servers[mode].registry.base.batcher.stats;
+  console.log(
+    `  ${mode.padEnd(10)} ` +
+      settings
+        .map(
+          (n) =>
+            `${n}: x${median(ratios.get(`${mode} ${n}`)!).toFixed(2)} ` +
+            `${median(ttft.get(`${mode} ${n}`)!).toFixed(0)} ms`,
+        )
+        .join(', ') +
+      ` (engine calls ${s.calls} for ${s.requests} requests; most sequences in one step ${mode === 'continuous' ? s.largestStep : 'n/a'})`,
+  );
+}
+await Promise.all(Object.values(servers).map((s) => s.drain()));

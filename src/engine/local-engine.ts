@@ -5,6 +5,7 @@ import {
   type GenerateResult,
   type GenerateStats,
 } from './generate/generate.js';
+import { decodeJoining, joinKey, type JoiningRequest } from './generate/continuous.js';
 import { scoreSequences } from './generate/score.js';
 import { toOnnxBytes } from './graph/serialize.js';
 import {
@@ -47,6 +48,9 @@ export interface PromptLogprobs {
 export class LocalEngine {
   private decoder?: Promise<OrtSession>;
   private scorer?: Promise<OrtSession>;
+  /** Continuous batching: requests waiting to join, and the decode loop running (if any). */
+  private readonly joining: { key: string; req: JoiningRequest }[] = [];
+  private joinLoop?: Promise<void>;
 
   private readonly text: ModelText;
 
@@ -104,6 +108,7 @@ export class LocalEngine {
       this.model.tokenizer,
     );
     const stats: GenerateStats = { prefillTokens: 0, prefillMs: 0, decodeTokens: 0, decodeMs: 0 };
+    if (opts.continuous) return this.generateJoining(prompts, opts, stats, onText);
     const results: GenerateResult[] = [];
     if (opts.seeds && opts.seeds.length !== prompts.length)
       fail(
@@ -135,6 +140,64 @@ export class LocalEngine {
       onResult?.(i, r, stats);
     }
     return { results, stats };
+  }
+
+  /** Continuous batching (GenerateOptions.continuous): join the running loop, or start one. */
+  private generateJoining(
+    prompts: PromptInput[],
+    opts: GenerateOptions,
+    stats: GenerateStats,
+    onText?: (index: number, candidate: number, text: string) => void,
+  ): Promise<{ results: GenerateResult[]; stats: GenerateStats }> {
+    const ids = prompts.map((p) => this.encodePrompt(p));
+    const seeds = prompts.map((_, i) => opts.seeds?.[i] ?? opts.seed + i * 1_000_003);
+    return new Promise((resolve, reject) => {
+      this.joining.push({
+        key: joinKey(opts),
+        req: {
+          prompts: ids,
+          opts,
+          seeds,
+          onText,
+          stats,
+          resolve: (results) => resolve({ results, stats }),
+          reject,
+        },
+      });
+      void this.pumpJoining(opts.maxBatchRows ?? 16);
+    });
+  }
+
+  /** Run decode loops one after another, each for the waiting requests of one joinKey. */
+  private async pumpJoining(maxRows: number): Promise<void> {
+    if (this.joinLoop || this.joining.length === 0) return;
+    const key = this.joining[0].key;
+    const gen = new Generator(
+      await this.session('decoder'),
+      this.model.config,
+      this.model.tokenizer,
+    );
+    if (this.joinLoop) return; // another call started one while the session was built
+    const pull = (room: number) => {
+      const taken: JoiningRequest[] = [];
+      for (let i = 0; i < this.joining.length;) {
+        const w = this.joining[i];
+        const rows = w.req.prompts.length * w.req.opts.n;
+        // a request larger than the whole batch still runs, alone
+        if (w.key === key && (rows <= room || (room === maxRows && taken.length === 0))) {
+          taken.push(w.req);
+          room -= rows;
+          this.joining.splice(i, 1);
+        } else i++;
+      }
+      return taken;
+    };
+    this.joinLoop = decodeJoining(gen, maxRows, pull)
+      .catch(() => undefined) // each request in the loop has its own rejection
+      .finally(() => {
+        this.joinLoop = undefined;
+        void this.pumpJoining(maxRows);
+      });
   }
 
   /**

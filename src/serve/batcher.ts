@@ -1,8 +1,10 @@
-// The request queue in front of one engine: requests that wait together and ask for the same
-// sampling options (seeds aside: each prompt keeps its own) share one engine call, whose
-// candidates the engine decodes in one batch (batchPrompts), up to `maxBatchSize` sequences.
-// One call runs at a time (the engine's worker runs one anyway); a full queue refuses new
-// requests with 429.
+// The request queue in front of one engine. Continuous batching (the server's default): every
+// request goes to the engine at once and joins its running decode loop at the next step when
+// the sampling agrees (GenerateOptions.continuous), up to `maxBatchSize` sequences; the engine
+// queues the rest. Static batching: requests that wait together and ask for the same sampling
+// options (seeds aside: each prompt keeps its own) share one engine call, whose candidates are
+// decoded in one batch (batchPrompts); one call runs at a time. Either way a request past
+// `maxQueue` waiting ones is refused with 429.
 import type { Engine, GenerateOptions, GenerateResult, PromptInput } from '../engine/index.js';
 import { ApiError } from './api-error.js';
 
@@ -30,14 +32,16 @@ export interface BatcherStats {
   calls: number;
   /** Requests served (each is in exactly one call, or retried alone after a shared call failed). */
   requests: number;
-  /** The most requests one call carried. */
+  /** The most requests one call carried (continuous batching: the most in the engine at once). */
   largestBatch: number;
+  /** Continuous batching: the most sequences one decode step carried (requests sharing steps). */
+  largestStep: number;
 }
 
 export class Batcher {
   private readonly queue: Queued[] = [];
   private running: Promise<void> | undefined;
-  readonly stats: BatcherStats = { calls: 0, requests: 0, largestBatch: 0 };
+  readonly stats: BatcherStats = { calls: 0, requests: 0, largestBatch: 0, largestStep: 0 };
 
   constructor(
     private readonly engine: BatchEngine,
@@ -46,21 +50,28 @@ export class Batcher {
       maxQueue: number;
       /** How long a call waits before it starts, for requests arriving together (default 0). */
       batchWaitMs?: number;
+      /** Continuous batching: requests join the engine's running decode loop (default off). */
+      continuous?: boolean;
     },
   ) {}
 
-  /** Requests waiting (not the ones in the running call). */
+  /** Continuous batching: requests handed to the engine and not answered yet. */
+  private inEngine = 0;
+
+  /** Requests waiting (not the ones in the running call or decode loop). */
   get waiting(): number {
-    return this.queue.length;
+    return this.opts.continuous
+      ? Math.max(0, this.inEngine - this.opts.maxBatchSize)
+      : this.queue.length;
   }
 
   get busy(): boolean {
-    return this.running !== undefined || this.queue.length > 0;
+    return this.running !== undefined || this.queue.length > 0 || this.inEngine > 0;
   }
 
   /** Queue a job; throws a 429 ApiError at once when the queue is full. */
   submit(job: GenerateJob): Promise<GenerateResult[]> {
-    if (this.queue.length >= this.opts.maxQueue)
+    if (this.waiting >= this.opts.maxQueue)
       throw new ApiError(
         429,
         `The server's queue is full (${this.opts.maxQueue} requests waiting); retry shortly.`,
@@ -69,14 +80,44 @@ export class Batcher {
         'queue_full',
         { 'retry-after': '1' },
       );
+    if (this.opts.continuous) return this.join(job);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, key: JSON.stringify(job.options), resolve, reject });
       this.pump();
     });
   }
 
+  /** Continuous batching: straight to the engine, which joins it to its running loop. */
+  private async join(job: GenerateJob): Promise<GenerateResult[]> {
+    this.inEngine++;
+    this.stats.calls += 1;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, this.inEngine);
+    try {
+      const { results, stats } = await this.engine.generate(
+        job.prompts,
+        {
+          ...job.options,
+          seed: job.seed,
+          seeds: job.prompts.map((_, j) => job.seed + j * 1_000_003),
+          continuous: true,
+          maxBatchRows: this.opts.maxBatchSize,
+        },
+        undefined,
+        job.onText
+          ? ({ index, candidate, text }) => job.onText!(index, candidate, text)
+          : undefined,
+      );
+      this.stats.largestStep = Math.max(this.stats.largestStep, stats.maxStepRows ?? 0);
+      return results;
+    } finally {
+      this.inEngine--;
+      this.stats.requests += 1;
+    }
+  }
+
   /** Resolves once nothing is queued or running. */
   async idle(): Promise<void> {
+    while (this.inEngine > 0) await new Promise((r) => setTimeout(r, 5));
     while (this.running) await this.running;
   }
 

@@ -24,6 +24,8 @@ export interface RegistryOptions {
   maxBatchSize: number;
   maxQueue: number;
   batchWaitMs?: number;
+  /** Continuous batching (see batcher.ts); off: static batching. */
+  continuous?: boolean;
   /** Open the base model with a PEFT adapter (load_lora_adapter); absent: the API is off. */
   openAdapter?: (path: string) => Promise<ServeEngine>;
 }

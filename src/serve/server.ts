@@ -40,6 +40,11 @@ export interface ServeOptions {
   maxQueue?: number;
   /** How long an engine call waits for more requests to join it. */
   batchWaitMs?: number;
+  /**
+   * Continuous batching (default): requests join the running decode loop at its next step.
+   * Off: requests waiting together share one engine call, and later ones wait for it to end.
+   */
+  continuousBatching?: boolean;
   maxBodyBytes?: number;
   /** max_tokens of a chat request that gives none. */
   defaultMaxTokens?: number;
@@ -53,6 +58,7 @@ export const SERVE_DEFAULTS = {
   maxBatchSize: 8,
   maxQueue: 64,
   batchWaitMs: 2,
+  continuousBatching: true,
   maxBodyBytes: 1 << 20,
   defaultMaxTokens: 256,
   maxChoices: 64,
@@ -113,6 +119,7 @@ export function startServer(
     maxBatchSize: opts.maxBatchSize,
     maxQueue: opts.maxQueue,
     batchWaitMs: opts.batchWaitMs,
+    continuous: opts.continuousBatching,
     openAdapter: o.openAdapter,
   });
   const inFlight = new Set<Promise<void>>();

@@ -66,7 +66,7 @@ test('requests waiting together with equal options share one call; each keeps it
     out.map((r) => r.map((x) => x.completions[0].text)),
     [['a/1'], ['b/2'], ['c/3', `d/${3 + 1_000_003}`], ['e/4']],
   );
-  assert.deepEqual(b.stats, { calls: 2, requests: 4, largestBatch: 3 });
+  assert.deepEqual(b.stats, { calls: 2, requests: 4, largestBatch: 3, largestStep: 0 });
 });
 
 test('maxBatchSize bounds the sequences (prompts x n) per call', async () => {

@@ -16,6 +16,7 @@ interface ServeFlags {
   maxBatchSize: number;
   maxQueue: number;
   batchWaitMs: number;
+  continuousBatching: boolean;
   maxBodyBytes: number;
   defaultMaxTokens: number;
   loraLoading: boolean;
@@ -54,6 +55,7 @@ async function runServe(f: ServeFlags, ctx: CliContext): Promise<void> {
         maxBatchSize: f.maxBatchSize,
         maxQueue: f.maxQueue,
         batchWaitMs: f.batchWaitMs,
+        continuousBatching: f.continuousBatching,
         maxBodyBytes: f.maxBodyBytes,
         defaultMaxTokens: f.defaultMaxTokens,
         log: f.quiet ? undefined : (line) => ctx.err(`${line}\n`),
@@ -131,10 +133,15 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(intArg(1))
         .default(SERVE_DEFAULTS.maxQueue),
     )
+    .option(
+      '--no-continuous-batching',
+      'static batching: requests waiting together share one engine call, later ones wait for it ' +
+        '(default: requests join the running decode loop at its next step)',
+    )
     .addOption(
       new Option(
         '--batch-wait-ms <ms>',
-        'how long an engine call waits for more requests to join its batch',
+        'static batching: how long an engine call waits for more requests to join its batch',
       )
         .argParser(intArg(0, 10_000))
         .default(SERVE_DEFAULTS.batchWaitMs),

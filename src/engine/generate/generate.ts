@@ -41,6 +41,13 @@ export interface GenerateOptions extends SamplingOptions {
    * concurrent requests) instead of one prompt after another. Results then all arrive at the end.
    */
   batchPrompts?: boolean;
+  /**
+   * Continuous batching (a server): this call's prompts join the decode loop that is running,
+   * at its next step, if their sampling agrees (joinKey), else they wait for it to end; calls made
+   * while it runs join too. The loop holds at most `maxBatchRows` rows (prompts x n).
+   */
+  continuous?: boolean;
+  maxBatchRows?: number;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -84,9 +91,12 @@ export interface GenerateStats {
   prefillMs: number;
   decodeTokens: number;
   decodeMs: number;
+  /** Continuous batching: the most sequences (of every request) one of this call's steps decoded. */
+  maxStepRows?: number;
 }
 
-interface Row {
+/** One candidate being decoded. */
+export interface Row {
   ids: number[];
   logprobs: number[];
   text: string;
@@ -111,9 +121,9 @@ export type OnText = (candidate: number, piece: string) => void;
  */
 export class Generator {
   constructor(
-    private readonly session: OrtSession,
-    private readonly cfg: ModelConfig,
-    private readonly tokenizer: Tokenizer,
+    readonly session: OrtSession,
+    readonly cfg: ModelConfig,
+    readonly tokenizer: Tokenizer,
   ) {}
 
   /** Next-token logits [vocab] after `ids` (one prefill at batch 1). */
@@ -128,11 +138,8 @@ export class Generator {
    * One forward pass over `ids` at batch 1 with an empty cache (decoder graph, see
    * inference-graphs.ts), its sampling weights at inverse temperature `invT`.
    */
-  private async prefill(
-    ids: number[],
-    fetch?: string[],
-    invT = 1,
-  ): Promise<Record<string, Tensor>> {
+  /** @internal for continuous.ts */
+  async prefill(ids: number[], fetch?: string[], invT = 1): Promise<Record<string, Tensor>> {
     const P = ids.length;
     const { numHiddenLayers: L, numKeyValueHeads: KV, headDim: D } = this.cfg;
     const empty = new Float32Array(0);
@@ -156,7 +163,8 @@ export class Generator {
   }
 
   /** Refuse options and prompts that cannot be generated (E_GENERATE_*). */
-  private checkRequest(promptIds: number[], opts: GenerateOptions): void {
+  /** @internal for continuous.ts */
+  checkRequest(promptIds: number[], opts: GenerateOptions): void {
     validateSampling(opts);
     if (!Number.isInteger(opts.n) || opts.n < 1) {
       throw new PipelineError({
@@ -199,7 +207,8 @@ export class Generator {
   }
 
   /** One row per candidate; candidate i draws from its own stream (seed, i). */
-  private newRows(opts: GenerateOptions, onText?: OnText): Row[] {
+  /** @internal for continuous.ts */
+  newRows(opts: GenerateOptions, onText?: OnText): Row[] {
     const base = new Rng(opts.seed);
     return Array.from({ length: opts.n }, (_, i) => ({
       ids: [],
@@ -262,7 +271,8 @@ export class Generator {
     };
   }
 
-  private completionOf(r: Row): Completion {
+  /** @internal for continuous.ts */
+  completionOf(r: Row): Completion {
     if (!r.done) this.finishText(r);
     return {
       text: r.text,
@@ -394,7 +404,8 @@ export class Generator {
   }
 
   /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). */
-  private topOf(out: Record<string, Tensor>, i: number, opts: GenerateOptions): TopLogprob[] {
+  /** @internal for continuous.ts */
+  topOf(out: Record<string, Tensor>, i: number, opts: GenerateOptions): TopLogprob[] {
     const k = opts.topLogprobs ?? 0;
     if (k === 0) return [];
     const vocab = this.cfg.vocabSize;
@@ -414,7 +425,8 @@ export class Generator {
   }
 
   /** Write a run's new keys and values (`seq` positions per layer) into the cache. */
-  private appendNew(cache: KvCache, out: Record<string, Tensor>, seq: number): void {
+  /** @internal for continuous.ts */
+  appendNew(cache: KvCache, out: Record<string, Tensor>, seq: number): void {
     const L = this.cfg.numHiddenLayers;
     cache.append(
       Array.from({ length: L }, (_, l) => hostData<Float32Array>(out[newKeyName(l)])),
@@ -424,7 +436,8 @@ export class Generator {
   }
 
   /** Take one row's drawn token and update its text, stop state and finish reason. */
-  private accept(
+  /** @internal for continuous.ts */
+  accept(
     row: Row,
     { token, logprob }: SampleResult,
     opts: GenerateOptions,
@@ -478,7 +491,7 @@ function addText(row: Row, piece: string): void {
  * when greedy (the logits may not have been fetched), else by sampling its logits with the
  * weights the graph computed at the options' temperature.
  */
-function drawsOf(
+export function drawsOf(
   out: Record<string, Tensor>,
   vocab: number,
   opts: SamplingOptions,
@@ -513,10 +526,10 @@ function topIds(logits: Float32Array, offset: number, length: number, k: number)
   return ids;
 }
 
-function invTemperature(invT: number): Tensor {
+export function invTemperature(invT: number): Tensor {
   return tensor('float32', Float32Array.of(invT), [1]);
 }
 
-function disposeAll(feeds: Record<string, Tensor>): void {
+export function disposeAll(feeds: Record<string, Tensor>): void {
   for (const t of Object.values(feeds)) t.dispose();
 }

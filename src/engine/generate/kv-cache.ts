@@ -55,6 +55,57 @@ export class KvCache {
   }
 
   /**
+   * Continuous batching: a cache for a new set of rows, rows `keep` of `old` (in that order)
+   * followed by one empty row per entry of `added` (a prompt length), left-padded so every
+   * prompt ends where the kept rows end. The kept rows' common left padding is dropped, and each
+   * row keeps its positions relative to its own start (position ids are length − start), so a
+   * row decodes on as if nothing had moved. Room for `room` more positions after the longest.
+   * The added rows' prompt keys and values are then written with writeRows at length − P.
+   */
+  static regroup(
+    dims: { layers: number; kvHeads: number; headDim: number },
+    old: KvCache | undefined,
+    keep: readonly number[],
+    added: readonly number[],
+    room: number,
+  ): KvCache {
+    const m = old && keep.length ? Math.min(...keep.map((r) => old.startOf(r))) : 0;
+    const kept = old && keep.length ? old.length - m : 0;
+    const length = Math.max(kept, ...added);
+    const shift = length - kept;
+    const starts = [
+      ...keep.map((r) => old!.startOf(r) - m + shift),
+      ...added.map((P) => length - P),
+    ];
+    const c = new KvCache(
+      dims.layers,
+      keep.length + added.length,
+      dims.kvHeads,
+      dims.headDim,
+      length + room,
+      old?.chunk,
+      starts,
+    );
+    c.reserve(length + 1);
+    if (old && keep.length) {
+      const { kvHeads: KV, headDim: D } = c;
+      for (let l = 0; l < c.layers; l++)
+        for (const [src, dst] of [
+          [old.keys[l], c.keys[l]],
+          [old.values[l], c.values[l]],
+        ] as const)
+          keep.forEach((r, k) => {
+            for (let h = 0; h < KV; h++) {
+              const from = ((r * KV + h) * old.cap + m) * D;
+              dst.set(src.subarray(from, from + kept * D), ((k * KV + h) * c.cap + shift) * D);
+            }
+          });
+    }
+    c.length = length;
+    return c;
+  }
+
+  /**
    * Append `seq` new positions per layer from the graph's new key/value outputs
    * [srcRows, kv_heads, seq, head_dim]; srcRows is `rows`, or 1 to give every row the same
    * positions (the shared prompt prefill).
