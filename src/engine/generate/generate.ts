@@ -136,9 +136,9 @@ export class Generator {
 
   /**
    * One forward pass over `ids` at batch 1 with an empty cache (decoder graph, see
-   * inference-graphs.ts), its sampling weights at inverse temperature `invT`.
+   * inference-graphs.ts), its sampling weights at inverse temperature `invT`. Also used by
+   * continuous.ts.
    */
-  /** @internal for continuous.ts */
   async prefill(ids: number[], fetch?: string[], invT = 1): Promise<Record<string, Tensor>> {
     const P = ids.length;
     const { numHiddenLayers: L, numKeyValueHeads: KV, headDim: D } = this.cfg;
@@ -162,8 +162,7 @@ export class Generator {
     return out;
   }
 
-  /** Refuse options and prompts that cannot be generated (E_GENERATE_*). */
-  /** @internal for continuous.ts */
+  /** Refuse options and prompts that cannot be generated (E_GENERATE_*). Also used by continuous.ts. */
   checkRequest(promptIds: number[], opts: GenerateOptions): void {
     validateSampling(opts);
     if (!Number.isInteger(opts.n) || opts.n < 1) {
@@ -206,8 +205,7 @@ export class Generator {
     }
   }
 
-  /** One row per candidate; candidate i draws from its own stream (seed, i). */
-  /** @internal for continuous.ts */
+  /** One row per candidate; candidate i draws from its own stream (seed, i). Also used by continuous.ts. */
   newRows(opts: GenerateOptions, onText?: OnText): Row[] {
     const base = new Rng(opts.seed);
     return Array.from({ length: opts.n }, (_, i) => ({
@@ -271,7 +269,7 @@ export class Generator {
     };
   }
 
-  /** @internal for continuous.ts */
+  /** A row's completion (its text flushed). Also used by continuous.ts. */
   completionOf(r: Row): Completion {
     if (!r.done) this.finishText(r);
     return {
@@ -403,8 +401,7 @@ export class Generator {
     }
   }
 
-  /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). */
-  /** @internal for continuous.ts */
+  /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). Also used by continuous.ts. */
   topOf(out: Record<string, Tensor>, i: number, opts: GenerateOptions): TopLogprob[] {
     const k = opts.topLogprobs ?? 0;
     if (k === 0) return [];
@@ -424,8 +421,7 @@ export class Generator {
     return this.tokenizer.idToToken(id) === undefined ? '' : this.tokenizer.decode([id]);
   }
 
-  /** Write a run's new keys and values (`seq` positions per layer) into the cache. */
-  /** @internal for continuous.ts */
+  /** Write a run's new keys and values (`seq` positions per layer) into the cache. Also used by continuous.ts. */
   appendNew(cache: KvCache, out: Record<string, Tensor>, seq: number): void {
     const L = this.cfg.numHiddenLayers;
     cache.append(
@@ -435,8 +431,7 @@ export class Generator {
     );
   }
 
-  /** Take one row's drawn token and update its text, stop state and finish reason. */
-  /** @internal for continuous.ts */
+  /** Take one row's drawn token and update its text, stop state and finish reason. Also used by continuous.ts. */
   accept(
     row: Row,
     { token, logprob }: SampleResult,
