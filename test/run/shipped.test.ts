@@ -15,6 +15,7 @@ test('every shipped pipeline validates (schema, stage order, files, templates)',
     'ppo-verifiable.yaml',
     'reward-hacking.yaml',
     'rlhf-ppo.yaml',
+    'self-reward-vllm.yaml',
     'self-reward.yaml',
     'smoke.yaml',
   ]);
