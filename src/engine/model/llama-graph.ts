@@ -14,6 +14,11 @@ export interface WeightBinder {
    * undefined keeps the plain layer. `module` is the checkpoint prefix (`model.layers.0.self_attn.q_proj`).
    */
   linear?(b: GraphBuilder, x: V, module: string, plain: () => V): V | undefined;
+  /**
+   * Optional override of an untied lm_head (logits = hidden · lm_head.weightᵀ), e.g. quantized.
+   * Returning undefined keeps the plain MatMul. A tied lm_head (the embedding matrix) never asks.
+   */
+  lmHead?(b: GraphBuilder, hidden: V): V | undefined;
 }
 
 /** Transformers' torch.finfo(float32).min, the value masked attention scores are set to. */
@@ -304,7 +309,8 @@ export function llamaForward(
   const { hidden, newKeyValues } = llamaHidden(b, cfg, w, inp);
   const logits = b.scope('lm_head', () => {
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    return b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
+    const custom = cfg.tieWordEmbeddings ? undefined : w.lmHead?.(b, hidden);
+    return custom ?? b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
   return { logits, hidden, newKeyValues };
 }
