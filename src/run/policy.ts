@@ -22,6 +22,8 @@ export function startPolicy(ctx: RunContext): Policy {
     adapter: spec.model.adapter ? ctx.path(spec.model.adapter) : undefined,
     device: spec.model.device,
     threads: spec.model.threads,
+    quantize: spec.model.quantize,
+    quantizeBlockSize: spec.model.quantize_block_size,
     round: 0,
     checkpointId: base,
   };
@@ -44,6 +46,8 @@ export function policyAt(ctx: RunContext, round: number): Policy {
         path,
         device: ctx.initial.device,
         threads: ctx.initial.threads,
+        quantize: ctx.initial.quantize,
+        quantizeBlockSize: ctx.initial.quantizeBlockSize,
         round: trained.round,
         checkpointId: trained.id,
       };

@@ -12,8 +12,11 @@
 
 import * as z from 'zod';
 import {
+  DEFAULT_QUANT_BLOCK_SIZE,
   DEVICES,
   LOSS_TYPES,
+  QUANT_BLOCK_SIZES,
+  QUANTIZE_KINDS,
   PG_LOSS_TYPES,
   RL_ALGORITHMS,
   SCALE_REWARDS,
@@ -93,6 +96,28 @@ const weight = () =>
 // ---------------------------------------------------------------------------------------------
 // model, prompts
 
+/** `quantize` and its block size, shared by the model and model judges. */
+function quantizeFields() {
+  return {
+    quantize: z
+      .enum(QUANTIZE_KINDS)
+      .optional()
+      .describe(
+        'Weight-only quantization of the linear layers for generation, scoring and judging ' +
+          "(onnxruntime MatMulNBits, symmetric, block-wise): 'int8' or 'int4'. Made once at load " +
+          'and cached; embeddings and norms stay float32. Not with train, rl or reward_model ' +
+          'stages (training over a quantized base is not supported yet). Default: float32.',
+      ),
+    quantize_block_size: z
+      .union(QUANT_BLOCK_SIZES.map((n) => z.literal(n)))
+      .default(DEFAULT_QUANT_BLOCK_SIZE)
+      .describe(
+        'Weights per quantization block (one scale each) along the input dimension: 16, 32, 64 ' +
+          'or 128. Smaller blocks are more accurate and slightly larger.',
+      ),
+  };
+}
+
 export const modelSchema = z
   .strictObject({
     path: filePath().describe(
@@ -116,6 +141,7 @@ export const modelSchema = z
       .max(1024)
       .optional()
       .describe('onnxruntime intra-op threads (default: one per core).'),
+    ...quantizeFields(),
   })
   .describe('The model being aligned.');
 
@@ -226,6 +252,7 @@ const modelJudge = z
     adapter: filePath().optional().describe('PEFT LoRA adapter folder applied to the judge.'),
     device: z.enum(DEVICES).default('cpu').describe('onnxruntime execution provider.'),
     threads: z.int().min(1).max(1024).optional().describe('onnxruntime intra-op threads.'),
+    ...quantizeFields(),
     concurrency: posInt().default(1).describe('Judge requests in flight at once.'),
   })
   .describe('Another local model, frozen.');

@@ -33,6 +33,8 @@ export async function adoptPolicy(
         path: out,
         device: ctx.spec.model.device,
         threads: ctx.spec.model.threads,
+        quantize: ctx.initial.quantize,
+        quantizeBlockSize: ctx.initial.quantizeBlockSize,
         round,
         checkpointId,
       }

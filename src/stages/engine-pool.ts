@@ -1,14 +1,25 @@
-import { type Device, Engine } from '../engine/index.js';
+import { type Device, Engine, type Quantize } from '../engine/index.js';
 
 export interface ModelRef {
   path: string;
   adapter?: string;
   device?: Device;
   threads?: number;
+  /** Weight-only quantization for generation/scoring/judging (float32 when absent). */
+  quantize?: Quantize;
+  quantizeBlockSize?: number;
 }
 
+// The same model quantized and not (or with another block size) are different engines.
 const key = (m: ModelRef) =>
-  JSON.stringify([m.path, m.adapter ?? null, m.device ?? 'cpu', m.threads ?? null]);
+  JSON.stringify([
+    m.path,
+    m.adapter ?? null,
+    m.device ?? 'cpu',
+    m.threads ?? null,
+    m.quantize ?? null,
+    m.quantize ? (m.quantizeBlockSize ?? null) : null,
+  ]);
 
 /**
  * Engines (each a model in its own worker thread) shared by the stages of a run: the current
@@ -22,7 +33,13 @@ export class EnginePool {
     const k = key(m);
     let e = this.engines.get(k);
     if (!e) {
-      e = Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
+      e = Engine.open(m.path, {
+        adapter: m.adapter,
+        device: m.device,
+        threads: m.threads,
+        quantize: m.quantize,
+        quantizeBlockSize: m.quantizeBlockSize,
+      });
       this.engines.set(k, e);
       e.catch(() => this.engines.delete(k));
     }

@@ -26,6 +26,23 @@ export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts
   checkJudgeSettings(out, parts);
   checkGateMetrics(out, parts);
   checkKto(out, parts);
+  checkQuantize(out, raw, parts);
+}
+
+/**
+ * `model.quantize` serves generation, scoring and judging; training stages would train (or take
+ * their reference from) a base the rest of the round no longer runs, and training over a quantized
+ * base (QLoRA) is not built yet: refuse the combination rather than silently train in float32.
+ */
+function checkQuantize(out: Problems, raw: unknown, parts: ParsedParts): void {
+  const model = isRecord(raw) && isRecord(raw.model) ? raw.model : undefined;
+  if (model?.quantize !== 'int8' && model?.quantize !== 'int4') return; // a bad value: the schema says so
+  for (const st of parts.stages)
+    if (st.kind === 'train' || st.kind === 'rl' || st.kind === 'reward_model')
+      out.add(
+        ['model', 'quantize'],
+        `model.quantize (${String(model.quantize)}) is for generation, scoring and judging, but stages[${st.index}] is a ${st.kind} stage: training over a quantized base is not supported yet (expected no quantize, or no ${st.kind} stage; a frozen judge model may still be quantized)`,
+      );
 }
 
 function checkStageOrder(out: Problems, parts: ParsedParts): void {
