@@ -97,6 +97,31 @@ export function checkQuantize(kind: unknown, blockSize: unknown): void {
     );
 }
 
+/**
+ * Each block's scale for W [n, k] (float32 [n · nBlocks]): the value of largest magnitude over
+ * −2^(bits−1). Math.fround: the quantizer divides by the float32 scale the kernel multiplies by.
+ */
+export function blockScales(
+  w: Float32Array,
+  n: number,
+  k: number,
+  bits: 4 | 8,
+  blockSize: number,
+): Float32Array {
+  const nBlocks = Math.ceil(k / blockSize);
+  const scales = new Float32Array(n * nBlocks);
+  const zero = 1 << (bits - 1);
+  for (let r = 0; r < n; r++)
+    for (let j = 0; j < nBlocks; j++) {
+      const from = r * k + j * blockSize;
+      const to = r * k + Math.min(k, (j + 1) * blockSize);
+      let m = 0;
+      for (let i = from; i < to; i++) if (Math.abs(w[i]) > Math.abs(m)) m = w[i];
+      scales[r * nBlocks + j] = Math.fround(m / -zero);
+    }
+  return scales;
+}
+
 /** Symmetric block-wise quantization of W [n, k] (row-major, torch Linear layout). */
 export function quantizeWeight(
   w: Float32Array,
@@ -108,7 +133,7 @@ export function quantizeWeight(
   const nBlocks = Math.ceil(k / blockSize);
   const blobSize = (blockSize * bits) / 8;
   const packed = new Uint8Array(n * nBlocks * blobSize);
-  const scales = new Float32Array(n * nBlocks);
+  const scales = blockScales(w, n, k, bits, blockSize);
   const zero = 1 << (bits - 1);
   const qmax = (1 << bits) - 1;
   for (let r = 0; r < n; r++) {
@@ -116,11 +141,7 @@ export function quantizeWeight(
     for (let j = 0; j < nBlocks; j++) {
       const from = j * blockSize;
       const to = Math.min(k, from + blockSize);
-      let m = 0;
-      for (let i = from; i < to; i++) if (Math.abs(w[row + i]) > Math.abs(m)) m = w[row + i];
-      // Math.fround: the quantizer divides by the float32 scale the kernel will multiply by.
-      const scale = Math.fround(m / -zero);
-      scales[r * nBlocks + j] = scale;
+      const scale = scales[r * nBlocks + j];
       const inv = scale === 0 ? 0 : 1 / scale;
       const blob = (r * nBlocks + j) * blobSize;
       for (let i = 0; i < blockSize; i++) {
@@ -273,11 +294,15 @@ function build(
   try {
     const q = new Set(o.qkeys);
     const tensors: Record<string, TensorToWrite> = {};
-    // The writer asks for each tensor's data once, in its own order (F32 before U8), so the
-    // packed weight and its scales come from two quantizations of the same float weight.
+    // The writer asks for each tensor's data once, in its own order (F32 before U8): the scales
+    // are computed alone (a max per block), the packed weight later from the float weight again.
     const quantize = (key: string): PackedWeight => {
       const [n, k] = source.info(key).shape;
       return quantizeWeight(weights.get(key).data, n, k, o.bits, o.blockSize);
+    };
+    const scalesOf = (key: string): Float32Array => {
+      const [n, k] = source.info(key).shape;
+      return blockScales(weights.get(key).data, n, k, o.bits, o.blockSize);
     };
     for (const name of source.names()) {
       if (q.has(name)) {
@@ -291,7 +316,7 @@ function build(
         tensors[`${name}.scales`] = {
           dtype: 'F32',
           shape: [n * nBlocks],
-          data: () => quantize(name).scales,
+          data: () => scalesOf(name),
         };
       } else {
         tensors[name] = {
