@@ -2,7 +2,7 @@
 // (onnxruntime MatMulNBits) against float32, on the hf-tiny fixtures and on the SmolLM2-135M-shaped
 // benchmark checkpoint:
 // - mean |Δ log-prob| per token: teacher-forced on the same tokens (the fixtures: a fixed text; the
-//   135M checkpoint: a random prompt followed by float32's own greedy continuation);
+//   135M checkpoint: 4 random prompts, each followed by float32's own greedy continuation);
 // - greedy-token agreement: the fraction of positions where the quantized model's most likely next
 //   token is float32's (teacher-forced, so one difference does not derail the rest), and how many
 //   tokens free-running greedy decoding matches float32 before the first difference;
@@ -31,32 +31,41 @@ type Kind = (typeof KINDS)[number];
 const promptLen = 64;
 const continuation = 64;
 const decodeTokens = 32;
+/** One random prompt per seed: accuracy is averaged over their continuations. */
+const PROMPT_SEEDS = [18, 19, 20, 21];
 
 const quantizeOf = (k: Kind): Quantize | undefined => (k === 'float32' ? undefined : k);
 
-/** Teacher-forced token log-probs and next-token argmaxes of `ids` (one sequence). */
+/**
+ * Teacher-forced token log-probs and next-token argmaxes of equal-length sequences, each
+ * flattened to one list (sequence after sequence, length − 1 entries each).
+ */
 async function teacherForced(
   dir: string,
-  ids: number[],
+  seqs: number[][],
   quantize?: Quantize,
 ): Promise<{ lp: number[]; argmax: number[] }> {
   const m = loadModel(dir, { quantize, quantizeBlockSize: blockSize });
   try {
     const g = buildLogprobsGraph(m.config, inferenceBinder(m), { withLogits: true });
     const s = await OrtSession.create(toOnnxBytes(g), { threads });
+    const B = seqs.length;
+    const S = seqs[0].length;
     const res = await s.run({
-      input_ids: tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
-      attention_mask: tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+      input_ids: tensor('int64', BigInt64Array.from(seqs.flat().map(BigInt)), [B, S]),
+      attention_mask: tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
     });
     await s.release();
     const logits = hostData<Float32Array>(res.logits);
     const V = m.config.vocabSize;
     const argmax: number[] = [];
-    for (let t = 0; t + 1 < ids.length; t++) {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[t * V + v] > logits[t * V + best]) best = v;
-      argmax.push(best);
-    }
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t + 1 < S; t++) {
+        const at = (b * S + t) * V;
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[at + v] > logits[at + best]) best = v;
+        argmax.push(best);
+      }
     return { lp: [...hostData<Float32Array>(res.token_logprobs)], argmax };
   } finally {
     m.close();
@@ -69,20 +78,23 @@ interface Accuracy {
   agree: number;
 }
 
+/** Compare at the positions `keep` selects (default all). */
 function compare(
   ref: { lp: number[]; argmax: number[] },
   q: { lp: number[]; argmax: number[] },
-  from = 0,
+  keep: (i: number) => boolean = () => true,
 ): Accuracy {
   let sum = 0;
   let max = 0;
   let same = 0;
-  const n = ref.lp.length - from;
-  for (let i = from; i < ref.lp.length; i++) {
+  let n = 0;
+  for (let i = 0; i < ref.lp.length; i++) {
+    if (!keep(i)) continue;
     const d = Math.abs(ref.lp[i] - q.lp[i]);
     sum += d;
     max = Math.max(max, d);
     if (ref.argmax[i] === q.argmax[i]) same++;
+    n++;
   }
   return { meanAbs: sum / n, maxAbs: max, agree: same / n };
 }
@@ -93,7 +105,8 @@ interface ChildResult {
   decodeB8: number;
   peakRss: number;
   weightBytes: number;
-  greedy: number[];
+  /** Free-running greedy continuation of each prompt. */
+  greedy: number[][];
   lp: number[];
   argmax: number[];
   buildMs?: number;
@@ -114,16 +127,20 @@ async function child(mode: string): Promise<void> {
     process.stdout.write(JSON.stringify({ buildMs: performance.now() - t, built }) + '\n');
     return;
   }
-  const prompt = minstdIds(18, promptLen, 49152);
+  const prompts = PROMPT_SEEDS.map((seed) => minstdIds(seed, promptLen, 49152));
+  const prompt = prompts[0];
   const engine = LocalEngine.open(dir, { threads, quantize, quantizeBlockSize: blockSize });
   const weightBytes = statSync(
     engine.model.quantized
       ? join(engine.model.quantized.dir, 'model.safetensors')
       : join(dir, 'model.safetensors'),
   ).size;
-  // Free-running greedy continuation (float32's is also the teacher-forced text).
-  const g = await engine.generate([{ ids: prompt }], { ...greedyOpts, maxNewTokens: continuation });
-  const greedy = g.results[0].completions[0].tokenIds;
+  // Free-running greedy continuations (float32's are also the teacher-forced text).
+  const greedy: number[][] = [];
+  for (const p of prompts) {
+    const g = await engine.generate([{ ids: p }], { ...greedyOpts, maxNewTokens: continuation });
+    greedy.push(g.results[0].completions[0].tokenIds);
+  }
   await engine.generate([{ ids: prompt }], { ...greedyOpts, n: 8, maxNewTokens: 3 }); // warm-up
   let decodeB1 = 0;
   let decodeB8 = 0;
@@ -140,10 +157,10 @@ async function child(mode: string): Promise<void> {
     }
   const peakRss = statusBytes('VmHWM'); // before the accuracy pass's second session
   await engine.close();
-  const text = process.env.BENCH_QUANT_TEXT
-    ? (JSON.parse(process.env.BENCH_QUANT_TEXT) as number[])
-    : [...prompt, ...greedy];
-  const tf = await teacherForced(dir, text, quantize);
+  const texts = process.env.BENCH_QUANT_TEXT
+    ? (JSON.parse(process.env.BENCH_QUANT_TEXT) as number[][])
+    : prompts.map((p, i) => [...p, ...greedy[i]]);
+  const tf = await teacherForced(dir, texts, quantize);
   const out: ChildResult = { kind, decodeB1, decodeB8, peakRss, weightBytes, greedy, ...tf };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
@@ -168,9 +185,9 @@ async function fixtures(): Promise<string[]> {
         'Each round the policy writes candidates, a judge scores them, and DPO learns the pairs.',
     );
     m.close();
-    const ref = await teacherForced(dir, ids);
+    const ref = await teacherForced(dir, [ids]);
     for (const q of ['int8', 'int4'] as const) {
-      const a = compare(ref, await teacherForced(dir, ids, q));
+      const a = compare(ref, await teacherForced(dir, [ids], q));
       lines.push(
         `${name.padEnd(11)} ${q}: mean |Δ log-prob| ${fmt(a.meanAbs)} (max ${fmt(a.maxAbs, 3)}), greedy agreement ${fmt(a.agree, 3)} over ${ids.length - 1} tokens`,
       );
@@ -196,10 +213,9 @@ async function main(): Promise<void> {
   for (const k of KINDS) {
     if (k !== 'float32') {
       const f = results.float32;
-      process.env.BENCH_QUANT_TEXT = JSON.stringify([
-        ...minstdIds(18, promptLen, 49152),
-        ...f.greedy,
-      ]);
+      process.env.BENCH_QUANT_TEXT = JSON.stringify(
+        PROMPT_SEEDS.map((seed, i) => [...minstdIds(seed, promptLen, 49152), ...f.greedy[i]]),
+      );
     }
     results[k] = spawnChild<ChildResult>(import.meta.url, `measure:${k}`);
   }
@@ -207,16 +223,26 @@ async function main(): Promise<void> {
   const f = results.float32;
   lines.push(
     '',
-    `SmolLM2-135M shapes (random weights), ${threads} threads, prompt ${promptLen} tokens; accuracy on float32's ${continuation}-token greedy continuation, teacher-forced:`,
+    `SmolLM2-135M shapes (random weights), ${threads} threads, prompt ${promptLen} tokens; accuracy on float32's ${continuation}-token greedy continuations of ${PROMPT_SEEDS.length} random prompts, teacher-forced:`,
     `${'weights'.padEnd(8)} ${'file'.padStart(9)} ${'mean|Δlp|'.padStart(10)} ${'max|Δlp|'.padStart(9)} ${'agree'.padStart(6)} ${'free-run'.padStart(9)} ${'b1 tok/s'.padStart(9)} ${'b8 tok/s'.padStart(9)} ${'b1 GB/s'.padStart(8)} ${'peak RSS'.padStart(9)}  quantize`,
   );
   for (const k of KINDS) {
     const r = results[k];
-    const a = k === 'float32' ? { meanAbs: 0, maxAbs: 0, agree: 1 } : compare(f, r, promptLen - 1);
+    // Only the continuation positions: those predicting tokens float32 chose itself.
+    const perSeq = promptLen + continuation - 1;
+    const a =
+      k === 'float32'
+        ? { meanAbs: 0, maxAbs: 0, agree: 1 }
+        : compare(f, r, (i) => i % perSeq >= promptLen - 1);
+    // Free-running: tokens equal to float32's before the first difference, summed over prompts.
     let run = 0;
-    while (run < f.greedy.length && r.greedy[run] === f.greedy[run]) run++;
+    for (let p = 0; p < f.greedy.length; p++) {
+      let j = 0;
+      while (j < f.greedy[p].length && r.greedy[p][j] === f.greedy[p][j]) j++;
+      run += j;
+    }
     lines.push(
-      `${k.padEnd(8)} ${gb(r.weightBytes).padStart(9)} ${fmt(a.meanAbs).padStart(10)} ${fmt(a.maxAbs, 3).padStart(9)} ${fmt(a.agree, 3).padStart(6)} ${`${run}/${f.greedy.length}`.padStart(9)} ${r.decodeB1.toFixed(1).padStart(9)} ${r.decodeB8.toFixed(1).padStart(9)} ${((r.decodeB1 * r.weightBytes) / 1e9).toFixed(1).padStart(8)} ${gb(r.peakRss).padStart(9)}  ${builds[k] ?? '-'}`,
+      `${k.padEnd(8)} ${gb(r.weightBytes).padStart(9)} ${fmt(a.meanAbs).padStart(10)} ${fmt(a.maxAbs, 3).padStart(9)} ${fmt(a.agree, 3).padStart(6)} ${`${run}/${f.greedy.length * continuation}`.padStart(9)} ${r.decodeB1.toFixed(1).padStart(9)} ${r.decodeB8.toFixed(1).padStart(9)} ${((r.decodeB1 * r.weightBytes) / 1e9).toFixed(1).padStart(8)} ${gb(r.peakRss).padStart(9)}  ${builds[k] ?? '-'}`,
     );
   }
   lines.push(

@@ -15,8 +15,8 @@ export interface WeightBinder {
    */
   linear?(b: GraphBuilder, x: V, module: string, plain: () => V): V | undefined;
   /**
-   * Optional override of an untied lm_head (logits = hidden · lm_head.weightᵀ), e.g. quantized.
-   * Returning undefined keeps the plain MatMul. A tied lm_head (the embedding matrix) never asks.
+   * Optional override of lm_head (logits = hidden · Wᵀ with W = lm_head.weight, or the embedding
+   * matrix when tied), e.g. quantized. Returning undefined keeps the plain MatMul.
    */
   lmHead?(b: GraphBuilder, hidden: V): V | undefined;
 }
@@ -309,7 +309,7 @@ export function llamaForward(
   const { hidden, newKeyValues } = llamaHidden(b, cfg, w, inp);
   const logits = b.scope('lm_head', () => {
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    const custom = cfg.tieWordEmbeddings ? undefined : w.lmHead?.(b, hidden);
+    const custom = w.lmHead?.(b, hidden);
     return custom ?? b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
   return { logits, hidden, newKeyValues };

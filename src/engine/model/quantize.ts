@@ -18,10 +18,11 @@
 // largest weights, lowered the weights' squared error by ~4% at int4 but not the 135M benchmark's
 // log-prob error: 0.137 vs 0.093 mean |Δ log-prob| on one sequence. Not kept.)
 //
-// Which layers: q/k/v/o and gate/up/down of every decoder layer, and an untied lm_head. A tied
-// lm_head is the embedding matrix, which the embedding Gather reads in float: quantizing it would
-// add a second copy of the largest tensor rather than shrink one, so it stays float32. Embeddings,
-// norms and biases stay float32.
+// Which layers: q/k/v/o and gate/up/down of every decoder layer, and lm_head. A tied lm_head is
+// the embedding matrix, which the embedding Gather reads in float32: it gets its own packed copy
+// (+14 MB int4 / +28 MB int8 at SmolLM2-135M's 49152 × 576) because a decode step reads all of
+// lm_head: left float32 it was 113 of the 180 MB an int4 step reads. Embeddings, norms and biases
+// stay float32.
 //
 // The quantized model is made once per (checkpoint, adapter, kind, block size) and cached under
 // $RLAIF_CACHE_DIR/<kind>-b<block>/<key>/ as one safetensors file holding every tensor the graphs
@@ -59,7 +60,7 @@ export const QUANT_BLOCK_SIZES = [16, 32, 64, 128] as const;
 export const DEFAULT_QUANT_BLOCK_SIZE = 32;
 
 /** Bumped when the cached file's layout changes, so old caches are not read as new ones. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 const FILE = 'model.safetensors';
 const META_FILE = 'quantized.json';
 
@@ -212,16 +213,24 @@ export function matMulNBits(
 
 export type PackedLayout = Pick<PackedWeight, 'bits' | 'blockSize' | 'n' | 'k'>;
 
-/** The checkpoint keys whose weights are quantized (see the top of this file for why these). */
-export function quantizedKeys(cfg: ModelConfig): string[] {
-  const keys: string[] = [];
+/**
+ * The weights quantized, by the name the graph asks for → the checkpoint tensor they come from
+ * (see the top of this file for why these). A tied lm_head gets its own packed copy of the
+ * embedding matrix, which itself stays float32 for the embedding Gather.
+ */
+export function quantizedKeys(cfg: ModelConfig): Map<string, string> {
+  const keys = new Map<string, string>();
   for (let l = 0; l < cfg.numHiddenLayers; l++) {
     const p = `model.layers.${l}`;
     for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj'])
-      keys.push(`${p}.self_attn.${m}.weight`);
-    for (const m of ['gate_proj', 'up_proj', 'down_proj']) keys.push(`${p}.mlp.${m}.weight`);
+      keys.set(`${p}.self_attn.${m}.weight`, `${p}.self_attn.${m}.weight`);
+    for (const m of ['gate_proj', 'up_proj', 'down_proj'])
+      keys.set(`${p}.mlp.${m}.weight`, `${p}.mlp.${m}.weight`);
   }
-  if (!cfg.tieWordEmbeddings) keys.push('lm_head.weight');
+  keys.set(
+    'lm_head.weight',
+    cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
+  );
   return keys;
 }
 
@@ -266,7 +275,7 @@ export function openQuantized(
     .slice(0, 32);
   const out = join(cacheRoot(), `${kind}-b${blockSize}`, key);
   const bits = quantBits(kind);
-  const qkeys = quantizedKeys(cfg).filter((k) => source.has(k));
+  const qkeys = new Map([...quantizedKeys(cfg)].filter(([, from]) => source.has(from)));
   let built = false;
   if (!intact(out)) {
     rmSync(out, { recursive: true, force: true });
@@ -275,9 +284,9 @@ export function openQuantized(
   }
   const file = SafetensorsFile.open(join(out, FILE));
   const layouts = new Map<string, PackedLayout>();
-  for (const k of qkeys) {
-    const [n, kk] = source.info(k).shape;
-    layouts.set(k, { bits, blockSize, n, k: kk });
+  for (const [name, from] of qkeys) {
+    const [n, k] = source.info(from).shape;
+    layouts.set(name, { bits, blockSize, n, k });
   }
   return { kind, blockSize, dir: out, file, layouts, built, close: () => file.close() };
 }
@@ -286,46 +295,43 @@ function build(
   source: WeightSource,
   weights: WeightTable,
   out: string,
-  o: { kind: Quantize; blockSize: number; bits: 4 | 8; qkeys: string[]; identity: unknown },
+  o: {
+    kind: Quantize;
+    blockSize: number;
+    bits: 4 | 8;
+    qkeys: Map<string, string>;
+    identity: unknown;
+  },
 ): void {
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const q = new Set(o.qkeys);
     const tensors: Record<string, TensorToWrite> = {};
     // The writer asks for each tensor's data once, in its own order (F32 before U8): the scales
     // are computed alone (a max per block), the packed weight later from the float weight again.
-    const quantize = (key: string): PackedWeight => {
-      const [n, k] = source.info(key).shape;
-      return quantizeWeight(weights.get(key).data, n, k, o.bits, o.blockSize);
-    };
-    const scalesOf = (key: string): Float32Array => {
-      const [n, k] = source.info(key).shape;
-      return blockScales(weights.get(key).data, n, k, o.bits, o.blockSize);
-    };
-    for (const name of source.names()) {
-      if (q.has(name)) {
-        const [n, k] = source.info(name).shape;
-        const nBlocks = Math.ceil(k / o.blockSize);
-        tensors[`${name}.qweight`] = {
-          dtype: 'U8',
-          shape: [n, nBlocks, (o.blockSize * o.bits) / 8],
-          data: () => quantize(name).packed,
-        };
-        tensors[`${name}.scales`] = {
-          dtype: 'F32',
-          shape: [n * nBlocks],
-          data: () => scalesOf(name),
-        };
-      } else {
+    for (const [name, from] of o.qkeys) {
+      const [n, k] = source.info(from).shape;
+      const nBlocks = Math.ceil(k / o.blockSize);
+      tensors[`${name}.qweight`] = {
+        dtype: 'U8',
+        shape: [n, nBlocks, (o.blockSize * o.bits) / 8],
+        data: () => quantizeWeight(weights.get(from).data, n, k, o.bits, o.blockSize).packed,
+      };
+      tensors[`${name}.scales`] = {
+        dtype: 'F32',
+        shape: [n * nBlocks],
+        data: () => blockScales(weights.get(from).data, n, k, o.bits, o.blockSize),
+      };
+    }
+    // Everything else (embeddings, norms, biases) float32, so one folder holds all a graph maps.
+    for (const name of source.names())
+      if (!o.qkeys.has(name))
         tensors[name] = {
           dtype: 'F32',
           shape: source.info(name).shape,
           data: () => weights.get(name).data,
         };
-      }
-    }
     writeSafetensors(join(tmp, FILE), tensors, { quantize: o.kind, block_size: `${o.blockSize}` });
     const path = join(tmp, FILE);
     const meta: Meta = {
