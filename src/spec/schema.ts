@@ -110,10 +110,11 @@ function quantizeFields() {
       ),
     quantize_block_size: z
       .union(QUANT_BLOCK_SIZES.map((n) => z.literal(n)))
-      .default(DEFAULT_QUANT_BLOCK_SIZE)
+      .optional()
       .describe(
-        'Weights per quantization block (one scale each) along the input dimension: 16, 32, 64 ' +
-          'or 128. Smaller blocks are more accurate and slightly larger.',
+        'Weights per quantization block (one scale each) along the input dimension, with ' +
+          `quantize: 16, 32, 64 or 128 (default ${DEFAULT_QUANT_BLOCK_SIZE}). Smaller blocks are ` +
+          'more accurate and slightly larger.',
       ),
   };
 }
