@@ -59,7 +59,10 @@ export type Quantize = (typeof QUANTIZE_KINDS)[number];
 export const QUANT_BLOCK_SIZES = [16, 32, 64, 128] as const;
 export const DEFAULT_QUANT_BLOCK_SIZE = 32;
 
-/** Bumped when the cached file's layout changes, so old caches are not read as new ones. */
+/**
+ * Part of the cache key: bump it whenever the cached file's layout or the quantizer's arithmetic
+ * changes, so an old copy is never read as a new one.
+ */
 const FORMAT_VERSION = 2;
 const FILE = 'model.safetensors';
 const META_FILE = 'quantized.json';
