@@ -1,5 +1,11 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { DEVICES } from '../engine/index.js';
+import {
+  DEFAULT_QUANT_BLOCK_SIZE,
+  DEVICES,
+  QUANT_BLOCK_SIZES,
+  QUANTIZE_KINDS,
+  type Quantize,
+} from '../engine/index.js';
 
 /** Commander parsers: a bad value is a usage error (exit 2) that names the flag's rule. */
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -44,4 +50,41 @@ export function allowPathOption(): Option {
   )
     .argParser((v: string, prev: string[]) => [...prev, v])
     .default([]);
+}
+
+/** The flags `quantizeOptions` adds, as commander hands them over. */
+export interface QuantizeFlags {
+  quantize?: Quantize;
+  quantizeBlockSize: number;
+}
+
+/** --quantize <int8|int4> and --quantize-block-size <n>, for commands that open a model for inference. */
+export function quantizeOptions(): Option[] {
+  return [
+    new Option(
+      '--quantize <kind>',
+      'weight-only quantization of the linear layers (onnxruntime MatMulNBits), made once and cached (default: float32)',
+    ).choices([...QUANTIZE_KINDS]),
+    new Option(
+      '--quantize-block-size <n>',
+      'weights per quantization scale along the input dimension',
+    )
+      .choices(QUANT_BLOCK_SIZES.map(String))
+      .argParser((v: string) => {
+        if (!(QUANT_BLOCK_SIZES as readonly number[]).includes(Number(v)))
+          throw new InvalidArgumentError(
+            `Allowed choices are ${QUANT_BLOCK_SIZES.join(', ')}, got '${v}'.`,
+          );
+        return Number(v);
+      })
+      .default(DEFAULT_QUANT_BLOCK_SIZE),
+  ];
+}
+
+/** The engine options `quantizeOptions` give. */
+export function quantizeOpts(f: QuantizeFlags): {
+  quantize?: Quantize;
+  quantizeBlockSize?: number;
+} {
+  return f.quantize ? { quantize: f.quantize, quantizeBlockSize: f.quantizeBlockSize } : {};
 }

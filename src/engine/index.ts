@@ -18,6 +18,12 @@ export {
   type TopLogprob,
 } from './generate/generate.js';
 export { DEVICES, type Device } from './runtime/ort-session.js';
+export {
+  QUANTIZE_KINDS,
+  QUANT_BLOCK_SIZES,
+  DEFAULT_QUANT_BLOCK_SIZE,
+  type Quantize,
+} from './model/quantize.js';
 export { onnxruntimeVersion } from './runtime/versions.js';
 export type { ChatMessage } from './tokenizer/tokenizer.js';
 export { LOSS_TYPES, type LossType } from './train/losses/index.js';

@@ -11,8 +11,9 @@ import { toOnnxBytes } from './graph/serialize.js';
 import {
   buildDecoderGraph,
   buildLogprobsGraph,
-  initializerBinder,
+  inferenceBinder,
 } from './model/inference-graphs.js';
+import type { Quantize } from './model/quantize.js';
 import { loadModel, type LoadedModel } from './model/load-model.js';
 import { OrtSession, type Device } from './runtime/ort-session.js';
 import {
@@ -31,6 +32,13 @@ export interface EngineOpenOptions {
   device?: Device;
   /** Intra-op threads for onnxruntime (default: one per core). */
   threads?: number;
+  /**
+   * Weight-only quantization of the Linear layers (int8 / int4, onnxruntime's MatMulNBits), made
+   * once at load and cached on disk: generation, scoring and judging all run on it.
+   */
+  quantize?: Quantize;
+  /** Quantization block size along the input dimension (16, 32, 64 or 128; default 32). */
+  quantizeBlockSize?: number;
 }
 
 /** A prompt's tokens, their texts and log-probs (null for the first: nothing predicts it). */
@@ -62,7 +70,14 @@ export class LocalEngine {
   }
 
   static open(ref: string, opts: EngineOpenOptions = {}): LocalEngine {
-    return new LocalEngine(loadModel(ref, { adapter: opts.adapter }), opts);
+    return new LocalEngine(
+      loadModel(ref, {
+        adapter: opts.adapter,
+        quantize: opts.quantize,
+        quantizeBlockSize: opts.quantizeBlockSize,
+      }),
+      opts,
+    );
   }
 
   /** An engine over weights already in memory (online RL samples from the policy it trains). */
@@ -71,21 +86,24 @@ export class LocalEngine {
   }
 
   info(): ModelInfo {
-    return this.text.info({ adapter: this.model.adapter?.dir, device: this.opts.device ?? 'cpu' });
+    return {
+      ...this.text.info({ adapter: this.model.adapter?.dir, device: this.opts.device ?? 'cpu' }),
+      ...(this.model.quantized ? { quantize: this.model.quantized.kind } : {}),
+    };
   }
 
   private session(kind: 'decoder' | 'scorer'): Promise<OrtSession> {
     const sessionOpts = { device: this.opts.device, threads: this.opts.threads };
-    const { config, weights } = this.model;
+    const { config } = this.model;
     if (kind === 'decoder') {
       this.decoder ??= OrtSession.create(
-        toOnnxBytes(buildDecoderGraph(config, initializerBinder(weights))),
+        toOnnxBytes(buildDecoderGraph(config, inferenceBinder(this.model))),
         sessionOpts,
       );
       return this.decoder;
     }
     this.scorer ??= OrtSession.create(
-      toOnnxBytes(buildLogprobsGraph(config, initializerBinder(weights))),
+      toOnnxBytes(buildLogprobsGraph(config, inferenceBinder(this.model))),
       sessionOpts,
     );
     return this.scorer;

@@ -14,6 +14,7 @@ import type { ScoreSequence, SequenceScore } from './generate/score.js';
 import { loadModelConfig, type ModelConfig } from './model/config.js';
 import { resolveModelDir } from './model/load-model.js';
 import type { Device } from './runtime/ort-session.js';
+import type { Quantize } from './model/quantize.js';
 import { Tokenizer, type ChatMessage } from './tokenizer/tokenizer.js';
 
 /** One generation request: chat messages, raw text, or token ids. */
@@ -31,6 +32,8 @@ export interface ModelInfo {
   maxPositions: number;
   adapter?: string;
   device: Device;
+  /** The weight quantization the engine runs with, if any. */
+  quantize?: Quantize;
 }
 
 /** Sums of response-token log-probs, with the number of response tokens each sum covers. */

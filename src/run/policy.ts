@@ -33,6 +33,8 @@ export function startPolicy(ctx: RunContext): Policy {
           },
         }
       : {}),
+    quantize: spec.model.quantize,
+    quantizeBlockSize: spec.model.quantize_block_size,
     round: 0,
     checkpointId: base,
   };

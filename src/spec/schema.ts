@@ -12,8 +12,11 @@
 
 import * as z from 'zod';
 import {
+  DEFAULT_QUANT_BLOCK_SIZE,
   DEVICES,
   LOSS_TYPES,
+  QUANT_BLOCK_SIZES,
+  QUANTIZE_KINDS,
   PG_LOSS_TYPES,
   RL_ALGORITHMS,
   SCALE_REWARDS,
@@ -97,6 +100,28 @@ const weight = () =>
 export const POLICY_BACKENDS = ['engine', 'openai'] as const;
 /** How a served policy takes each round's adapter: vLLM's runtime LoRA API, or not at all. */
 export const SERVED_ADAPTERS = ['vllm', 'none'] as const;
+/** `quantize` and its block size, shared by the model and model judges. */
+function quantizeFields() {
+  return {
+    quantize: z
+      .enum(QUANTIZE_KINDS)
+      .optional()
+      .describe(
+        'Weight-only quantization of the linear layers for generation, scoring and judging ' +
+          "(onnxruntime MatMulNBits, symmetric, block-wise): 'int8' or 'int4'. Made once at load " +
+          'and cached; embeddings and norms stay float32. Not with train, rl or reward_model ' +
+          'stages (training over a quantized base is not supported yet). Default: float32.',
+      ),
+    quantize_block_size: z
+      .union(QUANT_BLOCK_SIZES.map((n) => z.literal(n)))
+      .optional()
+      .describe(
+        'Weights per quantization block (one scale each) along the input dimension, with ' +
+          `quantize: 16, 32, 64 or 128 (default ${DEFAULT_QUANT_BLOCK_SIZE}). Smaller blocks are ` +
+          'more accurate and slightly larger.',
+      ),
+  };
+}
 
 export const modelSchema = z
   .strictObject({
@@ -192,6 +217,7 @@ export const modelSchema = z
       .describe(
         'backend: openai — seconds to wait for a restarted server to list the checkpoint (default 900).',
       ),
+    ...quantizeFields(),
   })
   .describe('The model being aligned.');
 
@@ -302,6 +328,7 @@ const modelJudge = z
     adapter: filePath().optional().describe('PEFT LoRA adapter folder applied to the judge.'),
     device: z.enum(DEVICES).default('cpu').describe('onnxruntime execution provider.'),
     threads: z.int().min(1).max(1024).optional().describe('onnxruntime intra-op threads.'),
+    ...quantizeFields(),
     concurrency: posInt().default(1).describe('Judge requests in flight at once.'),
   })
   .describe('Another local model, frozen.');

@@ -48,6 +48,8 @@ export function fullCheckpointPolicy(
     path,
     device: ctx.spec.model.device,
     threads: ctx.spec.model.threads,
+    quantize: ctx.initial.quantize,
+    quantizeBlockSize: ctx.initial.quantizeBlockSize,
     ...(server
       ? {
           server: {

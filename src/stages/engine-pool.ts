@@ -1,4 +1,4 @@
-import { type Device, Engine, type ModelEngine } from '../engine/index.js';
+import { type Device, Engine, type ModelEngine, type Quantize } from '../engine/index.js';
 import { ServedPolicy, type ServerSettings } from '../remote/served-policy.js';
 
 export interface ModelRef {
@@ -12,16 +12,27 @@ export interface ModelRef {
   round?: number;
   /** The checkpoint this is (a policy), for the ledger's record of where it was served. */
   checkpointId?: string;
+  /** Weight-only quantization for generation/scoring/judging (float32 when absent). */
+  quantize?: Quantize;
+  quantizeBlockSize?: number;
 }
 
 /** Where a served model answers: its server, the base model's name, the adapter's. */
 export type ServedIdentity = ServedPolicy['identity'];
 
+// The same model quantized and not (or with another block size) are different engines.
 const key = (m: ModelRef) =>
   JSON.stringify(
     m.server
       ? [m.path, m.adapter ?? null, 'served', m.server.baseUrl, m.server.model]
-      : [m.path, m.adapter ?? null, m.device ?? 'cpu', m.threads ?? null],
+      : [
+          m.path,
+          m.adapter ?? null,
+          m.device ?? 'cpu',
+          m.threads ?? null,
+          m.quantize ?? null,
+          m.quantize ? (m.quantizeBlockSize ?? null) : null,
+        ],
   );
 
 /**
@@ -52,7 +63,13 @@ export class EnginePool {
             this.onServed?.(m, p.identity);
             return p;
           })
-        : Engine.open(m.path, { adapter: m.adapter, device: m.device, threads: m.threads });
+        : Engine.open(m.path, {
+            adapter: m.adapter,
+            device: m.device,
+            threads: m.threads,
+            quantize: m.quantize,
+            quantizeBlockSize: m.quantizeBlockSize,
+          });
       this.engines.set(k, e);
       e.catch(() => this.engines.delete(k));
     }

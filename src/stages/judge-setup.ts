@@ -93,6 +93,8 @@ export function resolveJudge(ctx: RunContext, id: string): ResolvedJudge {
         adapter: spec.adapter ? ctx.path(spec.adapter) : undefined,
         device: spec.device,
         threads: spec.threads,
+        quantize: spec.quantize,
+        quantizeBlockSize: spec.quantize_block_size,
       },
       checkpointId: null,
       concurrency: spec.concurrency,

@@ -8,10 +8,18 @@ import {
 } from '../../engine/index.js';
 import { PipelineError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { deviceOption, floatArg, intArg, threadsOption } from '../options.js';
+import {
+  deviceOption,
+  floatArg,
+  intArg,
+  threadsOption,
+  quantizeOptions,
+  quantizeOpts,
+  type QuantizeFlags,
+} from '../options.js';
 import { readJsonl } from '../read-jsonl.js';
 
-interface GenerateFlags {
+interface GenerateFlags extends QuantizeFlags {
   model: string;
   adapter?: string;
   prompt?: string;
@@ -144,6 +152,7 @@ async function runGenerate(f: GenerateFlags, ctx: CliContext): Promise<void> {
     adapter: f.adapter,
     device: f.device,
     threads: f.threads,
+    ...quantizeOpts(f),
   });
   try {
     const opts = {
@@ -171,7 +180,7 @@ async function runGenerate(f: GenerateFlags, ctx: CliContext): Promise<void> {
     const rate = (tokens: number, ms: number) => (ms > 0 ? ((tokens * 1000) / ms).toFixed(1) : '-');
     ctx.err(
       `${engine.info.ref}: prefill ${stats.prefillTokens} tokens (${rate(stats.prefillTokens, stats.prefillMs)} tok/s), ` +
-        `decode ${stats.decodeTokens} tokens (${rate(stats.decodeTokens, stats.decodeMs)} tok/s) on ${f.device}\n`,
+        `decode ${stats.decodeTokens} tokens (${rate(stats.decodeTokens, stats.decodeMs)} tok/s) on ${f.device}${f.quantize ? ` (${f.quantize} weights)` : ''}\n`,
     );
   } finally {
     await engine.close();
@@ -191,6 +200,8 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
   samplingOptions(cmd)
     .addOption(deviceOption())
     .addOption(threadsOption())
+    .addOption(quantizeOptions()[0])
+    .addOption(quantizeOptions()[1])
     .option('--json', 'print {"results": [...]} as JSON')
     .action((f: GenerateFlags) => runGenerate(f, ctx));
 }

@@ -1,10 +1,17 @@
 import { Option, type Command } from 'commander';
 import { type Device, Engine } from '../../engine/index.js';
 import type { CliContext } from '../context.js';
-import { deviceOption, intArg, threadsOption } from '../options.js';
+import {
+  deviceOption,
+  intArg,
+  threadsOption,
+  quantizeOptions,
+  quantizeOpts,
+  type QuantizeFlags,
+} from '../options.js';
 import { readJsonl } from '../read-jsonl.js';
 
-interface ScoreFlags {
+interface ScoreFlags extends QuantizeFlags {
   model: string;
   adapter?: string;
   data: string;
@@ -31,6 +38,8 @@ export function registerScore(program: Command, ctx: CliContext): void {
     )
     .addOption(deviceOption())
     .addOption(threadsOption())
+    .addOption(quantizeOptions()[0])
+    .addOption(quantizeOptions()[1])
     .option(
       '--json',
       'print one JSON object per row ({"chosen_logps","rejected_logps"} or {"logps"})',
@@ -41,6 +50,7 @@ export function registerScore(program: Command, ctx: CliContext): void {
         adapter: f.adapter,
         device: f.device,
         threads: f.threads,
+        ...quantizeOpts(f),
       });
       try {
         const scores = await engine.score(

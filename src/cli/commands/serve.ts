@@ -3,10 +3,17 @@ import { type Device, Engine } from '../../engine/index.js';
 import { PipelineError } from '../../core/errors.js';
 import { SERVE_DEFAULTS, startServer, type RunningServer } from '../../serve/server.js';
 import type { CliContext } from '../context.js';
-import { deviceOption, intArg, threadsOption } from '../options.js';
+import {
+  deviceOption,
+  intArg,
+  threadsOption,
+  quantizeOptions,
+  quantizeOpts,
+  type QuantizeFlags,
+} from '../options.js';
 import { untilStopped } from '../until-stopped.js';
 
-interface ServeFlags {
+interface ServeFlags extends QuantizeFlags {
   model: string;
   adapter?: string;
   host: string;
@@ -42,7 +49,7 @@ function apiKeyFrom(env: string | undefined): string | undefined {
 async function runServe(f: ServeFlags, ctx: CliContext): Promise<void> {
   const apiKey = apiKeyFrom(f.apiKeyEnv);
   const open = (adapter?: string) =>
-    Engine.open(f.model, { adapter, device: f.device, threads: f.threads });
+    Engine.open(f.model, { adapter, device: f.device, threads: f.threads, ...quantizeOpts(f) });
   const engine = await open(f.adapter);
   let server: RunningServer;
   try {
@@ -165,6 +172,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     )
     .addOption(deviceOption())
     .addOption(threadsOption())
+    .addOption(quantizeOptions()[0])
+    .addOption(quantizeOptions()[1])
     .option('--quiet', 'do not log one line per request on stderr')
     .action((f: ServeFlags) => runServe(f, ctx));
 }

@@ -1,13 +1,14 @@
 import { PipelineError } from '../../core/errors.js';
-import type {
-  AttrValue,
-  ElemType,
-  ExternalTensor,
-  Graph,
-  GraphNode,
-  Initializer,
-  TypedData,
-  ValueInfo,
+import {
+  elemSize,
+  type AttrValue,
+  type ElemType,
+  type ExternalTensor,
+  type Graph,
+  type GraphNode,
+  type Initializer,
+  type TypedData,
+  type ValueInfo,
 } from './ir.js';
 
 /** Opset 18: reductions take `axes` as an input, which keeps every reduce op uniform. */
@@ -133,8 +134,7 @@ export class GraphBuilder {
     dims: number[],
     external: ExternalTensor,
   ): V {
-    const bytes =
-      dims.reduce((a, b) => a * b, 1) * (elemType === 'float64' || elemType === 'int64' ? 8 : 4);
+    const bytes = dims.reduce((a, b) => a * b, 1) * elemSize(elemType);
     if (external.length !== bytes || this.initializers.has(name))
       throw new PipelineError({
         code: 'E_GRAPH_INITIALIZER',
@@ -191,6 +191,16 @@ export class GraphBuilder {
     const outputs = Array.from({ length: nOut }, (_, i) => `${nodeName}_output_${i}`);
     this.nodes.push(this.mkNode(opType, inputs, outputs, attrs, nodeName));
     return outputs;
+  }
+
+  /**
+   * A single-output onnxruntime contrib op (domain `com.microsoft`, e.g. MatMulNBits). Inference
+   * graphs only: autodiff has no rules for these.
+   */
+  contribOp(opType: string, inputs: V[], attrs: Record<string, AttrValue>, label?: string): V {
+    const [out] = this.op(opType, inputs, attrs, 1, label);
+    this.nodes[this.nodes.length - 1].domain = 'com.microsoft';
+    return out;
   }
 
   /** Single-output op. */

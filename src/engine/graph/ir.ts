@@ -14,6 +14,8 @@ export interface GraphNode {
   inputs: string[];
   outputs: string[];
   attrs: Record<string, AttrValue>;
+  /** The operator set domain; absent = the ONNX default domain. `com.microsoft` = onnxruntime's contrib ops. */
+  domain?: string;
 }
 
 /**

@@ -98,11 +98,17 @@ export function toOnnxBytes(graph: Graph): OnnxModelBytes {
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,
     producerName: 'rlaif-pipeline',
-    opsetImport: [{ domain: '', version: graph.opset }],
+    opsetImport: [
+      { domain: '', version: graph.opset },
+      ...(graph.nodes.some((n) => n.domain === 'com.microsoft')
+        ? [{ domain: 'com.microsoft', version: 1 }]
+        : []),
+    ],
     graph: {
       name: graph.name,
       node: graph.nodes.map((n) => ({
         opType: n.opType,
+        ...(n.domain ? { domain: n.domain } : {}),
         name: n.name,
         input: n.inputs,
         output: n.outputs,

@@ -41,13 +41,9 @@ const META_FILE = 'float32-copy.json';
 
 /** The float32 copy of the checkpoint in `dir` (made now if missing or failing its hash). */
 export function openFloat32Copy(dir: string, source: WeightSource): Float32Copy {
-  const files = [...new Set(source.names().map((n) => source.info(n).file))].sort();
-  const sources = files.map((f) => {
-    const st = statSync(f);
-    return { file: relative(dir, f), size: st.size, mtimeMs: st.mtimeMs };
-  });
+  const { sources, headers } = checkpointIdentity(dir, source);
   const key = createHash('sha256')
-    .update(JSON.stringify({ dir, sources, headers: files.map(headerHash) }))
+    .update(JSON.stringify({ dir, sources, headers }))
     .digest('hex')
     .slice(0, 32);
   const out = join(cacheRoot(), 'float32', key);
@@ -56,6 +52,23 @@ export function openFloat32Copy(dir: string, source: WeightSource): Float32Copy 
     convert(source, out, sources);
   }
   return { dir: out, file: SafetensorsFile.open(join(out, COPY_FILE)) };
+}
+
+/**
+ * What identifies a checkpoint's weights without hashing all their bytes: each file's path (relative
+ * to `dir`), size and modification time, and the sha256 of its header (names, dtypes, shapes,
+ * offsets). Caches derived from the weights (this float32 copy, quantize.ts) are keyed by it.
+ */
+export function checkpointIdentity(
+  dir: string,
+  source: WeightSource,
+): { sources: Meta['sources']; headers: string[] } {
+  const files = [...new Set(source.names().map((n) => source.info(n).file))].sort();
+  const sources = files.map((f) => {
+    const st = statSync(f);
+    return { file: relative(dir, f), size: st.size, mtimeMs: st.mtimeMs };
+  });
+  return { sources, headers: files.map(headerHash) };
 }
 
 /** sha256 of a safetensors file's header (its first 8 + N bytes): names, dtypes, shapes, offsets. */

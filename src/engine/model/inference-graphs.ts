@@ -2,6 +2,7 @@ import { GraphBuilder, type V } from '../graph/builder.js';
 import type { ExternalTensor, Graph } from '../graph/ir.js';
 import type { ModelConfig } from './config.js';
 import { llamaForward, type WeightBinder } from './llama-graph.js';
+import { quantizedBinder, type QuantizedWeights } from './quantize.js';
 
 /** Float32 weights by checkpoint key, with shapes ([out, in] for Linear, as torch stores them). */
 export interface WeightTable {
@@ -27,6 +28,17 @@ export function initializerBinder(
       return b.initializer(key, float, dims, float === 'float64' ? Float64Array.from(data) : data);
     },
   };
+}
+
+/**
+ * The binder inference graphs (decoder, scoring) use for a loaded model: its quantized copy when it
+ * was loaded with `quantize`, else its float32 weights.
+ */
+export function inferenceBinder(model: {
+  weights: WeightTable;
+  quantized?: QuantizedWeights;
+}): WeightBinder {
+  return model.quantized ? quantizedBinder(model.quantized) : initializerBinder(model.weights);
 }
 
 export const pastKeyName = (l: number): string => `past_key_values.${l}.key`;

@@ -14,6 +14,11 @@ export interface WeightBinder {
    * undefined keeps the plain layer. `module` is the checkpoint prefix (`model.layers.0.self_attn.q_proj`).
    */
   linear?(b: GraphBuilder, x: V, module: string, plain: () => V): V | undefined;
+  /**
+   * Optional override of lm_head (logits = hidden · Wᵀ with W = lm_head.weight, or the embedding
+   * matrix when tied), e.g. quantized. Returning undefined keeps the plain MatMul.
+   */
+  lmHead?(b: GraphBuilder, hidden: V): V | undefined;
 }
 
 /** Transformers' torch.finfo(float32).min, the value masked attention scores are set to. */
@@ -304,7 +309,8 @@ export function llamaForward(
   const { hidden, newKeyValues } = llamaHidden(b, cfg, w, inp);
   const logits = b.scope('lm_head', () => {
     const key = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    return b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
+    const custom = w.lmHead?.(b, hidden);
+    return custom ?? b.matMul(hidden, b.transpose(w.weight(b, key), [1, 0])); // [B, S, vocab]
   });
   return { logits, hidden, newKeyValues };
 }

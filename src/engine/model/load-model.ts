@@ -1,4 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { relative, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { fail } from '../../core/errors.js';
@@ -7,7 +9,8 @@ import { BUILTIN_SANDBOX, sandboxModelDir } from './builtin-sandbox.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
 import { loadModelConfig, type ModelConfig } from './config.js';
-import { openFloat32Copy, type Float32Copy } from './float32-copy.js';
+import { checkpointIdentity, openFloat32Copy, type Float32Copy } from './float32-copy.js';
+import { openQuantized, type Quantize, type QuantizedWeights } from './quantize.js';
 import { checkWeights } from './tensor-layout.js';
 import type { WeightTable } from './inference-graphs.js';
 import { loadLoraAdapter, mergeLora, type LoraAdapter } from './peft-adapter.js';
@@ -21,7 +24,20 @@ export interface LoadedModel {
   /** Float32 weights by checkpoint key, with the adapter (if any) merged into its Linear layers. */
   weights: WeightTable;
   adapter?: LoraAdapter;
+  /**
+   * With `quantize`: the Linear layers quantized (adapter merged first), cached on disk; inference
+   * graphs bind weights from it (quantizedBinder) instead of `weights`.
+   */
+  quantized?: QuantizedWeights;
   close(): void;
+}
+
+export interface LoadModelOptions {
+  adapter?: string;
+  /** Weight-only quantization of the Linear layers, for inference (quantize.ts). */
+  quantize?: Quantize;
+  /** Its block size along K (default 32). */
+  quantizeBlockSize?: number;
 }
 
 /** Resolve `builtin:tiny` (created on first use), `builtin:sandbox` (shipped) or a Hugging Face model folder. */
@@ -45,7 +61,7 @@ export function resolveModelDir(ref: string): string {
 }
 
 /** Load config, tokenizer and (lazily read) weights; verifies every tensor the model needs up front. */
-export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedModel {
+export function loadModel(ref: string, opts: LoadModelOptions = {}): LoadedModel {
   const dir = resolveModelDir(ref);
   const config = loadModelConfig(dir);
   const tokenizer = Tokenizer.fromDir(dir);
@@ -118,6 +134,31 @@ export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedM
       };
     },
   };
+  let quantized: QuantizedWeights | undefined;
+  if (opts.quantize) {
+    // Keyed by the checkpoint files' identity and the adapter's bytes (small): a changed
+    // checkpoint or adapter gets its own quantized copy.
+    const adapterHash = adapter
+      ? createHash('sha256')
+          .update(readFileSync(join(adapter.dir, 'adapter_config.json')))
+          .update(readFileSync(join(adapter.dir, 'adapter_model.safetensors')))
+          .digest('hex')
+      : null;
+    const identity = { dir, ...checkpointIdentity(dir, source), adapter: adapterHash };
+    try {
+      quantized = openQuantized(
+        config,
+        source,
+        weights,
+        identity,
+        opts.quantize,
+        opts.quantizeBlockSize,
+      );
+    } catch (e) {
+      source.close();
+      throw e;
+    }
+  }
   return {
     ref,
     dir,
@@ -125,9 +166,11 @@ export function loadModel(ref: string, opts: { adapter?: string } = {}): LoadedM
     tokenizer,
     weights,
     adapter,
+    quantized,
     close: () => {
       source.close();
       f32?.file.close();
+      quantized?.close();
     },
   };
 }

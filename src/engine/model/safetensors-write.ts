@@ -5,9 +5,9 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fail } from '../../core/errors.js';
 import { MAX_HEADER_BYTES, compareUtf8, requireLittleEndian } from './safetensors.js';
 
-export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I64';
+export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I64' | 'U8';
 
-type WritableData = Float32Array | BigInt64Array | Uint16Array;
+type WritableData = Float32Array | BigInt64Array | Uint16Array | Uint8Array;
 
 export interface TensorToWrite {
   dtype: WritableDtype;
@@ -16,11 +16,11 @@ export interface TensorToWrite {
   data: WritableData | (() => WritableData);
 }
 
-const ITEM_BYTES: Record<WritableDtype, number> = { F16: 2, BF16: 2, F32: 4, I64: 8 };
+const ITEM_BYTES: Record<WritableDtype, number> = { U8: 1, F16: 2, BF16: 2, F32: 4, I64: 8 };
 
 // The Rust writer orders tensors by dtype (its enum order, descending) and then by name, which
 // keeps every tensor aligned to its item size; matching it makes our files byte-identical.
-const DTYPE_RANK: Record<WritableDtype, number> = { F16: 0, BF16: 1, F32: 2, I64: 3 };
+const DTYPE_RANK: Record<WritableDtype, number> = { U8: -1, F16: 0, BF16: 1, F32: 2, I64: 3 };
 
 type Bad = (what: string, hint: string) => never;
 type WriteItem = TensorToWrite & { name: string; byteLength: number };
@@ -31,7 +31,7 @@ function checkedItems(tensors: Record<string, TensorToWrite>, bad: Bad): WriteIt
     if (name === '__metadata__')
       bad("a tensor may not be named '__metadata__'", 'rename the tensor');
     if (!Object.hasOwn(DTYPE_RANK, t.dtype))
-      bad(`tensor '${name}' has dtype ${String(t.dtype)}`, 'use F32, F16, BF16 or I64');
+      bad(`tensor '${name}' has dtype ${String(t.dtype)}`, 'use F32, F16, BF16, I64 or U8');
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       bad(`tensor '${name}' has shape ${JSON.stringify(t.shape)}`, 'use non-negative integers');
     if (typeof t.data !== 'function') checkData(name, t.dtype, t.shape, t.data, bad);
@@ -47,7 +47,14 @@ function checkData(
   data: WritableData,
   bad: Bad,
 ): void {
-  const wantArray = dtype === 'F32' ? Float32Array : dtype === 'I64' ? BigInt64Array : Uint16Array;
+  const wantArray =
+    dtype === 'F32'
+      ? Float32Array
+      : dtype === 'I64'
+        ? BigInt64Array
+        : dtype === 'U8'
+          ? Uint8Array
+          : Uint16Array;
   if (!(data instanceof wantArray))
     bad(
       `tensor '${name}' is ${dtype} but its data is a ${(data as object | undefined)?.constructor?.name ?? typeof data}, not a ${wantArray.name}`,

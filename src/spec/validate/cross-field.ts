@@ -27,6 +27,23 @@ export function checkCrossFields(out: Problems, raw: unknown, parts: ParsedParts
   checkJudgeSettings(out, parts);
   checkGateMetrics(out, parts);
   checkKto(out, parts);
+  checkQuantize(out, raw, parts);
+}
+
+/**
+ * `model.quantize` serves generation, scoring and judging; training stages would train (or take
+ * their reference from) a base the rest of the round no longer runs, and training over a quantized
+ * base (QLoRA) is not built yet: refuse the combination rather than silently train in float32.
+ */
+function checkQuantize(out: Problems, raw: unknown, parts: ParsedParts): void {
+  const model = isRecord(raw) && isRecord(raw.model) ? raw.model : undefined;
+  if (model?.quantize !== 'int8' && model?.quantize !== 'int4') return; // a bad value: the schema says so
+  for (const st of parts.stages)
+    if (st.kind === 'train' || st.kind === 'rl' || st.kind === 'reward_model')
+      out.add(
+        ['model', 'quantize'],
+        `model.quantize (${String(model.quantize)}) is for generation, scoring and judging, but stages[${st.index}] is a ${st.kind} stage: training over a quantized base is not supported yet (expected no quantize, or no ${st.kind} stage; a frozen judge model may still be quantized)`,
+      );
 }
 
 /** Fields a served policy needs, or that only it reads. */
@@ -60,6 +77,14 @@ function checkModelBackend(out: Problems, raw: unknown, parts: ParsedParts): voi
         );
     return;
   }
+  for (const f of ['quantize', 'quantize_block_size', 'device', 'threads'])
+    if (f in model)
+      out.add(
+        ['model', f],
+        `model.${f} is a setting of the in-process engine; a served policy runs as its server ` +
+          'runs it (expected it only with backend: engine)',
+        'key',
+      );
   if (!('base_url' in model))
     out.add(
       ['model'],
