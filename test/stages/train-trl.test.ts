@@ -163,6 +163,56 @@ describe('TRL backend on the hf-tiny fixtures', () => {
   });
 });
 
+test('full fine-tune: the first step equals the in-process one, the checkpoint loads in the engine', async (t) => {
+  const python = trlPython(t);
+  const root = fixture(t, 'hf-tiny');
+  if (!python || !root) return;
+  // every weight trains, from the fixture's perturbed policy, against tiny-llama as reference:
+  // not TRL's implicit reference (a copy of the policy), so the script passes ref_model
+  const full = (out: string): TrainJob => ({
+    ...job(root, out),
+    model: join(root, 'dpo', 'tiny-llama', 'policy'),
+    adapter: undefined,
+    full: true,
+    learningRate: 1e-4,
+  });
+  const trlOut = join(tmp, 'trl-full');
+  const a = await trainWithTrl(full(trlOut), {
+    trl: { ...TRL_DEFAULTS, python },
+    baseDir: tmp,
+    dir: join(tmp, 'trl-full-work'),
+  });
+  const b = await runTraining(full(join(tmp, 'engine-full')));
+  for (const k of COMPARED) {
+    const tol = 1e-4 * Math.max(1, Math.abs(b.steps[0][k]));
+    assert.ok(
+      Math.abs(a.steps[0][k] - b.steps[0][k]) <= tol,
+      `${k}: TRL ${a.steps[0][k]} vs engine ${b.steps[0][k]}`,
+    );
+  }
+  const expected = JSON.parse(
+    readFileSync(join(root, 'dpo', 'tiny-llama', 'expected.json'), 'utf8'),
+  ) as { full: { loss: number } };
+  assert.ok(Math.abs(a.steps[0].loss - expected.full.loss) < 1e-5, "the fixture's PyTorch loss");
+  assert.equal(a.checkpointDir, trlOut);
+  const pair = JSON.parse(readFileSync(join(root, 'pairs.jsonl'), 'utf8').split('\n')[0]) as {
+    prompt: { role: string; content: string }[];
+    chosen: { role: string; content: string }[];
+  };
+  const sum = async (dir: string) => {
+    const e = await Engine.open(dir, { threads: 2 });
+    try {
+      const [lp] = await e.promptLogprobs([{ messages: [...pair.prompt, ...pair.chosen] }]);
+      return lp.logprobs.reduce<number>((s, x) => s + (x ?? 0), 0);
+    } finally {
+      await e.close();
+    }
+  };
+  const [viaTrl, viaEngine] = [await sum(trlOut), await sum(b.out)];
+  t.diagnostic(`sum log p after one step: TRL ${viaTrl}, engine ${viaEngine}`);
+  assert.ok(Math.abs(viaTrl - viaEngine) <= 1e-4 * Math.abs(viaEngine));
+});
+
 describe('TRL backend failures', () => {
   test('a python without TRL: a clear error with the install hint', (t) => {
     const python = trlPython(t);
