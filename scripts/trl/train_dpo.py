@@ -107,8 +107,12 @@ def main():
     import torch
     from datasets import load_dataset
     from peft import LoraConfig, PeftModel
-    from transformers import AutoTokenizer, TrainerCallback
+    from transformers import AutoTokenizer, TrainerCallback, set_seed
     from trl import DPOConfig, DPOTrainer
+
+    # Seeded before anything random: TRL creates a new LoRA (random A) before Trainer seeds, so
+    # without this a re-run of the same round (a resumed stage) would train a different adapter.
+    set_seed(cfg["args"].get("seed", 42))
 
     class EngineTokenizationDPOTrainer(DPOTrainer):
         """DPOTrainer with the engine's tokenization (see the module docstring)."""
