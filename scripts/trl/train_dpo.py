@@ -214,14 +214,14 @@ def main():
         trainer.ref_model = None  # its log-probs are in the dataset now: free it
         del ref_model
     trainer.train()
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if not full and "ref" in getattr(model, "peft_config", {}):
+        model.delete_adapter("ref")  # TRL's frozen copy of the reference: not part of the policy
+    # Trainer.save_model, on every process: it gathers ZeRO-3 / FSDP shards before rank 0 writes.
+    # PEFT: adapter_model.safetensors + adapter_config.json; full: the checkpoint + tokenizer.
+    trainer.save_model(cfg["out"])
     if trainer.is_world_process_zero():
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        if not full and "ref" in getattr(model, "peft_config", {}):
-            model.delete_adapter("ref")  # TRL's frozen copy of the reference: not part of the policy
-        model.save_pretrained(cfg["out"], safe_serialization=True)
-        if full:
-            tok.save_pretrained(cfg["out"])
-        elif cfg.get("merge"):
+        if not full and cfg.get("merge"):
             merged = os.path.join(cfg["out"], "merged")
             model.merge_and_unload().save_pretrained(merged, safe_serialization=True)
             tok.save_pretrained(merged)

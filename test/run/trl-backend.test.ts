@@ -121,6 +121,7 @@ test('backend: trl trains every round, stores its steps, adopts its adapter', as
     for (const c of ckpts.slice(1)) {
       assert.ok(existsSync(join(root, id, c.path, 'adapter_model.safetensors')));
       assert.ok(existsSync(join(root, id, c.path, 'train_metrics.jsonl')));
+      assert.ok(!existsSync(join(root, id, c.path, 'ref')), "TRL's reference copy is not saved");
       assert.ok(existsSync(join(root, id, `round-${c.round}`, 'trl', 'train.jsonl')));
     }
   } finally {
