@@ -17,3 +17,25 @@ export function trlPython(t: TestContext): string | undefined {
   t.skip(`${TRL_VENV_HINT} (missing ${python})`);
   return undefined;
 }
+
+/**
+ * `accelerate launch` as a launcher prefix (trl.launch), run as the same python's module so it
+ * is the accelerate beside trl: one CPU process; a cluster's --config_file goes in the same place.
+ */
+export function accelerateLaunch(python: string): string[] {
+  return [
+    python,
+    '-m',
+    'accelerate.commands.accelerate_cli',
+    'launch',
+    '--num_processes',
+    '1',
+    '--num_machines',
+    '1',
+    '--mixed_precision',
+    'no',
+    '--dynamo_backend',
+    'no',
+    '--cpu',
+  ];
+}

@@ -3,7 +3,7 @@
 // rewards, log-probs), the adapter it saves loads and generates in our engine, and its failures
 // are clear errors (a python without TRL, a launcher that exits non-zero).
 //
-// Parity setup: both backends continue the fixture's PEFT adapter (B non-zero, so the first step's
+// Parity setup (TRL launched by `accelerate launch`): both backends continue the fixture's PEFT adapter (B non-zero, so the first step's
 // log-probs are not the base's) against the initial model as reference, one step over both pairs
 // in one batch (TRL shuffles with its own sampler; a mean over the whole batch does not depend on
 // the order). Tokenization follows the engine's convention in both (scripts/trl/train_dpo.py).
@@ -19,7 +19,7 @@ import { TRL_DEFAULTS } from '../../src/spec/schema.js';
 import { trainWithTrl } from '../../src/stages/train-trl/run-trl.js';
 import { checkTrlPython } from '../../src/stages/train-trl/trl-python.js';
 import { fixture } from '../helpers/fixtures.js';
-import { trlPython } from '../helpers/trl.js';
+import { accelerateLaunch, trlPython } from '../helpers/trl.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'train-trl-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,7 +88,12 @@ describe('TRL backend on the hf-tiny fixtures', () => {
     const t0 = Date.now();
     const outcome = await trainWithTrl(
       job(root, trlOut),
-      { trl: { ...TRL_DEFAULTS, python }, baseDir: tmp, dir: join(tmp, 'trl') },
+      // through `accelerate launch`, as on a cluster (the other tests run the python directly)
+      {
+        trl: { ...TRL_DEFAULTS, python, launch: accelerateLaunch(python) },
+        baseDir: tmp,
+        dir: join(tmp, 'trl'),
+      },
       (e) => {
         if (e.type === 'step') events++;
       },
