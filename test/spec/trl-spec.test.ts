@@ -58,6 +58,10 @@ test("what TRL's DPOTrainer cannot train is refused at its line", () => {
     /^10:.*backend trl trains TRL's DPOTrainer losses .* not simpo/m,
   );
   assert.match(
+    check('backend: trl, loss: kto').lines.join('\n'),
+    /^10:.*loss kto cannot train with backend trl yet/m,
+  );
+  assert.match(
     check('backend: trl, soft_labels: true').lines.join('\n'),
     /^10:.*no per-pair soft labels/m,
   );

@@ -240,7 +240,7 @@ describe('TRL backend failures', () => {
     );
   });
 
-  test('a launcher that exits non-zero: the error shows its last 20 stderr lines', async (t) => {
+  test('a launcher that exits non-zero: the error shows its last 20 stderr lines; one that cannot start says so', async (t) => {
     const python = trlPython(t);
     const root = fixture(t, 'hf-tiny');
     if (!python || !root) return;
@@ -263,5 +263,16 @@ describe('TRL backend failures', () => {
       },
     );
     assert.ok(!existsSync(join(out, 'adapter_model.safetensors')), 'nothing adopted');
+    await assert.rejects(
+      trainWithTrl(job(root, out), {
+        trl: { ...TRL_DEFAULTS, python, launch: ['./no-such-launcher', 'launch'] },
+        baseDir: tmp,
+        dir: join(tmp, 'failed-trl'),
+      }),
+      (e: unknown) =>
+        isPipelineError(e) &&
+        e.code === 'E_TRL_LAUNCH' &&
+        /no-such-launcher: ENOENT/.test(e.message),
+    );
   });
 });

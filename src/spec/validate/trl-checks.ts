@@ -31,7 +31,14 @@ export function trlProblems(s: TrainStageSpec): { path: Path; message: string }[
       : [];
   const out: { path: Path; message: string }[] = [];
   const other = s.loss.filter((l) => !TRL_DPO_LOSSES.includes(l));
-  if (other.length)
+  if (s.loss.includes('kto'))
+    out.push({
+      path: ['loss'],
+      message:
+        'loss kto cannot train with backend trl yet: the TRL backend runs DPOTrainer on pairs, ' +
+        'not KTOTrainer (expected backend: engine for kto, or a DPO-family loss)',
+    });
+  else if (other.length)
     out.push({
       path: ['loss'],
       message:
