@@ -14,11 +14,14 @@ CONFIG.json:
   model, adapter        the policy: base model folder, and the PEFT adapter training continues (or null)
   ref_model, ref_adapter  the DPO reference (round-start policy or initial model)
   full                  fine-tune every weight instead of LoRA
+  merge                 a LoRA run also saves base + adapter merged, in out/merged
+  dtype                 torch dtype the models load in (float32 by default: CPU-exact)
   lora                  peft LoraConfig fields for a new adapter (r, lora_alpha, lora_dropout, target_modules)
   train_file            TRL preference rows (JSONL)
-  metrics_file          one JSON line per logged step is appended here (rank 0 only)
-  out                   where the adapter or checkpoint is saved (and with merge, a LoRA run's
-                        merged checkpoint in out/merged)
+  metrics_file          one JSON line per logged step is appended here (rank 0 only): TRL's
+                        logged values (the in-process trainer's names) + step, total_steps, tokens_per_s
+  work_dir              TRL's output_dir and the datasets cache (the pipeline clears it first)
+  out                   where the adapter or checkpoint is saved
   args                  DPOConfig keyword arguments (TRL's names)
 
 Tokenization follows the in-process engine (src/engine/data/trl-rows.ts, and the hf-tiny
