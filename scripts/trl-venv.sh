@@ -12,7 +12,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 req="$root/requirements-trl.txt"
 venv="${RLAIF_TRL_VENV:-$root/.venv-trl}"
-hash="$(sha256sum "$req" | cut -d' ' -f1)"
+if command -v sha256sum >/dev/null 2>&1; then
+  hash="$(sha256sum "$req" | cut -d' ' -f1)"
+else # macOS
+  hash="$(shasum -a 256 "$req" | cut -d' ' -f1)"
+fi
 stamp="$venv/.requirements-sha256"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null || true)" = "$hash" ]; then
   echo "TRL environment up to date: $venv"
