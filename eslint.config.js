@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import layers from './eslint/layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', '.cache/'] },
+  { ignores: ['dist/', 'node_modules/', 'runs/', 'models/', '.cache/', '.venv-trl/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -41,6 +41,7 @@ export { RewardModelScorer, type RewardScorerOptions } from './train/reward-mode
 export { loadModelTextLimits, type ModelTextLimits } from './model/text-limits.js';
 export { writeRandomLlama, type LlamaShape } from './model/builtin-tiny.js';
 export { checkModelWeightFiles } from './model/check-weights-files.js';
+export { resolveModelDir } from './model/load-model.js';
 export { PG_LOSS_TYPES, type PgLossType } from './train/losses/policy-gradient.js';
 export {
   RL_ALGORITHMS,

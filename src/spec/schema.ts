@@ -663,6 +663,57 @@ const optimizerFields = {
   lora: loraSchema.prefault({}),
 };
 
+/** Who trains a train stage: the in-process engine, or TRL in Python (src/stages/train-trl/). */
+export const TRAIN_BACKENDS = ['engine', 'trl'] as const;
+
+/**
+ * How the TRL backend runs: the Python that has TRL, the launcher in front of the script, and
+ * DPOConfig options beyond the ones the train stage already names.
+ */
+const trlSchema = z
+  .strictObject({
+    python: z
+      .string()
+      .min(1)
+      .default('python3')
+      .describe(
+        'Python with torch, transformers, trl and peft (requirements-trl.txt): a path relative to ' +
+          'the pipeline file, or a command on PATH.',
+      ),
+    launch: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        "Command prefix that runs the training script, in the pipeline file's folder, e.g. " +
+          '[accelerate, launch, --config_file, acc.yaml] (accelerate, DeepSpeed and FSDP configs ' +
+          'work unchanged); default: python runs it directly.',
+      ),
+    dtype: z
+      .enum(['float32', 'bfloat16', 'float16'])
+      .default('float32')
+      .describe('torch dtype the model is loaded in (transformers from_pretrained dtype).'),
+    precompute_ref_log_probs: z
+      .boolean()
+      .default(true)
+      .describe(
+        'TRL precompute_ref_log_probs: score the reference once before training (as the ' +
+          'in-process trainer does) instead of at every step.',
+      ),
+    args: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'More DPOConfig / TrainingArguments options by their TRL names, passed as they are ' +
+          '(e.g. bf16: true, gradient_checkpointing_kwargs, deepspeed); they win over the ones ' +
+          'this stage derives.',
+      ),
+  })
+  .describe('The TRL trainer backend (backend: trl): its Python, launcher and extra options.');
+
+/** The TRL settings of a `backend: trl` stage that gives none. */
+export const TRL_DEFAULTS = trlSchema.parse({});
+
 const trainStage = z
   .strictObject({
     kind: z.literal('train'),
@@ -738,6 +789,19 @@ const trainStage = z
       .boolean()
       .default(false)
       .describe('Also write merged safetensors (base + adapter) after each round.'),
+    // No defaults: the parsed spec of in-process train stages stays as it was.
+    backend: z
+      .enum(TRAIN_BACKENDS)
+      .optional()
+      .describe(
+        'Who trains: engine (in-process, the default) or trl (TRL DPOTrainer in Python through ' +
+          'trl.launch; the same pairs, options, metrics and output layout).',
+      ),
+    trl: trlSchema
+      .optional()
+      .describe(
+        'Settings of backend: trl (python, launch, dtype, precompute_ref_log_probs, args).',
+      ),
   })
   .describe(
     'Retrain the policy on the pairs with a DPO-family loss (or on the labels with KTO); gives M_{t+1}.',
@@ -1123,6 +1187,7 @@ export type RewardModelStageSpec = Extract<StageSpec, { kind: 'reward_model' }>;
 export type AuditStageSpec = Extract<StageSpec, { kind: 'audit' }>;
 export type EvaluateStageSpec = Extract<StageSpec, { kind: 'evaluate' }>;
 export type LoraSpec = z.output<typeof loraSchema>;
+export type TrlSpec = z.output<typeof trlSchema>;
 export type GateSpec = z.output<typeof gateSchema>;
 
 // Each list of kinds must name exactly the members of its union: the stage kinds because the

@@ -1,12 +1,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine, type TrainJob } from '../engine/index.js';
+import { Engine, type TrainEvent, type TrainJob } from '../engine/index.js';
 import type { Policy, RunContext } from './context.js';
-import type { TrainStageSpec } from '../spec/schema.js';
+import { TRL_DEFAULTS, type TrainStageSpec } from '../spec/schema.js';
 import { adoptPolicy } from './adopt-policy.js';
 import { overrideByHumans } from './human-labels.js';
 import { ktoRows, ktoWeightAdvice } from './kto-rows.js';
 import type { Stage, StageInput, StageResult } from './stage.js';
+import { trainWithTrl, type TrlRun } from './train-trl/run-trl.js';
+import { checkTrlJob } from './train-trl/trl-config.js';
+import { checkTrlPython } from './train-trl/trl-python.js';
 
 type TrainRow = TrainJob['rows'][number];
 
@@ -22,8 +25,8 @@ interface RoundData {
 }
 
 /**
- * DPO-family training on the round's pairs (Engine II in a worker thread), or KTO on the round's
- * labels (`loss: kto`). LoRA continues the policy's adapter from round to round; the reference is
+ * DPO-family training on the round's pairs (Engine II in a worker thread, or TRL's DPOTrainer in
+ * Python with `backend: trl`, src/stages/train-trl/), or KTO on the round's labels (`loss: kto`). LoRA continues the policy's adapter from round to round; the reference is
  * the round-start policy or the initial model, as the file says, and is recorded with the round.
  * The new policy M_r becomes current.
  */
@@ -43,12 +46,29 @@ async function runTrainStage(
   }
   const { rows, labels } = data;
   const out = join(ctx.runDir, `round-${round}`, 'policy');
-  rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
   const reference = ctx.spec.reference === 'initial' ? ctx.initial : ctx.policy;
+  const job = trainJob(ctx, spec, round, reference, { rows, labels, out });
+  const trl: TrlRun | undefined =
+    spec.backend === 'trl'
+      ? {
+          trl: spec.trl ?? TRL_DEFAULTS,
+          baseDir: ctx.baseDir,
+          dir: join(ctx.runDir, `round-${round}`, 'trl'),
+          loraDropout: spec.lora.dropout,
+        }
+      : undefined;
+  if (trl) {
+    // what can be known before training fails before anything of the round is touched
+    checkTrlJob(job);
+    checkTrlPython(trl.trl.python, trl.baseDir);
+  }
+  rmSync(out, { recursive: true, force: true }); // a resumed stage retrains from scratch, deterministically
   store.upsertRound(round, { referenceCheckpointId: reference.checkpointId });
   store.clearTrainSteps(round);
-  const job = trainJob(ctx, spec, round, reference, { rows, labels, out });
-  const outcome = await Engine.train(job, (e) => {
+  const train = trl
+    ? (onEvent: (e: TrainEvent) => void) => trainWithTrl(job, trl, onEvent)
+    : (onEvent: (e: TrainEvent) => void) => Engine.train(job, onEvent);
+  const outcome = await train((e) => {
     if (e.type !== 'step') return;
     const m = e.metrics;
     store.addTrainStep({ round, step: m.step, stageIndex, metrics: m });

@@ -23,6 +23,8 @@ import {
 } from '../../spec/validate/index.js';
 import { Problems } from '../../spec/validate/problems.js';
 import { formatPath } from '../../spec/validate/words.js';
+import { TRL_DEFAULTS } from '../../spec/schema.js';
+import { checkTrlPython } from '../../stages/train-trl/trl-python.js';
 import { contentProblem } from './contents.js';
 import { lengthProblems } from './lengths.js';
 
@@ -56,6 +58,7 @@ export function preflight(file: string, allowPaths?: readonly string[]): Preflig
       }
     if (checked.problems.length === 0 && out.sorted().length === 0)
       weightProblems(checked.spec, checked.baseDir, out);
+    trlPythonProblems(checked.spec, checked.baseDir, out);
   }
   const problems = merge(checked.problems, out.sorted());
   if (problems.length > 0 || !checked.spec) throw new PipelineValidationError(pf.path, problems);
@@ -89,6 +92,29 @@ function weightProblems(spec: PipelineSpec, baseDir: string, out: Problems): voi
       if (!isPipelineError(e)) throw e;
       out.add(at, `${formatPath(at)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     }
+}
+
+/**
+ * A train stage with backend: trl whose Python cannot run or lacks TRL would fail the first round
+ * after generating and judging: say so before the run exists (one probe per distinct python).
+ */
+function trlPythonProblems(spec: PipelineSpec, baseDir: string, out: Problems): void {
+  const seen = new Map<string, string | undefined>();
+  spec.stages.forEach((s, i) => {
+    if (s.kind !== 'train' || s.backend !== 'trl') return;
+    const python = (s.trl ?? TRL_DEFAULTS).python;
+    if (!seen.has(python))
+      try {
+        checkTrlPython(python, baseDir);
+        seen.set(python, undefined);
+      } catch (e) {
+        if (!isPipelineError(e)) throw e;
+        seen.set(python, `${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+      }
+    const problem = seen.get(python);
+    const at = s.trl ? ['stages', i, 'trl', 'python'] : ['stages', i, 'backend'];
+    if (problem) out.add(at, `${formatPath(at)}: ${problem}`);
+  });
 }
 
 /** A server judge whose api_key_env is unset fails the run at start; say so now. */

@@ -14,6 +14,7 @@ import { didYouMean } from './did-you-mean.js';
 import { checkGateMetrics } from './gate-metrics.js';
 import { checkKto } from './kto-checks.js';
 import { rlAlgorithmProblems } from './rl-algorithm.js';
+import { trlProblems } from './trl-checks.js';
 import type { ParsedParts, ParsedStage } from './parsed-parts.js';
 import type { Path, Problems } from './problems.js';
 import { isRecord, rawStages, stageKindOf } from './raw-value.js';
@@ -430,6 +431,7 @@ function checkTrainSettings(out: Problems, st: ParsedStage, s: TrainStageSpec): 
         '(expected either full: true or lora settings, not both)',
       'key',
     );
+  for (const p of trlProblems(s)) out.add(at(...p.path), p.message);
 }
 
 function checkJudgeSettings(out: Problems, parts: ParsedParts): void {
