@@ -8,6 +8,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { BUILTIN_SANDBOX, sandboxModelDir } from './builtin-sandbox.js';
 import { BUILTIN_TINY, ensureBuiltinTiny } from './builtin-tiny.js';
 import { openCheckpointWeights, type WeightSource } from './checkpoint.js';
+import { checkMemory } from './memory-estimate.js';
 import { loadModelConfig, type ModelConfig } from './config.js';
 import { checkpointIdentity, openFloat32Copy, type Float32Copy } from './float32-copy.js';
 import { openQuantized, type Quantize, type QuantizedWeights } from './quantize.js';
@@ -64,6 +65,11 @@ export function resolveModelDir(ref: string): string {
 export function loadModel(ref: string, opts: LoadModelOptions = {}): LoadedModel {
   const dir = resolveModelDir(ref);
   const config = loadModelConfig(dir);
+  // before any weight is read: a model that cannot fit says so, and what would
+  checkMemory(config, `model ${ref}`, {
+    quantize: opts.quantize,
+    blockSize: opts.quantizeBlockSize,
+  });
   const tokenizer = Tokenizer.fromDir(dir);
   const source: WeightSource = openCheckpointWeights(dir);
   try {
