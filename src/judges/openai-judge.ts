@@ -18,7 +18,7 @@
 
 import { PipelineError } from '../core/errors.js';
 import { cleartextKeyHost } from '../spec/validate/secrets.js';
-import { isRecord, OpenAIHttp } from './openai-http.js';
+import { isRecord, OpenAIHttp, type OpenAIHttpOptions } from './openai-http.js';
 import { pairwiseVerdict } from './pairwise-verdict.js';
 import type { JudgeSpec } from '../spec/schema.js';
 import type { Rubric } from '../prompts/rubric.js';
@@ -26,21 +26,14 @@ import type { JudgeSampling, PairwiseSample, ScoreSample } from './model-judge.j
 
 export type OpenAIJudgeSpec = Extract<JudgeSpec, { kind: 'openai' }>;
 
-export interface OpenAIClientOptions {
+/** The transport's settings (openai-http.ts) without who is asking: a judge says so itself. */
+export interface OpenAIClientOptions extends Omit<
+  OpenAIHttpOptions,
+  'who' | 'codePrefix' | 'loadKnob'
+> {
   /** The judge's name in the pipeline file, for error messages. */
   name: string;
-  baseUrl: string;
   model: string;
-  apiKey?: string;
-  /** The environment variable the key came from, named (never shown) in 401/403 hints. */
-  apiKeyEnv?: string;
-  timeoutS: number;
-  /** Attempts per HTTP request, the first included (default 3). */
-  maxTries?: number;
-  /** Delay before the first retry in ms, doubled for each further one, with jitter (default 500). */
-  backoffMs?: number;
-  /** Aborts requests in flight and pending retries (the run's stop signal). */
-  signal?: AbortSignal;
 }
 
 export interface ChatRequest {

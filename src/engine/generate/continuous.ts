@@ -5,11 +5,10 @@
 // KvCache.regroup), and from then on every row steps together. A prompt draws from its own seed
 // as it would alone (up to float rounding in a different batch).
 import { newKeyName, newValueName } from '../model/inference-graphs.js';
-import { hostData, tensor, type Tensor } from '../runtime/ort-session.js';
+import { hostData } from '../runtime/ort-session.js';
 import {
   disposeAll,
   drawsOf,
-  invTemperature,
   type GenerateOptions,
   type GenerateResult,
   type GenerateStats,
@@ -55,7 +54,6 @@ export async function decodeJoining(
   const cfg = gen.cfg;
   const dims = { layers: cfg.numHiddenLayers, kvHeads: cfg.numKeyValueHeads, headDim: cfg.headDim };
   const vocab = cfg.vocabSize;
-  const pad = gen.tokenizer.batchPadId;
   let cache: KvCache | undefined;
   let actives: Active[] = [];
   let shared: GenerateOptions | undefined; // the sampling every active request agrees on
@@ -101,7 +99,7 @@ export async function decodeJoining(
       const rows = actives.flatMap((a) => a.rows);
       if (rows.length === 0) return;
       if (rows.every((r) => r.done)) continue;
-      await step(gen, actives, rows, cache!, shared!, vocab, pad);
+      await step(gen, actives, rows, cache!, shared!, vocab);
       // let the worker take the messages that arrived during the step (new requests)
       await new Promise((r) => setImmediate(r));
     }
@@ -168,39 +166,10 @@ async function step(
   cache: KvCache,
   opts: GenerateOptions,
   vocab: number,
-  pad: number,
 ): Promise<void> {
-  const L = gen.cfg.numHiddenLayers;
   const n = rows.length;
   const t0 = performance.now();
-  const fetch =
-    isGreedy(opts) && opts.topLogprobs === undefined
-      ? [
-          'argmax',
-          'max_logit',
-          'logsumexp',
-          ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
-        ]
-      : undefined;
-  const invT = isGreedy(opts) ? 1 : 1 / opts.temperature;
-  const feeds: Record<string, Tensor> = {
-    input_ids: tensor(
-      'int64',
-      BigInt64Array.from(rows, (r) => BigInt(r.done ? pad : r.ids[r.ids.length - 1])),
-      [n, 1],
-    ),
-    attention_mask: cache.attentionMask(1),
-    position_ids: tensor(
-      'int64',
-      BigInt64Array.from(rows, (_, i) => BigInt(cache.length - cache.startOf(i))),
-      [n, 1],
-    ),
-    inv_temperature: invTemperature(invT),
-    ...cache.feeds(),
-  };
-  const out = await gen.session.run(feeds, fetch);
-  disposeAll(feeds);
-  gen.appendNew(cache, out, 1);
+  const out = await gen.step(rows, cache, opts, isGreedy(opts) ? 1 : 1 / opts.temperature);
   const draw = drawsOf(out, vocab, opts);
   let i = 0;
   for (const a of actives)

@@ -350,42 +350,11 @@ export class Generator {
     stats: GenerateStats | undefined,
   ): Promise<void> {
     const n = rows.length;
-    const L = this.cfg.numHiddenLayers;
-    const pad = this.tokenizer.batchPadId;
     const vocab = this.cfg.vocabSize;
-    // A greedy step needs only the graph's per-row argmax and log-prob terms: the logits (1.5 MB
-    // at batch 8 for a 49k vocabulary) stay in onnxruntime, and the host scans nothing.
-    const stepFetch =
-      isGreedy(opts) && opts.topLogprobs === undefined
-        ? [
-            'argmax',
-            'max_logit',
-            'logsumexp',
-            ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
-          ]
-        : undefined;
-
     const t1 = performance.now();
     let steps = 0;
     for (let t = 1; t < opts.maxNewTokens && rows.some((r) => !r.done); t++) {
-      const stepFeeds: Record<string, Tensor> = {
-        input_ids: tensor(
-          'int64',
-          BigInt64Array.from(rows, (r) => BigInt(r.done ? pad : r.ids[r.ids.length - 1])),
-          [n, 1],
-        ),
-        attention_mask: cache.attentionMask(1),
-        position_ids: tensor(
-          'int64',
-          BigInt64Array.from(rows, (_, i) => BigInt(cache.length - cache.startOf(i))),
-          [n, 1],
-        ),
-        inv_temperature: invTemperature(invT),
-        ...cache.feeds(),
-      };
-      const out = await this.session.run(stepFeeds, stepFetch);
-      disposeAll(stepFeeds);
-      this.appendNew(cache, out, 1);
+      const out = await this.step(rows, cache, opts, invT);
       const draw = drawsOf(out, vocab, opts);
       rows.forEach((row, i) => {
         if (row.done) return;
@@ -399,6 +368,52 @@ export class Generator {
       stats.decodeTokens += steps * n;
       stats.decodeMs += performance.now() - t1;
     }
+  }
+
+  /**
+   * One decode step of every row (finished rows feed padding, masked by nothing but ignored):
+   * the new keys and values go into the cache, the outputs (draw inputs) are the caller's to
+   * dispose. Also used by continuous.ts.
+   */
+  async step(
+    rows: Row[],
+    cache: KvCache,
+    opts: GenerateOptions,
+    invT: number,
+  ): Promise<Record<string, Tensor>> {
+    const n = rows.length;
+    const L = this.cfg.numHiddenLayers;
+    const pad = this.tokenizer.batchPadId;
+    // A greedy step needs only the graph's per-row argmax and log-prob terms: the logits (1.5 MB
+    // at batch 8 for a 49k vocabulary) stay in onnxruntime, and the host scans nothing.
+    const fetch =
+      isGreedy(opts) && opts.topLogprobs === undefined
+        ? [
+            'argmax',
+            'max_logit',
+            'logsumexp',
+            ...Array.from({ length: L }, (_, l) => [newKeyName(l), newValueName(l)]).flat(),
+          ]
+        : undefined;
+    const feeds: Record<string, Tensor> = {
+      input_ids: tensor(
+        'int64',
+        BigInt64Array.from(rows, (r) => BigInt(r.done ? pad : r.ids[r.ids.length - 1])),
+        [n, 1],
+      ),
+      attention_mask: cache.attentionMask(1),
+      position_ids: tensor(
+        'int64',
+        BigInt64Array.from(rows, (_, i) => BigInt(cache.length - cache.startOf(i))),
+        [n, 1],
+      ),
+      inv_temperature: invTemperature(invT),
+      ...cache.feeds(),
+    };
+    const out = await this.session.run(feeds, fetch);
+    disposeAll(feeds);
+    this.appendNew(cache, out, 1);
+    return out;
   }
 
   /** Row i's `topLogprobs` most likely next tokens (none when the option is off or 0). Also used by continuous.ts. */
@@ -521,7 +536,7 @@ function topIds(logits: Float32Array, offset: number, length: number, k: number)
   return ids;
 }
 
-export function invTemperature(invT: number): Tensor {
+function invTemperature(invT: number): Tensor {
   return tensor('float32', Float32Array.of(invT), [1]);
 }
 

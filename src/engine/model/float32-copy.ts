@@ -5,12 +5,11 @@
 // check is converted again. Conversion writes one tensor at a time, into a folder that appears
 // only when complete.
 import { createHash } from 'node:crypto';
+import { cacheFileIntact, fileSha256 } from './cache-file.js';
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -47,7 +46,7 @@ export function openFloat32Copy(dir: string, source: WeightSource): Float32Copy 
     .digest('hex')
     .slice(0, 32);
   const out = join(cacheRoot(), 'float32', key);
-  if (!intact(out)) {
+  if (!cacheFileIntact<Meta>(out, COPY_FILE, META_FILE)) {
     rmSync(out, { recursive: true, force: true });
     convert(source, out, sources);
   }
@@ -86,35 +85,6 @@ function headerHash(path: string): string {
   }
 }
 
-function fileSha256(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 24);
-    for (let pos = 0; ;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-function intact(out: string): boolean {
-  const metaPath = join(out, META_FILE);
-  const copy = join(out, COPY_FILE);
-  if (!existsSync(metaPath) || !existsSync(copy)) return false;
-  try {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
-    return statSync(copy).size === meta.bytes && fileSha256(copy) === meta.sha256;
-  } catch {
-    return false;
-  }
-}
-
 /** Every tensor widened to float32, one at a time, into `out` (renamed into place when done). */
 function convert(source: WeightSource, out: string, sources: Meta['sources']): void {
   const tmp = `${out}.tmp-${process.pid}`;
@@ -134,7 +104,7 @@ function convert(source: WeightSource, out: string, sources: Meta['sources']): v
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    if (intact(out)) return; // another process made the same copy first
+    if (cacheFileIntact<Meta>(out, COPY_FILE, META_FILE)) return; // another process made the same copy first
     fail(
       'E_FLOAT32_COPY',
       `cannot write the float32 copy of ${sources.map((s) => s.file).join(', ')} to ${out}: ${(e as Error).message}`,

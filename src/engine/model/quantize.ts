@@ -30,18 +30,8 @@
 // maps all of them from one folder (ONNX external data). The file is verified by sha256 on every
 // open and made again when it fails; it is written to a temporary folder renamed into place.
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { cacheFileIntact, fileSha256 } from './cache-file.js';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../core/errors.js';
 import type { GraphBuilder, V } from '../graph/builder.js';
@@ -280,7 +270,7 @@ export function openQuantized(
   const bits = quantBits(kind);
   const qkeys = new Map([...quantizedKeys(cfg)].filter(([, from]) => source.has(from)));
   let built = false;
-  if (!intact(out)) {
+  if (!cacheFileIntact<Meta>(out, FILE, META_FILE, (m) => m.version === FORMAT_VERSION)) {
     rmSync(out, { recursive: true, force: true });
     build(source, weights, out, { kind, blockSize, bits, qkeys, identity });
     built = true;
@@ -349,46 +339,13 @@ function build(
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    if (intact(out)) return; // another process made the same copy first
+    if (cacheFileIntact<Meta>(out, FILE, META_FILE, (m) => m.version === FORMAT_VERSION)) return; // another process made the same copy first
     fail(
       'E_QUANTIZE_CACHE',
       `cannot write the ${o.kind} weights to ${out}: ${(e as Error).message}`,
       'it needs free space in the cache folder (RLAIF_CACHE_DIR): about the float32 embeddings plus 1/4 (int8) or 1/8 (int4) of the other float32 weights',
       e,
     );
-  }
-}
-
-function fileSha256(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 24);
-    for (let pos = 0; ;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-function intact(out: string): boolean {
-  const metaPath = join(out, META_FILE);
-  const path = join(out, FILE);
-  if (!existsSync(metaPath) || !existsSync(path)) return false;
-  try {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
-    return (
-      meta.version === FORMAT_VERSION &&
-      statSync(path).size === meta.bytes &&
-      fileSha256(path) === meta.sha256
-    );
-  } catch {
-    return false;
   }
 }
 
