@@ -101,10 +101,34 @@ def same_path(a, b):
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+def watch_run(pid, host):
+    """Exit when the pipeline run that launched this training is gone (killed: it had no chance
+    to stop us), so a resumed run never races an orphan writing the same round's folder. Only on
+    the run's own machine: another node of a multi-node launch cannot see its pid."""
+    import socket
+    import threading
+
+    if not pid or host != socket.gethostname():
+        return
+
+    def watch():
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                os._exit(75)
+            except PermissionError:
+                pass  # alive, another user's process: not ours to judge
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
+    watch_run(os.environ.get("RLAIF_RUN_PID"), os.environ.get("RLAIF_RUN_HOST"))
     cfg = read_config(sys.argv[1])
 
     import torch

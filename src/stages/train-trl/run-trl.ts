@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import {
   closeSync,
   existsSync,
@@ -174,6 +175,9 @@ function launch(
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PYTHONUNBUFFERED: '1',
+    // the script exits if this process dies without stopping it (SIGKILL): no orphan trains on
+    RLAIF_RUN_PID: String(process.pid),
+    RLAIF_RUN_HOST: hostname(),
     TQDM_DISABLE: process.env.TQDM_DISABLE ?? '1',
     HF_DATASETS_DISABLE_PROGRESS_BARS: process.env.HF_DATASETS_DISABLE_PROGRESS_BARS ?? '1',
   };
