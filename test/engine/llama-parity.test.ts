@@ -211,6 +211,6 @@ test('RLAIF_DUMP_GRAPHS writes a readable dump of every graph a session runs', a
   const dump = readFileSync(join(dir, 'decoder.txt'), 'utf8');
   assert.match(dump, /^graph decoder \(opset 18\)/);
   assert.match(dump, /input {2}past_key_values\.0\.key: float32\[batch, 2, past, 64\]/);
-  assert.match(dump, /\/model\/layers\.0\/self_attn\/q_proj\/MatMul: MatMul\(/);
+  assert.match(dump, /\/model\/layers\.0\/self_attn\/q_proj\/Gemm: Gemm\(/);
   assert.match(dump, /output new_key_values\.3\.value/);
 });

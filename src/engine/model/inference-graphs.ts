@@ -35,10 +35,41 @@ export function initializerBinder(
  * was loaded with `quantize`, else its float32 weights.
  */
 export function inferenceBinder(model: {
+  config: ModelConfig;
   weights: WeightTable;
   quantized?: QuantizedWeights;
 }): WeightBinder {
-  return model.quantized ? quantizedBinder(model.quantized) : initializerBinder(model.weights);
+  if (model.quantized) return quantizedBinder(model.quantized);
+  const base = initializerBinder(model.weights);
+  return process.env.RLAIF_LINEAR === 'matmul' ? base : gemmLinears(base, model.config);
+}
+
+/**
+ * Linear layers and lm_head as Gemm(x, W, transB=1) on x flattened to 2-D: onnxruntime reads the
+ * mapped [out, in] weight as it is, where MatMul(x, Transpose(W)) made it fold a transposed copy
+ * of every weight into memory (a second copy of the model). RLAIF_LINEAR=matmul restores that.
+ */
+function gemmLinears(base: WeightBinder, cfg: ModelConfig): WeightBinder {
+  // y = x·Wᵀ (+ bias later): x [..., in] -> [N, in], Gemm -> [N, out], back to [..., out]
+  const gemm = (b: GraphBuilder, x: V, w: V): V => {
+    const x2 = b.reshape(x, b.concat([b.constI64([-1]), b.shape(x, -1)], 0));
+    const [y2] = b.op('Gemm', [x2, w], { transB: 1 });
+    return b.reshape(y2, b.concat([b.shape(x, 0, -1), b.constI64([-1])], 0));
+  };
+  return {
+    ...base,
+    linear(b, x, module, _plain, hasBias) {
+      const y = gemm(b, x, base.weight(b, `${module}.weight`));
+      // a Linear with a bias (Qwen2's q/k/v) adds it after, as the plain path does
+      return hasBias ? b.add(y, base.weight(b, `${module}.bias`)) : y;
+    },
+    lmHead: (b, hidden) =>
+      gemm(
+        b,
+        hidden,
+        base.weight(b, cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'),
+      ),
+  };
 }
 
 export const pastKeyName = (l: number): string => `past_key_values.${l}.key`;

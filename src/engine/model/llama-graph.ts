@@ -13,7 +13,7 @@ export interface WeightBinder {
    * Optional override of a Linear layer y = x W^T + bias (e.g. to add a LoRA path). Returning
    * undefined keeps the plain layer. `module` is the checkpoint prefix (`model.layers.0.self_attn.q_proj`).
    */
-  linear?(b: GraphBuilder, x: V, module: string, plain: () => V): V | undefined;
+  linear?(b: GraphBuilder, x: V, module: string, plain: () => V, hasBias?: boolean): V | undefined;
   /**
    * Optional override of lm_head (logits = hidden · Wᵀ with W = lm_head.weight, or the embedding
    * matrix when tied), e.g. quantized. Returning undefined keeps the plain MatMul.
@@ -71,7 +71,7 @@ function linearLayer(b: GraphBuilder, w: WeightBinder): Linear {
         const y = b.matMul(x, wt);
         return hasBias ? b.add(y, w.weight(b, `${module}.bias`)) : y;
       };
-      return w.linear?.(b, x, module, plain) ?? plain();
+      return w.linear?.(b, x, module, plain, hasBias) ?? plain();
     });
 }
 

@@ -75,10 +75,10 @@ export class OrtSession {
     if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
-    if (model.externalDir)
-      options.extra = {
-        session: { model_external_initializers_file_folder_path: model.externalDir },
-      };
+    const session: Record<string, string> = {};
+    if (model.externalDir) session.model_external_initializers_file_folder_path = model.externalDir;
+    if (process.env.RLAIF_DISABLE_PREPACKING === '1') session.disable_prepacking = '1';
+    if (Object.keys(session).length) options.extra = { session };
     if (device !== 'cpu' && opts.keepOnDevice?.length) {
       options.preferredOutputLocation = Object.fromEntries(
         opts.keepOnDevice.map((n) => [n, 'gpu-buffer']),
