@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fromRoot } from './paths.js';
 
@@ -38,4 +39,43 @@ export function accelerateLaunch(python: string): string[] {
     'no',
     '--cpu',
   ];
+}
+
+/**
+ * A pipeline file in `dir` whose train stage trains through TRL with `python`: the embedded model,
+ * a rule judge (so there are pairs), LoRA r 4, learning rate 1e-3.
+ */
+export function trlPipeline(
+  dir: string,
+  python: string,
+  o: { name: string; seed: number; rounds: number; maxSteps: number; batchSize: number },
+): string {
+  const file = join(dir, `${o.name}-${readdirSync(dir).length}.yaml`);
+  writeFileSync(
+    file,
+    [
+      `name: ${o.name}`,
+      `seed: ${o.seed}`,
+      'model: { path: builtin:tiny }',
+      `rounds: ${o.rounds}`,
+      `prompts: { file: ${fromRoot('prompts', 'seed.jsonl')}, per_round: 4 }`,
+      'judges:',
+      '  len:',
+      '    kind: rule',
+      '    rules: [{ kind: length, max: 40 }, { kind: length, max: 60 }]',
+      'stages:',
+      '  - { kind: generate, candidates: 3, temperature: 1.0, max_new_tokens: 24 }',
+      `  - { kind: judge, judge: len, rubric: ${fromRoot('rubrics', 'additive-5pt.hbs')} }`,
+      '  - { kind: pair, min_margin: 0 }',
+      '  - kind: train',
+      '    loss: sigmoid',
+      '    learning_rate: 1.0e-3',
+      `    max_steps: ${o.maxSteps}`,
+      `    batch_size: ${o.batchSize}`,
+      '    lora: { r: 4, alpha: 8 }',
+      '    backend: trl',
+      `    trl: { python: ${JSON.stringify(python)} }`,
+    ].join('\n') + '\n',
+  );
+  return file;
 }

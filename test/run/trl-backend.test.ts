@@ -10,42 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
-import { fromRoot } from '../helpers/paths.js';
-import { trlPython } from '../helpers/trl.js';
+import { trlPipeline, trlPython } from '../helpers/trl.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trl-backend-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function pipeline(python: string): string {
-  const file = join(tmp, `trl-${readdirSync(tmp).length}.yaml`);
-  writeFileSync(
-    file,
-    [
-      'name: trl-backend',
-      'seed: 11',
-      'model: { path: builtin:tiny }',
-      'rounds: 2',
-      `prompts: { file: ${fromRoot('prompts', 'seed.jsonl')}, per_round: 4 }`,
-      'judges:',
-      '  len:',
-      '    kind: rule',
-      '    rules: [{ kind: length, max: 40 }, { kind: length, max: 60 }]',
-      'stages:',
-      '  - { kind: generate, candidates: 3, temperature: 1.0, max_new_tokens: 24 }',
-      `  - { kind: judge, judge: len, rubric: ${fromRoot('rubrics', 'additive-5pt.hbs')} }`,
-      '  - { kind: pair, min_margin: 0 }',
-      '  - kind: train',
-      '    loss: sigmoid',
-      '    learning_rate: 1.0e-3',
-      '    max_steps: 2',
-      '    batch_size: 2',
-      '    lora: { r: 4, alpha: 8 }',
-      '    backend: trl',
-      `    trl: { python: ${JSON.stringify(python)} }`,
-    ].join('\n') + '\n',
-  );
-  return file;
-}
+const pipeline = (python: string): string =>
+  trlPipeline(tmp, python, { name: 'trl-backend', seed: 11, rounds: 2, maxSteps: 2, batchSize: 2 });
 
 const METRICS = [
   'loss',

@@ -5,47 +5,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
-import { binPath, fromRoot, repoRoot } from '../helpers/paths.js';
-import { trlPython } from '../helpers/trl.js';
+import { binPath, repoRoot } from '../helpers/paths.js';
+import { trlPipeline, trlPython } from '../helpers/trl.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trl-kill-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function pipeline(python: string): string {
-  const file = join(tmp, 'trl-kill.yaml');
-  writeFileSync(
-    file,
-    [
-      'name: trl-kill',
-      'seed: 3',
-      'model: { path: builtin:tiny }',
-      'rounds: 1',
-      `prompts: { file: ${fromRoot('prompts', 'seed.jsonl')}, per_round: 4 }`,
-      'judges:',
-      '  len:',
-      '    kind: rule',
-      '    rules: [{ kind: length, max: 40 }, { kind: length, max: 60 }]',
-      'stages:',
-      '  - { kind: generate, candidates: 3, temperature: 1.0, max_new_tokens: 24 }',
-      `  - { kind: judge, judge: len, rubric: ${fromRoot('rubrics', 'additive-5pt.hbs')} }`,
-      '  - { kind: pair, min_margin: 0 }',
-      '  - kind: train',
-      '    loss: sigmoid',
-      '    learning_rate: 1.0e-3',
-      '    max_steps: 6',
-      '    batch_size: 1',
-      '    lora: { r: 4, alpha: 8 }',
-      '    backend: trl',
-      `    trl: { python: ${JSON.stringify(python)} }`,
-    ].join('\n') + '\n',
-  );
-  return file;
-}
 
 /** Processes whose command line names `needle` (ps, as a user would look). */
 function processesWith(needle: string): string[] {
@@ -56,7 +25,13 @@ function processesWith(needle: string): string[] {
 test('SIGKILL while TRL trains: no orphan keeps training, and --resume retrains the round', async (t) => {
   const python = trlPython(t);
   if (!python) return;
-  const file = pipeline(python);
+  const file = trlPipeline(tmp, python, {
+    name: 'trl-kill',
+    seed: 3,
+    rounds: 1,
+    maxSteps: 6,
+    batchSize: 1,
+  });
   const root = join(tmp, 'runs');
   // the run, killed at its first logged TRL step
   await new Promise<void>((resolve, reject) => {
