@@ -13,6 +13,7 @@ import {
 import type { ScoreSequence, SequenceScore } from './generate/score.js';
 import { loadModelConfig, type ModelConfig } from './model/config.js';
 import { resolveModelDir } from './model/load-model.js';
+import { parameterCount } from './model/memory-estimate.js';
 import type { Device } from './runtime/ort-session.js';
 import type { Quantize } from './model/quantize.js';
 import { Tokenizer, type ChatMessage } from './tokenizer/tokenizer.js';
@@ -58,20 +59,11 @@ export class ModelText {
 
   info(o: { adapter?: string; device: Device }): ModelInfo {
     const c = this.config;
-    const perLayer =
-      c.hiddenSize * (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim +
-      c.numAttentionHeads * c.headDim * c.hiddenSize +
-      3 * c.hiddenSize * c.intermediateSize +
-      2 * c.hiddenSize;
-    const parameters =
-      c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) +
-      c.numHiddenLayers * perLayer +
-      c.hiddenSize;
     return {
       ref: this.ref,
       dir: this.dir,
       architecture: c.architecture,
-      parameters,
+      parameters: parameterCount(c),
       vocabSize: c.vocabSize,
       eosTokenIds: this.tokenizer.eosTokenIds,
       padTokenId: this.tokenizer.padTokenId,

@@ -16,22 +16,34 @@ const RESIDENT_PER_WEIGHT_BYTE = 1.5;
 /** The runtime itself (Node, onnxruntime, the tokenizer) before any weight: ~0.25 GB. */
 const BASELINE_BYTES = 256 * 2 ** 20;
 
+/** The model's tensors by kind: linear-layer weights (lm_head included), embedding, norms. */
+function parameterParts(c: ModelConfig): { linear: number; embed: number; norms: number } {
+  const perLayerLinear =
+    c.hiddenSize * (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim +
+    c.numAttentionHeads * c.headDim * c.hiddenSize +
+    3 * c.hiddenSize * c.intermediateSize;
+  return {
+    linear: c.numHiddenLayers * perLayerLinear + c.vocabSize * c.hiddenSize,
+    embed: c.vocabSize * c.hiddenSize,
+    norms: (2 * c.numHiddenLayers + 1) * c.hiddenSize,
+  };
+}
+
+/** Parameters of the model (a tied lm_head is the embedding, counted once). */
+export function parameterCount(c: ModelConfig): number {
+  const { linear, embed, norms } = parameterParts(c);
+  return linear + embed + norms - (c.tieWordEmbeddings ? embed : 0);
+}
+
 /** Bytes of the weights as the engine computes with them (float32, or packed int8/int4). */
 export function weightBytes(
   c: ModelConfig,
   quantize?: Quantize,
   blockSize = DEFAULT_QUANT_BLOCK_SIZE,
 ): number {
-  const perLayerLinear =
-    c.hiddenSize * (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim +
-    c.numAttentionHeads * c.headDim * c.hiddenSize +
-    3 * c.hiddenSize * c.intermediateSize;
-  const embed = c.vocabSize * c.hiddenSize;
-  // lm_head is a linear layer of its own (quantized, a tied one gets its own packed copy)
-  const linear = c.numHiddenLayers * perLayerLinear + c.vocabSize * c.hiddenSize;
-  const norms = (2 * c.numHiddenLayers + 1) * c.hiddenSize;
-  // float32: a tied lm_head is the embedding itself
-  if (!quantize) return 4 * (embed + linear + norms - (c.tieWordEmbeddings ? embed : 0));
+  if (!quantize) return 4 * parameterCount(c);
+  // lm_head is a linear layer of its own here: a tied one gets its own packed copy
+  const { linear, embed, norms } = parameterParts(c);
   const packed = linear * (quantBits(quantize) / 8 + 4 / blockSize); // + one float scale per block
   return 4 * (embed + norms) + packed;
 }
