@@ -9,14 +9,15 @@
 // as the evaluate stage's drift against M_0 needs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Engine } from '../../src/engine/index.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { runCliAsync } from '../helpers/cli.js';
-import { fromRoot, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { servedFixture } from '../helpers/served-fixture.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
 
@@ -36,18 +37,16 @@ async function standIn(): Promise<RunningServer> {
 
 /** The served-policy fixture, one round, full fine-tune, in a folder of its own. */
 function fullFile(dir: string, baseUrl: string, restart?: string[]): string {
-  const model =
-    `{ path: builtin:tiny, backend: openai, base_url: '${baseUrl}', model: tiny` +
-    (restart ? `, restart_command: ${JSON.stringify(restart)}, restart_timeout_s: 60 }` : ' }');
-  const text = readFileSync(fromRoot('test/fixtures/served-policy.yaml'), 'utf8')
-    .replaceAll('../../', `${repoRoot}/`)
-    .replace('served-probes.jsonl', fromRoot('test/fixtures/served-probes.jsonl'))
-    .replace('rounds: 2', 'rounds: 1')
-    .replace('max_steps: 2, batch_size: 2 }', 'max_steps: 2, batch_size: 2, full: true }')
-    .replace('model: { path: builtin:tiny }', `model: ${model}`);
-  const file = join(dir, 'full.yaml');
-  writeFileSync(file, text);
-  return file;
+  return servedFixture(baseUrl, {
+    dir,
+    modelExtra: restart
+      ? `, restart_command: ${JSON.stringify(restart)}, restart_timeout_s: 60`
+      : '',
+    edit: (t) =>
+      t
+        .replace('rounds: 2', 'rounds: 1')
+        .replace('max_steps: 2, batch_size: 2 }', 'max_steps: 2, batch_size: 2, full: true }'),
+  });
 }
 
 /** What "serve this checkpoint under this name" is, against the stand-in. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +14,7 @@ import { ServedPolicy, type ServerSettings } from '../../src/remote/served-polic
 import { startServer } from '../../src/serve/server.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { fromRoot, repoRoot } from '../helpers/paths.js';
+import { servedFixture } from '../helpers/served-fixture.js';
 
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
 
@@ -117,23 +118,6 @@ test('a server that names tokens by text, not id: the missing capability is name
   }
 });
 
-/** The served-policy fixture pointed at `baseUrl`, in a folder of its own. */
-function servedFile(baseUrl: string, model = 'tiny', stagesEdit = (s: string) => s): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-served-'));
-  const text = stagesEdit(
-    readFileSync(fromRoot('test/fixtures/served-policy.yaml'), 'utf8')
-      .replaceAll('../../', `${repoRoot}/`)
-      .replace('served-probes.jsonl', fromRoot('test/fixtures/served-probes.jsonl'))
-      .replace(
-        'model: { path: builtin:tiny }',
-        `model: { path: builtin:tiny, backend: openai, base_url: '${baseUrl}', model: ${model} }`,
-      ),
-  );
-  const file = join(dir, 'served-policy.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
 test('a LoRA loop against a server without the runtime LoRA API stops before any work', async () => {
   const server = await startServer(
     { engine: await Engine.open('builtin:tiny', { threads: 1 }), modelName: 'tiny' },
@@ -141,7 +125,7 @@ test('a LoRA loop against a server without the runtime LoRA API stops before any
   );
   try {
     const root = mkdtempSync(join(tmpdir(), 'rlaif-served-run-'));
-    const file = servedFile(`${server.url}/v1`);
+    const file = servedFixture(`${server.url}/v1`);
     const r = await runCliAsync(
       ['run', file, '--root', root, '--allow-path', repoRoot],
       env,

@@ -10,7 +10,7 @@
 // reads the decoder's last logits (~1e-7).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,24 +18,10 @@ import { Engine } from '../../src/engine/index.js';
 import { startServer } from '../../src/serve/server.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { fromRoot, repoRoot } from '../helpers/paths.js';
+import { servedFixture } from '../helpers/served-fixture.js';
 
 const FIXTURE = fromRoot('test/fixtures/served-policy.yaml');
 const env = { RLAIF_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rlaif-cache-')) };
-
-/** The fixture with the policy on a server, in a folder of its own (paths made absolute). */
-function servedVariant(baseUrl: string, extra = ''): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rlaif-served-'));
-  const text = readFileSync(FIXTURE, 'utf8')
-    .replaceAll('../../', `${repoRoot}/`)
-    .replace('served-probes.jsonl', fromRoot('test/fixtures/served-probes.jsonl'))
-    .replace(
-      'model: { path: builtin:tiny }',
-      `model: { path: builtin:tiny, backend: openai, base_url: '${baseUrl}', model: tiny${extra} }`,
-    );
-  const file = join(dir, 'served-policy.yaml');
-  writeFileSync(file, text);
-  return file;
-}
 
 const TOL = 1e-6;
 
@@ -121,7 +107,7 @@ test('a served policy stores what the in-process policy stores', async () => {
     const roots = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'rlaif-served-run-')));
     const local = await runCliAsync(['run', FIXTURE, '--root', roots[0]], env, 300_000);
     assert.equal(local.status, 0, local.stderr);
-    const file = servedVariant(`${server.url}/v1`);
+    const file = servedFixture(`${server.url}/v1`);
     const served = await runCliAsync(
       ['run', file, '--root', roots[1], '--allow-path', repoRoot],
       env,
