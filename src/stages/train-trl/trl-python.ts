@@ -7,7 +7,7 @@ export const TRL_INSTALL_HINT =
   'create one with `python3 -m venv .venv && .venv/bin/pip install -r requirements-trl.txt` ' +
   '(requirements-trl.txt is in the rlaif-pipeline repository) and set trl.python: .venv/bin/python';
 
-/** The Python modules scripts/trl/train_dpo.py imports. */
+/** The Python modules the scripts in scripts/trl import. */
 const MODULES = ['torch', 'transformers', 'trl', 'peft', 'datasets', 'accelerate'];
 
 // `python -c` puts the working directory first on sys.path, where a folder named like a module
